@@ -1,0 +1,175 @@
+"""BuildKit's rules (the default engine), as observed on Docker Engine 20.10's BuildKit.
+
+- Steps: FROM (of an image), RUN, COPY, ADD and WORKDIR. ENV, ARG, LABEL, USER, CMD and
+  the other metadata instructions only change the image config and make no step; what
+  they change reaches the steps that read it (a RUN's environment, user and directory).
+- Numbering ``[stage k/n]`` is per stage; a stage FROM another stage or FROM scratch has
+  no FROM step.
+- Only the stages the target needs are built.
+- A RUN's key holds its command, its environment (ENV values and every build arg in scope
+  that has a value, used or not), user, working directory, network and mounts, plus the
+  content of what a bind mount reads. A COPY's key holds its sources, destination,
+  ``--chown``/``--chmod`` and the checksum (content and permission bits, not mtime) of
+  the files it selects. A WORKDIR's key holds the path and the user.
+- ``docker builder prune -af`` empties the cache. Identical steps run once.
+Each rule's proof on the real engine is listed in docs/cache-rules.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cachesim import inputs
+from cachesim.context import content_digest
+from cachesim.errors import BuildFailure
+from cachesim.fs import FileSystem
+from cachesim.plan import Plan, Resolved
+from cachesim.runeffects import run_effect
+
+STEP_KEYWORDS = frozenset({"RUN", "COPY", "ADD", "WORKDIR"})
+
+
+def run_definition(step: Resolved, walk: Any) -> tuple[dict[str, Any], int, int]:
+    """A RUN's definition: what its cache key holds (BuildKit's ExecOp and its mounts)."""
+    mount_files: dict[str, str] = {}
+    mounts = []
+    for mount in step.mounts:
+        mounts.append(
+            [
+                mount.type,
+                mount.target,
+                mount.id or mount.target,
+                mount.sharing,
+                mount.source,
+                mount.readonly,
+                list(mount.options),
+            ]
+        )
+        if mount.type != "bind":
+            continue
+        source = mount.source or "."
+        if mount.from_stage is not None:
+            fs = walk.ends[mount.from_stage].fs
+            found = inputs.from_stage(fs, (source,), mount.target).digests
+        elif mount.from_image is not None:
+            found = {f"<image {mount.from_image}>": str(walk.request.images.get(mount.from_image))}
+        else:
+            found = inputs.from_context(
+                walk.context, (source,), mount.target + "/", builder=walk.rules.name
+            ).digests
+        mount_files.update({f"{mount.target}:{k}": v for k, v in found.items()})
+    definition = {
+        "command": list(step.command),
+        "env": dict(step.env),
+        "args": dict(step.args),
+        "user": step.user,
+        "workdir": step.workdir,
+        "network": step.network,
+        "mounts": mounts,
+        "mount_files": mount_files,
+    }
+    return definition, 0, 0
+
+
+def copy_definition(step: Resolved, walk: Any, fs: FileSystem) -> tuple[dict, FileSystem, dict]:
+    """A COPY/ADD's definition and the file system after it."""
+    if step.from_stage is not None:
+        source_fs = walk.ends[step.from_stage].fs
+        selected = inputs.from_stage(source_fs, step.sources, step.dest, fs.is_dir(step.dest))
+        origin = f"stage {walk.plan.stages[step.from_stage].label}"
+    elif step.from_image is not None:
+        version = walk.request.images.get(step.from_image, 0)
+        image_fs = FileSystem(base=f"{step.from_image}@{version}")
+        selected = inputs.from_stage(image_fs, step.sources, step.dest, fs.is_dir(step.dest))
+        origin = f"image {step.from_image}"
+    else:
+        selected = inputs.from_context(
+            walk.context,
+            step.sources,
+            step.dest,
+            builder=walk.rules.name,
+            keyword=step.keyword,
+            workdir=step.workdir,
+            dest_is_dir=fs.is_dir(step.dest),
+        )
+        origin = "context"
+    definition = {
+        "sources": list(step.sources),
+        "dest": step.dest,
+        "from": origin,
+        "chown": step.chown,
+        "chmod": step.chmod,
+        "link": step.link,
+        "files": dict(selected.digests),
+    }
+    facts = {"copied_files": selected.count, "copied_bytes": selected.size}
+    return definition, fs.with_files(selected.placed), facts
+
+
+def after_run(step: Resolved, fs: FileSystem, definition: dict[str, Any]) -> FileSystem:
+    """The file system after a RUN: exact for trivial commands, else a new ``fog``."""
+    effect = run_effect(step.command, step.workdir)
+    if effect.opaque or step.mounts:
+        fs = fs.after_run(definition)
+    return fs.with_files(
+        {path: f"{content_digest(data)[:32]}:0644" for path, data in effect.writes.items()}
+    )
+
+
+def workdir_definition(step: Resolved, fs: FileSystem) -> dict[str, Any]:
+    if fs.is_file(step.path):
+        raise BuildFailure(f"mkdir {step.path}: not a directory")
+    return {"path": step.path, "user": step.user}
+
+
+@dataclass(frozen=True)
+class BuildKitRules:
+    name: str = "buildkit"
+    every_from_is_step: bool = False
+    prune_clears_cache: bool = True
+    twin_status: str = "built"
+
+    def no_cache_applies(self, keyword: str) -> bool:
+        """``--no-cache`` marks RUN, COPY and ADD only: a WORKDIR can still come from the
+        cache (findings #14: WORKDIRs above the first RUN/COPY stayed CACHED, 3 of 3)."""
+        return keyword != "WORKDIR"
+
+    def wording(self, reason: str) -> str:
+        return reason
+
+    def rejected_at_from(self, reason: str) -> bool:
+        return False
+
+    def stages_to_build(self, plan: Plan) -> list[int]:
+        return [i for i in plan.order if i in plan.needed]
+
+    def is_step(self, step: Resolved) -> bool:
+        if step.keyword == "WORKDIR":
+            return step.path != "/"
+        return step.keyword in STEP_KEYWORDS
+
+    def numbering(self, plan: Plan) -> dict[tuple[int, int], tuple[int, int]]:
+        """``(stage, position) -> (k, n)``; position -1 is the FROM step."""
+        numbers: dict[tuple[int, int], tuple[int, int]] = {}
+        for planned in plan.stages:
+            has_from = planned.base_image is not None
+            total = int(has_from) + sum(s.keyword in STEP_KEYWORDS for s in planned.steps)
+            k = 1 if has_from else 0
+            numbers[(planned.stage.index, -1)] = (1, total)
+            for position, step in enumerate(planned.steps):
+                if self.is_step(step):
+                    k += 1
+                    numbers[(planned.stage.index, position)] = (k, total)
+        return numbers
+
+    def define(self, step: Resolved, walk: Any, fs: FileSystem) -> tuple[dict, FileSystem, dict]:
+        if step.keyword == "RUN":
+            definition, _, _ = run_definition(step, walk)
+            return definition, after_run(step, fs, definition), {}
+        if step.keyword in ("COPY", "ADD"):
+            return copy_definition(step, walk, fs)
+        return workdir_definition(step, fs), fs, {}
+
+
+RULES = BuildKitRules()

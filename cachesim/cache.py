@@ -1,0 +1,67 @@
+"""The build cache: every step result of every earlier build, by cache key.
+
+Like BuildKit's cache (and the classic builder's image store), it forgets nothing between
+builds of a scenario unless pruned, which is why reverting a file finds the old result
+again. A key is a digest of the parent step's key and the step's definition (``digest``);
+the definition itself is kept too, so an explanation can compare a miss with the
+nearest earlier result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+def digest(*parts: Any) -> str:
+    """A stable digest of JSON-able parts (dict keys sorted)."""
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One cached step result."""
+
+    key: str
+    parent: str | None
+    keyword: str
+    definition: Mapping[str, Any]  # what the key was made of (minus the parent)
+    build: int  # the build number that stored it
+    stage: str
+    line: int
+
+
+class BuildCache:
+    """A mutable store of ``Record``s: the one object that lives across builds."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, Record] = {}
+        self._children: dict[str | None, list[str]] = {}
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._records
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def get(self, key: str) -> Record | None:
+        return self._records.get(key)
+
+    def put(self, record: Record) -> None:
+        if record.key not in self._records:
+            self._children.setdefault(record.parent, []).append(record.key)
+        self._records[record.key] = record
+
+    def siblings(self, parent: str | None) -> list[Record]:
+        """Results stored after the same parent step, most recent first."""
+        found = [self._records[k] for k in self._children.get(parent, ())]
+        return sorted(found, key=lambda r: r.build, reverse=True)
+
+    def prune(self) -> None:
+        """``docker builder prune -af``: forget everything."""
+        self._records.clear()
+        self._children.clear()

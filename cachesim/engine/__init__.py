@@ -1,0 +1,24 @@
+"""The real-engine side of cachesim: run a scenario's builds on Docker and read what it did.
+
+``daemon`` (the client and its errors) -> ``standin`` (local base images) -> ``logparse``
+(what a build printed, as steps) -> ``runner`` (build requests in, observed builds out,
+cleanup) -> ``compare`` (a prediction against what the engine did).
+"""
+
+from cachesim.engine.compare import Difference, compare
+from cachesim.engine.daemon import EngineError, engine_answers
+from cachesim.engine.logparse import ObservedBuild, ObservedStep, parse_log
+from cachesim.engine.runner import run_builds
+from cachesim.engine.standin import ensure_standin
+
+__all__ = [
+    "Difference",
+    "EngineError",
+    "ObservedBuild",
+    "ObservedStep",
+    "compare",
+    "engine_answers",
+    "ensure_standin",
+    "parse_log",
+    "run_builds",
+]

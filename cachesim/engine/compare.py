@@ -1,0 +1,302 @@
+"""A prediction next to what the real engine did: the differences, in words.
+
+``compare`` takes the document ``cachesim run --format json`` prints and the builds that
+``runner.run_builds`` observed, and lists every disagreement. Builds pair up by position.
+
+The rules, and why:
+
+- Steps match by ``(stage, index)`` for BuildKit and by ``index`` alone for the classic
+  builder, whose step numbers run across the whole Dockerfile. The instruction must
+  agree too: its keyword for BuildKit (which prints instructions with variables expanded),
+  its text as written for the classic builder (which prints it so, continuation lines
+  joined).
+- A step differs when its status differs, when only one side has it, or when its ``k/n``
+  differs. A build differs when it fails on one side only, or fails at another step.
+- ``FROM``: BuildKit prints ``DONE`` or ``CACHED`` for a local image whether or not it
+  changed, and the classic builder prints only the image id, so a FROM's observed status
+  says nothing. A FROM is compared by what the runner knows: it should be ``built`` when
+  its image got a new version before this build and ``cached`` otherwise. A FROM whose
+  image the runner does not know (``base_changed`` is None) is compared by presence only.
+- Identical steps of two stages run once and BuildKit prints them once, under one stage's
+  name. A predicted step that the engine did not print is fine when a *twin* was printed: a
+  step of another stage with the same index whose instructions from the FROM up to it are
+  the same; the predicted status must then match the twin's observed status.
+- In a build that failed on the engine, BuildKit may print ``CACHED`` for steps that were
+  still pending when the solve stopped (they never ran), and steps of other stages may
+  be cut short or finish after the failure. So there, a step observed ``cached`` but
+  predicted ``built`` is not a difference, a predicted step the engine never printed is
+  not one either, and observed steps after the failed one are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cachesim.engine.logparse import ObservedBuild, ObservedStep, instruction_keyword
+
+Key = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """One disagreement between prediction and engine.
+
+    ``kind`` is one of ``status``, ``missing`` (predicted, not printed by the engine),
+    ``unpredicted`` (printed by the engine, not predicted), ``instruction``, ``numbering``,
+    ``failure`` (the build failed on one side only), ``failed-step`` and ``builds`` (the
+    number or names of builds differ).
+    """
+
+    build: str
+    kind: str
+    stage: str | None = None
+    index: int | None = None
+    instruction: str | None = None
+    predicted: str | None = None
+    observed: str | None = None
+    detail: str = ""
+
+    def describe(self) -> str:
+        """One line a person can read: where, what was predicted, what the engine did."""
+        where = f"build {self.build!r}"
+        if self.index is not None:
+            stage = f"stage {self.stage} " if self.stage else ""
+            where += f", {stage}step {self.index}"
+            if self.instruction:
+                where += f" ({self.instruction})"
+        what = {
+            "status": f"predicted {self.predicted}, the engine {self.observed}",
+            "missing": f"predicted {self.predicted}, but the engine did not show this step",
+            "unpredicted": f"the engine showed this step ({self.observed}), not predicted",
+            "instruction": f"predicted {self.predicted!r}, the engine showed {self.observed!r}",
+            "numbering": f"predicted {self.predicted}, the engine numbered it {self.observed}",
+            "failure": f"predicted {self.predicted}, the engine {self.observed}",
+            "failed-step": f"predicted failure at {self.predicted}, the engine at {self.observed}",
+            "builds": f"predicted {self.predicted}, the engine ran {self.observed}",
+        }.get(self.kind, f"predicted {self.predicted}, observed {self.observed}")
+        tail = f" ({self.detail})" if self.detail else ""
+        return f"{where}: {what}{tail}"
+
+
+def _norm(text: str) -> str:
+    """An instruction's text with whitespace collapsed and a trailing backslash dropped."""
+    text = text.strip().removesuffix("\\").strip()
+    return " ".join(text.split())
+
+
+def _chain_text(instruction: str) -> str:
+    """Text that identifies a step for twin-finding; ``FROM x AS name`` loses its name."""
+    text = _norm(instruction)
+    if instruction_keyword(text) == "FROM":
+        text = re.sub(r"\s+as\s+\S+$", "", text, flags=re.IGNORECASE)
+    return text.upper() if instruction_keyword(text) == "FROM" else text
+
+
+def _key(engine: str, stage: str, index: int) -> Key:
+    return ("", index) if engine == "legacy" else (stage.lower(), index)
+
+
+def _same_instruction(engine: str, predicted: str, observed: str) -> bool:
+    if instruction_keyword(predicted) != instruction_keyword(observed):
+        return False
+    if engine == "legacy":
+        return _norm(observed).lower().startswith(_norm(predicted).lower())
+    return True
+
+
+def _twin(
+    step: Mapping[str, Any],
+    predicted_steps: Sequence[Mapping[str, Any]],
+    observed: Mapping[Key, ObservedStep],
+    engine: str,
+) -> ObservedStep | None:
+    """The printed step that BuildKit ran once for ``step`` and an identical one elsewhere."""
+    stage, index = str(step["stage"]), int(step["index"])
+
+    def chain(s: str) -> list[str]:
+        own = sorted(
+            (p for p in predicted_steps if str(p["stage"]) == s and p["index"] <= index),
+            key=lambda p: p["index"],
+        )
+        return [_chain_text(p["instruction"]) for p in own]
+
+    mine = chain(stage)
+    for other in predicted_steps:
+        if str(other["stage"]) == stage or int(other["index"]) != index:
+            continue
+        found = observed.get(_key(engine, str(other["stage"]), index))
+        if found is not None and chain(str(other["stage"])) == mine:
+            return found
+    return None
+
+
+def _expected_from(step: ObservedStep) -> str | None:
+    if step.base_changed is None:
+        return None
+    return "built" if step.base_changed else "cached"
+
+
+def _compare_pair(
+    build: str,
+    engine: str,
+    pred: Mapping[str, Any],
+    obs: ObservedStep,
+    engine_failed: bool,
+    twin: bool,
+) -> list[Difference]:
+    out: list[Difference] = []
+    stage, index, instr = str(pred["stage"]), int(pred["index"]), str(pred["instruction"])
+    status = str(pred["status"])
+    where = {"stage": stage, "index": index, "instruction": instr}
+    if not twin and not _same_instruction(engine, instr, obs.instruction):
+        out.append(
+            Difference(build, "instruction", **where, predicted=instr, observed=obs.instruction)
+        )
+        return out
+    if not twin and int(pred.get("total", obs.total)) != obs.total:
+        out.append(
+            Difference(
+                build,
+                "numbering",
+                **where,
+                predicted=f"{index}/{pred['total']}",
+                observed=f"{obs.index}/{obs.total}",
+            )
+        )
+    if obs.is_from or instruction_keyword(instr) == "FROM":
+        expected = _expected_from(obs)
+        if expected is not None and status != expected and status != "failed":
+            changed = "got a new version" if obs.base_changed else "did not change"
+            out.append(
+                Difference(
+                    build,
+                    "status",
+                    **where,
+                    predicted=status,
+                    observed=expected,
+                    detail=f"the base image {changed} before this build",
+                )
+            )
+        return out
+    if status == obs.status:
+        return out
+    if engine_failed and engine == "buildkit" and obs.status == "cached" and status == "built":
+        return out  # pending when the solve stopped: BuildKit prints CACHED for those
+    detail = f"run once with the identical step of stage {obs.stage}" if twin else ""
+    out.append(
+        Difference(build, "status", **where, predicted=status, observed=obs.status, detail=detail)
+    )
+    return out
+
+
+def compare_build(engine: str, pred: Mapping[str, Any], obs: ObservedBuild) -> list[Difference]:
+    """The differences within one build (see the module docstring for the rules)."""
+    name = str(pred.get("name", obs.name))
+    diffs: list[Difference] = []
+    pred_steps: list[Mapping[str, Any]] = list(pred.get("steps") or [])
+    pred_failed = bool(pred.get("error")) or any(p["status"] == "failed" for p in pred_steps)
+    engine_failed = obs.exit_code != 0 or obs.error is not None
+    if pred_failed != engine_failed:
+        diffs.append(
+            Difference(
+                name,
+                "failure",
+                predicted="a failure" if pred_failed else "success",
+                observed=f"failed: {obs.error}" if engine_failed else "succeeded",
+                detail=str(pred.get("error") or ""),
+            )
+        )
+    elif pred_failed:
+        p_fail = next((p for p in pred_steps if p["status"] == "failed"), None)
+        p_at = f"{p_fail['stage']} {p_fail['index']}" if p_fail else "no step"
+        o_at = f"{obs.failed_step.stage} {obs.failed_step.index}" if obs.failed_step else "no step"
+        p_key = _key(engine, str(p_fail["stage"]), int(p_fail["index"])) if p_fail else None
+        o_key = (
+            _key(engine, obs.failed_step.stage, obs.failed_step.index) if obs.failed_step else None
+        )
+        if p_key != o_key:
+            diffs.append(
+                Difference(
+                    name,
+                    "failed-step",
+                    predicted=p_at,
+                    observed=o_at,
+                    detail=f"engine error: {obs.error}",
+                )
+            )
+    lenient = pred_failed or engine_failed
+
+    observed = {_key(engine, s.stage, s.index): s for s in obs.steps}
+    matched: set[Key] = set()
+    for step in pred_steps:
+        key = _key(engine, str(step["stage"]), int(step["index"]))
+        found = observed.get(key)
+        if found is not None:
+            matched.add(key)
+            diffs += _compare_pair(name, engine, step, found, engine_failed, twin=False)
+            continue
+        twin = _twin(step, pred_steps, observed, engine) if engine == "buildkit" else None
+        if twin is not None:
+            diffs += _compare_pair(name, engine, step, twin, engine_failed, twin=True)
+        elif not lenient:
+            diffs.append(
+                Difference(
+                    name,
+                    "missing",
+                    stage=str(step["stage"]),
+                    index=int(step["index"]),
+                    instruction=str(step["instruction"]),
+                    predicted=str(step["status"]),
+                )
+            )
+    cut = len(obs.steps)
+    if obs.failed_step is not None:
+        cut = obs.steps.index(obs.failed_step) + 1
+    for position, step in enumerate(obs.steps):
+        key = _key(engine, step.stage, step.index)
+        if key in matched or (lenient and (position >= cut or pred_failed != engine_failed)):
+            continue
+        diffs.append(
+            Difference(
+                name,
+                "unpredicted",
+                stage=step.stage,
+                index=step.index,
+                instruction=step.instruction,
+                observed=step.status,
+            )
+        )
+    return diffs
+
+
+def compare(predicted: Mapping[str, Any], observed: Sequence[ObservedBuild]) -> list[Difference]:
+    """Every difference between a ``cachesim run`` JSON document and the observed builds."""
+    engine = str(predicted.get("engine") or (observed[0].engine if observed else "buildkit"))
+    builds: list[Mapping[str, Any]] = list(predicted.get("builds") or [])
+    diffs: list[Difference] = []
+    if len(builds) != len(observed):
+        diffs.append(
+            Difference(
+                "(all)",
+                "builds",
+                predicted=f"{len(builds)} builds",
+                observed=f"{len(observed)} builds",
+            )
+        )
+    for pred, obs in zip(builds, observed, strict=False):
+        pred_name = str(pred.get("name"))
+        if pred_name != obs.name:
+            diffs.append(
+                Difference(
+                    pred_name,
+                    "builds",
+                    predicted=repr(pred_name),
+                    observed=repr(obs.name),
+                    detail="build names differ",
+                )
+            )
+        diffs += compare_build(engine, pred, obs)
+    return diffs

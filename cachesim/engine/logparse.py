@@ -1,0 +1,335 @@
+"""Reading what a real ``docker build`` printed: pure functions from log text to steps.
+
+Two builders, two formats (Engine 20.10, as observed on captured logs in
+``tests/engine_logs``):
+
+BuildKit, ``--progress=plain``. Each vertex prints blocks of lines ``#N ...``; blocks of
+different vertices interleave, and one vertex may print several blocks::
+
+    #6 [stage-1 2/4] WORKDIR /src        header: [STAGE K/N] INSTRUCTION
+    #6 sha256:...                        the vertex digest
+    #6 0.148 some output                 output of a RUN, with its time
+    #6 CACHED | #6 DONE 0.1s | #6 ERROR: why | #6 CANCELED
+
+- ``STAGE`` is the stage's name, or ``stage-I`` for the unnamed stage with index I. When
+  the build has a single stage the name is left out (``[2/3]``); an implicit stage for
+  ``COPY --from=image`` counts, so such a Dockerfile prints ``[stage-0 2/3]``.
+- ``K/N`` counts the stage's steps: ``FROM``, ``RUN``, ``COPY``, ``ADD``, ``WORKDIR``. A
+  stage built ``FROM`` another stage or ``FROM scratch`` has no FROM step and starts at 1.
+- FROM prints the resolved name (``FROM docker.io/library/python:3.12-slim``) and ends
+  ``CACHED`` or ``DONE`` whether or not the image changed; other instructions print with
+  variables expanded and the keyword in capitals (``copy ${SRC} .`` -> ``COPY a.txt .``),
+  continuation lines joined.
+- Identical steps of two stages run once and print once, under one of the two names.
+- ``[internal] ...`` vertices (loading the Dockerfile, context, metadata), bare image
+  sources (``#5 FROM docker.io/library/alpine:3.20`` for ``COPY --from=image``) and
+  ``exporting to image`` are not Dockerfile steps and are skipped.
+- On failure the failing vertex prints ``#N ERROR: why``, then comes a block
+  ``------ / > [STAGE K/N] INSTR: / ------`` and the build's error text. An error before
+  any step (parse error, unknown target) is a bare line such as ``failed to solve with
+  frontend dockerfile.v0: ...``. When the solve fails, vertices still pending may print
+  ``CACHED`` although they never ran, and running ones may still finish afterwards.
+
+Classic builder::
+
+    Step 4/19 : RUN pip install -r req.txt
+     ---> Using cache                    (reused)  or   ---> Running in 7b58fa6ae05d
+     ---> b4bae8fe99fb                   the step's resulting image
+
+Steps are numbered across the whole Dockerfile (every instruction of every stage it
+builds, ``ARG`` before the first ``FROM`` included); instructions print as written. An
+error ends the output with one line (``COPY failed: ...``, ``The command '...' returned a
+non-zero code: 1``, ``Error response from daemon: ...``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import dockerfile
+
+Status = Literal["cached", "built", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedStep:
+    """One step as the engine showed it.
+
+    ``image`` is what a FROM step names: the resolved reference for BuildKit, the image id
+    that the classic builder prints. ``base_changed`` is filled in by the runner, which
+    knows whether that image got a new version before this build (None: not known, e.g.
+    a FROM of another stage).
+    """
+
+    stage: str
+    index: int
+    total: int
+    instruction: str
+    status: Status
+    seconds: float | None = None
+    is_from: bool = False
+    image: str | None = None
+    base_changed: bool | None = None
+
+    @property
+    def keyword(self) -> str:
+        """The instruction's keyword in capitals (``RUN``, ``COPY``...)."""
+        return instruction_keyword(self.instruction)
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedBuild:
+    """One real build: its steps in Dockerfile order, error, exit status, time and log."""
+
+    name: str
+    steps: tuple[ObservedStep, ...]
+    error: str | None
+    exit_code: int
+    wall_seconds: float
+    log: str
+    engine: str = "buildkit"
+    failed_step: ObservedStep | None = None
+
+
+def instruction_keyword(instruction: str) -> str:
+    """The first word of an instruction, in capitals."""
+    words = instruction.split(None, 1)
+    return words[0].upper() if words else ""
+
+
+def stage_names(dockerfile_text: str) -> list[str]:
+    """The stages of a Dockerfile in order: each one's name, or its index where it has none.
+
+    Uses the official parser, so continuation lines and comments are handled as Docker
+    does. A Dockerfile that does not parse has no stages here (the build will fail anyway).
+    """
+    try:
+        commands = dockerfile.parse_string(dockerfile_text)
+    except dockerfile.GoParseError:
+        return []
+    names: list[str] = []
+    for cmd in commands:
+        if cmd.cmd.upper() != "FROM":
+            continue
+        words = [w for w in cmd.value if not w.startswith("--")]
+        if len(words) >= 3 and words[1].upper() == "AS":
+            names.append(words[2].lower())
+        else:
+            names.append(str(len(names)))
+    return names
+
+
+# --- BuildKit -----------------------------------------------------------------------------
+
+_VERTEX = re.compile(r"^#(\d+) (.*)$")
+_STEP_HEADER = re.compile(r"^\[(?:(\S+) )?(\d+)/(\d+)\] (.*)$")
+_DONE = re.compile(r"^DONE (\d+(?:\.\d+)?)s$")
+_BLOCK_RULE = "------"
+
+
+@dataclass(slots=True)
+class _Vertex:
+    stage: str | None
+    index: int
+    total: int
+    instruction: str
+    cached: bool = False
+    done: bool = False
+    output: bool = False
+    error: str | None = None
+    seconds: float | None = None
+
+
+def _buildkit_stage(printed: str | None, names: Sequence[str]) -> str:
+    """The spec's stage for a printed prefix: ``None`` -> the only stage, ``stage-I`` -> I."""
+    if printed is None:
+        return names[0] if names else "0"
+    m = re.fullmatch(r"stage-(\d+)", printed)
+    if m and (not names or int(m.group(1)) >= len(names) or names[int(m.group(1))] == m.group(1)):
+        return m.group(1)
+    return printed
+
+
+def _order_key(names: Sequence[str]):
+    position = {name: i for i, name in enumerate(names)}
+
+    def key(step: ObservedStep) -> tuple[int, str, int]:
+        stage = step.stage
+        if stage in position:
+            return (position[stage], "", step.index)
+        if stage.isdigit():
+            return (int(stage), "", step.index)
+        return (len(position), stage, step.index)
+
+    return key
+
+
+def _buildkit_error(lines: Sequence[str]) -> str | None:
+    """The build's error text: after the last ``------`` rule, else the bare trailing lines."""
+    rules = [i for i, line in enumerate(lines) if line == _BLOCK_RULE]
+    if rules:
+        tail = [line for line in lines[rules[-1] + 1 :] if line.strip()]
+    else:
+        tail = [line for line in lines if line.strip() and not _VERTEX.match(line)]
+    text = "\n".join(tail).strip()
+    return text or None
+
+
+def parse_buildkit_log(
+    log: str, stages: Sequence[str] = ()
+) -> tuple[list[ObservedStep], str | None, ObservedStep | None]:
+    """Steps (Dockerfile order), build error and failed step from a ``--progress=plain`` log.
+
+    ``stages`` are the Dockerfile's stage names (``stage_names``); they name the stage when
+    BuildKit leaves it out and give the order of stages. A vertex that printed ``ERROR`` is
+    ``failed``; one that printed ``DONE`` or output is ``built`` (even if it also printed
+    ``CACHED``, which a vertex pending when another one failed can do); one that only
+    printed ``CACHED`` is ``cached``. Vertices that were only ``CANCELED`` are left out.
+    """
+    lines = log.splitlines()
+    vertices: dict[int, _Vertex] = {}
+    ignored: set[int] = set()
+    for line in lines:
+        m = _VERTEX.match(line)
+        if not m:
+            continue
+        num, rest = int(m.group(1)), m.group(2)
+        header = _STEP_HEADER.match(rest)
+        if header:
+            if num not in vertices:
+                printed, k, n, instr = header.groups()
+                vertices[num] = _Vertex(printed, int(k), int(n), instr.strip())
+            continue
+        if num not in vertices:
+            ignored.add(num)  # [internal], bare image sources, exporting...
+            continue
+        v = vertices[num]
+        if rest == "CACHED":
+            v.cached = True
+        elif done := _DONE.match(rest):
+            v.done = True
+            v.seconds = float(done.group(1))
+        elif rest.startswith("ERROR"):
+            v.error = rest.partition(":")[2].strip() or rest
+        elif re.match(r"^\d+\.\d+ ", rest):
+            v.output = True
+
+    steps: list[ObservedStep] = []
+    failed: ObservedStep | None = None
+    for v in vertices.values():
+        if v.error is not None:
+            status: Status = "failed"
+        elif v.done or v.output:
+            status = "built"
+        elif v.cached:
+            status = "cached"
+        else:
+            continue  # canceled or never finished
+        is_from = instruction_keyword(v.instruction) == "FROM"
+        step = ObservedStep(
+            stage=_buildkit_stage(v.stage, stages),
+            index=v.index,
+            total=v.total,
+            instruction=v.instruction,
+            status=status,
+            seconds=v.seconds if status != "cached" else None,
+            is_from=is_from,
+            image=v.instruction.split()[1] if is_from and len(v.instruction.split()) > 1 else None,
+        )
+        steps.append(step)
+    steps.sort(key=_order_key(stages))
+    failed = next((s for s in steps if s.status == "failed"), None)
+    error = _buildkit_error(lines)
+    if error is None and failed is not None:
+        error = next(v.error for v in vertices.values() if v.error is not None)
+    return steps, error, failed
+
+
+# --- classic builder ----------------------------------------------------------------------
+
+_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+_RESULT = re.compile(r"^ ---> ([0-9a-f]{12,64})$")
+_KNOWN = re.compile(
+    r"^( ---> |Removing intermediate container |Successfully built |Successfully tagged "
+    r"|Sending build context to Docker daemon)"
+)
+
+
+def parse_legacy_log(
+    log: str, exit_code: int
+) -> tuple[list[ObservedStep], str | None, ObservedStep | None]:
+    """Steps, build error and failed step from a classic builder's log.
+
+    A step is ``cached`` when it printed `` ---> Using cache``, else ``built``. FROM is
+    flagged ``is_from`` with status ``cached`` (the classic builder executes nothing for it)
+    and ``image`` set to the id it prints. The stage of a step is the name given by the
+    last ``FROM ... AS name``, or that FROM's index; an ``ARG`` before the first FROM has
+    stage ``""`` and status ``cached`` (it runs nothing). When the build failed
+    (``exit_code`` != 0), the last step that printed no resulting image is ``failed`` and
+    the error is the last line of the log.
+    """
+    lines = log.splitlines()
+    blocks: list[tuple[re.Match[str], list[str]]] = []
+    for line in lines:
+        m = _STEP.match(line)
+        if m:
+            blocks.append((m, []))
+        elif blocks:
+            blocks[-1][1].append(line)
+
+    steps: list[ObservedStep] = []
+    stage = ""
+    stage_count = 0
+    for position, (m, body) in enumerate(blocks):
+        k, n, instr = int(m.group(1)), int(m.group(2)), m.group(3).strip()
+        is_from = instruction_keyword(instr) == "FROM"
+        if is_from:
+            words = [w for w in instr.split()[1:] if not w.startswith("--")]
+            stage = (
+                words[2].lower()
+                if len(words) >= 3 and words[1].upper() == "AS"
+                else str(stage_count)
+            )
+            stage_count += 1
+        results = [r.group(1) for line in body if (r := _RESULT.match(line))]
+        before_from = stage_count == 0  # a global ARG: nothing runs, nothing is printed
+        status: Status = (
+            "cached" if " ---> Using cache" in body or is_from or before_from else "built"
+        )
+        if not results and exit_code != 0 and position == len(blocks) - 1:
+            status = "failed"
+        steps.append(
+            ObservedStep(
+                stage=stage,
+                index=k,
+                total=n,
+                instruction=instr,
+                status=status,
+                is_from=is_from,
+                image=results[0] if is_from and results else None,
+            )
+        )
+
+    error = None
+    if exit_code != 0:
+        tail = [line for line in lines if line.strip()]
+        error = tail[-1].strip() if tail else f"docker build exited with status {exit_code}"
+    failed = steps[-1] if steps and steps[-1].status == "failed" else None
+    return steps, error, failed
+
+
+def parse_log(
+    log: str, engine: str, exit_code: int, stages: Sequence[str] = ()
+) -> tuple[list[ObservedStep], str | None, ObservedStep | None]:
+    """Dispatch to the parser of ``engine`` (``buildkit`` or ``legacy``)."""
+    if engine == "buildkit":
+        steps, error, failed = parse_buildkit_log(log, stages)
+        if exit_code != 0 and error is None:
+            error = f"docker build exited with status {exit_code}"
+        return steps, error, failed
+    if engine == "legacy":
+        return parse_legacy_log(log, exit_code)
+    raise ValueError(f"unknown engine {engine!r} (expected 'buildkit' or 'legacy')")

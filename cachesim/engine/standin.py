@@ -1,0 +1,245 @@
+"""Local stand-ins for the base images a scenario names.
+
+No registry is reachable, and a build must never try one. So every image a Dockerfile
+names (``FROM python:3.12-slim``, ``COPY --from=alpine``) is imported locally before the
+build: a busybox-static root filesystem with applet links, stub package managers that
+print their arguments and succeed, and a few users. The file ``/etc/cachesim-standin``
+holds the ref, the version and a per-run nonce, so that
+
+- a new *version* (a scenario's ``base_image`` change) gets a new digest, as an upstream
+  update does, and
+- a new *run* gets a new digest too, so a run never reuses cache made by another run.
+
+The image carries the same text in the label ``cachesim.standin``; ``ensure_standin``
+reads it to skip an import that would change nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import tarfile
+from pathlib import Path
+
+from cachesim.engine.daemon import DEFAULT_DOCKER, EngineError, run_docker
+
+BUSYBOX = Path("/bin/busybox")
+LABEL = "cachesim.standin"
+SCRATCH = "scratch"
+
+APPLETS = [
+    "sh",
+    "ls",
+    "cat",
+    "echo",
+    "sleep",
+    "dd",
+    "mkdir",
+    "touch",
+    "cp",
+    "mv",
+    "rm",
+    "true",
+    "false",
+    "test",
+    "[",
+    "env",
+    "head",
+    "tail",
+    "seq",
+    "sed",
+    "grep",
+    "wc",
+    "tar",
+    "gzip",
+    "gunzip",
+    "date",
+    "id",
+    "whoami",
+    "chmod",
+    "chown",
+    "ln",
+    "find",
+    "xargs",
+    "printf",
+    "sha256sum",
+    "md5sum",
+    "yes",
+    "pwd",
+    "basename",
+    "dirname",
+    "uname",
+    "hostname",
+    "stat",
+    "sort",
+    "uniq",
+    "cut",
+    "tr",
+    "tee",
+    "awk",
+    "which",
+    "readlink",
+    "realpath",
+    "du",
+    "df",
+    "ps",
+    "kill",
+    "mktemp",
+    "diff",
+    "cmp",
+    "expr",
+    "sync",
+]
+
+STUBS = [
+    "pip",
+    "pip3",
+    "python",
+    "python3",
+    "npm",
+    "node",
+    "yarn",
+    "apt-get",
+    "apk",
+    "go",
+    "cargo",
+    "make",
+    "gcc",
+    "mvn",
+    "gradle",
+    "bundle",
+    "composer",
+    "curl",
+    "wget",
+]
+
+# Stubs print what they were asked to do, so logs show the "work", and succeed.
+STUB_SCRIPT = b'#!/bin/sh\necho "[stub] $(basename "$0") $*"\nexit 0\n'
+
+PASSWD = (
+    b"root:x:0:0:root:/root:/bin/sh\n"
+    b"app:x:1000:1000:app:/home/app:/bin/sh\n"
+    b"nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
+)
+GROUP = b"root:x:0:\napp:x:1000:\nnogroup:x:65534:\n"
+
+PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+IMPORT_TIMEOUT = 120.0
+
+
+def standin_marker(ref: str, version: int, nonce: str) -> str:
+    """The text that identifies one stand-in (file content and label value)."""
+    return f"ref={ref} version={version} nonce={nonce}"
+
+
+def standin_tar(ref: str, version: int, nonce: str, busybox: Path = BUSYBOX) -> bytes:
+    """The root filesystem of a stand-in, as an uncompressed tar archive.
+
+    Built in memory with fixed owners and times, so only ref, version and nonce (and the
+    busybox binary) decide the digest.
+    """
+    if not busybox.is_file():
+        raise EngineError(
+            f"stand-in images need a static busybox at {busybox} "
+            "(install it with `apt-get install -y busybox-static`)"
+        )
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+
+        def add(name: str, kind: bytes, mode: int, data: bytes = b"", link: str = "") -> None:
+            info = tarfile.TarInfo(name)
+            info.type = kind
+            info.mode = mode
+            info.mtime = 1_700_000_000
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+            if kind == tarfile.SYMTYPE:
+                info.linkname = link
+                tar.addfile(info)
+            elif kind == tarfile.DIRTYPE:
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+
+        for d in (
+            "bin",
+            "sbin",
+            "etc",
+            "usr",
+            "usr/bin",
+            "usr/sbin",
+            "usr/local",
+            "usr/local/bin",
+            "root",
+            "home",
+            "var",
+            "dev",
+            "proc",
+            "sys",
+        ):
+            add(d, tarfile.DIRTYPE, 0o700 if d == "root" else 0o755)
+        add("tmp", tarfile.DIRTYPE, 0o1777)
+        add("bin/busybox", tarfile.REGTYPE, 0o755, busybox.read_bytes())
+        for applet in APPLETS:
+            add(f"bin/{applet}", tarfile.SYMTYPE, 0o777, link="busybox")
+        for stub in STUBS:
+            add(f"usr/bin/{stub}", tarfile.REGTYPE, 0o755, STUB_SCRIPT)
+        add("etc/passwd", tarfile.REGTYPE, 0o644, PASSWD)
+        add("etc/group", tarfile.REGTYPE, 0o644, GROUP)
+        marker = standin_marker(ref, version, nonce) + "\n"
+        add("etc/cachesim-standin", tarfile.REGTYPE, 0o644, marker.encode())
+        # The home folder of `app` belongs to it, as in real images with a non-root user.
+        info = tarfile.TarInfo("home/app")
+        info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 1_700_000_000
+        info.uid = info.gid = 1000
+        tar.addfile(info)
+    return buf.getvalue()
+
+
+def current_marker(ref: str, *, docker: str = DEFAULT_DOCKER) -> str | None:
+    """The ``cachesim.standin`` label of the local image ``ref``; None if there is none."""
+    template = '{{ index .Config.Labels "' + LABEL + '" }}'
+    proc = run_docker(docker, "image", "inspect", "--format", template, ref, check=False)
+    if proc.returncode != 0:
+        return None
+    value = proc.stdout.strip()
+    return value if value and value != "<no value>" else None
+
+
+def image_exists(ref: str, *, docker: str = DEFAULT_DOCKER) -> bool:
+    """True when the daemon has ``ref`` locally (so a build will not contact a registry)."""
+    if ref == SCRATCH:
+        return True
+    proc = run_docker(docker, "image", "inspect", "--format", "{{.Id}}", ref, check=False)
+    return proc.returncode == 0
+
+
+def ensure_standin(ref: str, version: int, nonce: str, *, docker: str = DEFAULT_DOCKER) -> None:
+    """Make the local image ``ref`` the stand-in for (ref, version, nonce).
+
+    Imports it unless the image under that tag already is that stand-in. ``scratch`` is
+    not an image, so there is nothing to import. The previous image of the tag, if any,
+    stays on the daemon untagged (the runner removes what it created at the end).
+    """
+    if ref == SCRATCH:
+        return
+    marker = standin_marker(ref, version, nonce)
+    if current_marker(ref, docker=docker) == marker:
+        return
+    data = standin_tar(ref, version, nonce)
+    changes = ["--change", f'LABEL {LABEL}="{marker}"', "--change", f"ENV PATH={PATH_ENV}"]
+    cmd = [docker, "import", *changes, "--message", f"cachesim stand-in for {ref}", "-", ref]
+    try:
+        proc = subprocess.run(cmd, input=data, capture_output=True, timeout=IMPORT_TIMEOUT)
+    except FileNotFoundError as e:
+        raise EngineError(f"the docker client {docker} is not installed") from e
+    except subprocess.TimeoutExpired as e:
+        raise EngineError(f"importing {ref} did not finish within {IMPORT_TIMEOUT}s") from e
+    if proc.returncode != 0:
+        raise EngineError(
+            f"could not import the stand-in image {ref}: "
+            + proc.stderr.decode(errors="replace").strip()
+        )
+    if current_marker(ref, docker=docker) != marker:
+        raise EngineError(f"imported the stand-in image {ref} but its label does not match")

@@ -1,0 +1,114 @@
+"""The classic builder's rules (``DOCKER_BUILDKIT=0``), as observed on Docker Engine 20.10.
+
+- Every instruction is a step (``Step k/n``, numbered across the whole Dockerfile, the
+  ARGs before the first FROM included), and each commits an image whose parent is the
+  previous step's image. The cache is that chain of images: a step is reused when an image
+  with the same parent and the same instruction exists. So a changed ENV, LABEL, USER or
+  CMD is itself a miss, and every step after it in the stage is rebuilt too.
+- A RUN's instruction includes the build args in scope that have a value; a COPY's the
+  checksum of its files (content and permissions, not mtime); an ``ARG`` step only the
+  text ``ARG NAME`` (its value is not part of it).
+- It builds every stage up to the target, in order, needed or not.
+- ``docker builder prune`` does not touch it: its cache lives in the image store.
+Each rule's proof on the real engine is listed in docs/cache-rules.md.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from cachesim import buildkit
+from cachesim.fs import FileSystem
+from cachesim.plan import Plan, Resolved
+from cachesim.results import StepResult
+
+
+@dataclass(frozen=True)
+class LegacyRules:
+    name: str = "legacy"
+    every_from_is_step: bool = True
+    prune_clears_cache: bool = False
+    twin_status: str = "cached"
+
+    def stages_to_build(self, plan: Plan) -> list[int]:
+        return list(range(plan.target + 1))
+
+    def is_step(self, step: Resolved) -> bool:
+        return True
+
+    def numbering(self, plan: Plan) -> dict[tuple[int, int], tuple[int, int]]:
+        built = self.stages_to_build(plan)
+        total = len(plan.dockerfile.global_args) + sum(1 + len(plan.stages[i].steps) for i in built)
+        numbers: dict[tuple[int, int], tuple[int, int]] = {}
+        k = len(plan.dockerfile.global_args)
+        for index in built:
+            k += 1
+            numbers[(index, -1)] = (k, total)
+            for position in range(len(plan.stages[index].steps)):
+                k += 1
+                numbers[(index, position)] = (k, total)
+        return numbers
+
+    def no_cache_applies(self, keyword: str) -> bool:
+        return True
+
+    def wording(self, reason: str) -> str:
+        return classic_wording(reason)
+
+    def rejected_at_from(self, reason: str) -> bool:
+        """The classic builder prints the FROM step before refusing a blank base name."""
+        return "should not be blank" in reason
+
+    def preamble(self, plan: Plan) -> list[StepResult]:
+        """The global ARGs, printed as steps before the first FROM; they run nothing."""
+        total = next(iter(self.numbering(plan).values()), (0, 0))[1]
+        return [
+            StepResult("", k, total, ins.line, ins.text, "ARG", "cached")
+            for k, ins in enumerate(plan.dockerfile.global_args, start=1)
+        ]
+
+    def define(self, step: Resolved, walk: Any, fs: FileSystem) -> tuple[dict, FileSystem, dict]:
+        keyword = step.keyword
+        if keyword == "RUN":
+            definition, _, _ = buildkit.run_definition(step, walk)
+            definition.pop("mounts")
+            definition.pop("mount_files")
+            return definition, buildkit.after_run(step, fs, definition), {}
+        if keyword in ("COPY", "ADD"):
+            return buildkit.copy_definition(step, walk, fs)
+        if keyword == "WORKDIR":
+            return buildkit.workdir_definition(step, fs), fs, {}
+        if keyword == "ARG":
+            return {"values": list(step.values)}, fs, {}
+        return {"values": list(step.values or step.instruction.args)}, fs, {}
+
+
+_WORDING = (
+    # BuildKit's words (what the planner says) -> the classic builder's, as it printed them
+    (
+        re.compile(r"^target stage (.+) could not be found$"),
+        r"failed to reach build target \1 in Dockerfile",
+    ),
+    (
+        re.compile(r"^the Dockerfile cannot be empty$"),
+        "the Dockerfile (Dockerfile) cannot be empty",
+    ),
+    (
+        re.compile(r"^file with no instructions$"),
+        "failed to parse Dockerfile: file with no instructions",
+    ),
+    (re.compile(r"^mkdir (.+): not a directory$"), r"Cannot mkdir: \1 is not a directory"),
+)
+
+
+def classic_wording(reason: str) -> str:
+    """The classic builder's text for a failure the planner words as BuildKit does."""
+    for pattern, replacement in _WORDING:
+        if pattern.match(reason):
+            return pattern.sub(replacement, reason)
+    return reason
+
+
+RULES = LegacyRules()

@@ -1,0 +1,86 @@
+"""Printing predictions: in the look of ``docker build --progress=plain``, or as the spec's JSON.
+
+The text look is deliberately the builder's own (``#N [stage k/n] INSTR`` then ``#N CACHED``
+or ``#N DONE``; ``Step k/n :`` and `` ---> Using cache`` for the classic builder) so a
+learner can hold it next to a real log, with one addition the builder never prints: why.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from cachesim.results import BuildResult, SimulationResult, StepResult
+
+
+def _seconds(step: StepResult) -> str:
+    return f" {step.seconds:.1f}s" if step.seconds is not None else ""
+
+
+def _buildkit_step(number: int, step: StepResult, stages: int) -> list[str]:
+    name = f"{step.stage} " if stages > 1 else ""
+    shown = step.instruction
+    out = [f"#{number} [{name}{step.index}/{step.total}] {shown}"]
+    if step.status == "cached":
+        out.append(f"#{number} CACHED")
+    elif step.status == "built":
+        out.append(f"#{number} DONE{_seconds(step)}")
+        if step.reason:
+            out.append(f"#{number} why: {step.reason}")
+    else:
+        out.append(f"#{number} ERROR: {step.reason}")
+    return out
+
+
+def _legacy_step(step: StepResult) -> list[str]:
+    out = [f"Step {step.index}/{step.total} : {step.instruction}"]
+    if step.is_from or (step.keyword == "ARG" and step.stage == ""):
+        return out
+    if step.status == "cached":
+        out.append(" ---> Using cache")
+    elif step.status == "built":
+        out.append(f" ---> Running{_seconds(step)}")
+        if step.reason:
+            out.append(f"      why: {step.reason}")
+    else:
+        out.append(f" ---> failed: {step.reason}")
+    return out
+
+
+def build_text(build: BuildResult, engine: str, position: int, count: int) -> str:
+    counts = build.counts()
+    title = f"== build {position}/{count}: {build.name} =="
+    lines = [title]
+    stages = len({s.stage for s in build.steps if s.stage})
+    for number, step in enumerate(build.steps, start=1):
+        if engine == "legacy":
+            lines += _legacy_step(step)
+        else:
+            lines += _buildkit_step(number, step, stages)
+    if build.error is not None:
+        where = f" (Dockerfile line {build.error_line})" if build.error_line else ""
+        lines.append(f"ERROR{where}: {build.error}")
+    summary = f"-- {counts['cached']} cached, {counts['built']} built"
+    if counts["failed"] or build.error:
+        summary += ", build fails"
+    if build.seconds is not None:
+        summary += f", {build.seconds:.1f}s"
+    lines.append(summary)
+    return "\n".join(lines)
+
+
+def text(result: SimulationResult) -> str:
+    """The whole simulation as text, one block a build."""
+    count = len(result.builds)
+    blocks = [f"scenario {result.scenario} (engine: {result.engine})"]
+    blocks += [build_text(b, result.engine, i, count) for i, b in enumerate(result.builds, 1)]
+    return "\n\n".join(blocks) + "\n"
+
+
+def to_json(result: SimulationResult) -> str:
+    """The spec's JSON document."""
+    return json.dumps(result.to_json(), indent=2) + "\n"
+
+
+def differences_text(lines: Iterable[str]) -> str:
+    return "\n".join(f"  {line}" for line in lines)

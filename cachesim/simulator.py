@@ -1,0 +1,292 @@
+"""The simulation loop: each build of a scenario against one cache that remembers them all.
+
+For every build: plan the Dockerfile (``plan``), then walk the stages the engine builds,
+step by step. A step's cache key is a digest of its parent's key and of its definition
+(what the engine's rules say counts: ``buildkit`` or ``legacy``); a key already in the
+cache is ``cached``, a new one is ``built`` and stored, and ``explain`` says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import dockerfile as dockerfile_parser
+
+from cachesim import buildkit, legacy
+from cachesim.cache import BuildCache, Record, digest
+from cachesim.errors import BuildFailure
+from cachesim.explain import explain_miss, explain_parent
+from cachesim.fs import FileSystem
+from cachesim.inputs import BuildContext
+from cachesim.plan import Plan, plan
+from cachesim.results import BuildResult, SimulationResult, StepResult
+from cachesim.scenario import Scenario, image_key, replay
+from cachesim.workspace import BuildRequest
+
+ENGINES = {"buildkit": buildkit.RULES, "legacy": legacy.RULES}
+
+
+def images_of(dockerfile: str, build_args: Mapping[str, str]) -> tuple[str, ...]:
+    """The external images a Dockerfile names for these build args (none if it won't plan)."""
+    try:
+        return plan(dockerfile, build_args).images()
+    except BuildFailure:
+        return ()
+
+
+@dataclass
+class History:
+    """What outlives one build: the cache and the image versions builds have seen."""
+
+    cache: BuildCache = field(default_factory=BuildCache)
+    image_versions: dict[str, int] = field(default_factory=dict)
+    pruned: bool = False
+    builds: int = 0
+
+
+def simulate(scenario: Scenario) -> SimulationResult:
+    """Predict every build of a scenario."""
+    rules = ENGINES[scenario.engine]
+    history = History()
+    results = [simulate_build(step.request, history, rules) for step in replay(scenario, images_of)]
+    return SimulationResult(scenario.name, scenario.engine, tuple(results))
+
+
+def simulate_build(request: BuildRequest, history: History, rules: Any) -> BuildResult:
+    """Predict one build and record its results in ``history``."""
+    history.builds += 1
+    if request.prune_before and rules.prune_clears_cache:
+        history.cache.prune()
+        history.pruned = True
+    try:
+        planned = plan(request.dockerfile, request.build_args, request.target)
+        context = BuildContext.of(request, rules.name)
+    except BuildFailure as failure:
+        return _rejected(request, rules, failure)
+    walk = _Walk(planned, request, context, history, rules)
+    return walk.run()
+
+
+def _rejected(request: BuildRequest, rules: Any, failure: BuildFailure) -> BuildResult:
+    """A build the engine refuses before running a step (or, classic, at the first FROM)."""
+    reason = rules.wording(failure.reason)
+    steps: tuple[StepResult, ...] = ()
+    if rules.rejected_at_from(reason) and failure.line:
+        instructions = dockerfile_parser.parse_string(request.dockerfile)
+        before = sum(1 for ins in instructions if ins.start_line < failure.line)
+        text = request.dockerfile.splitlines()[failure.line - 1].strip()
+        steps = (
+            StepResult(
+                "0",
+                before + 1,
+                len(instructions),
+                failure.line,
+                text,
+                "FROM",
+                "failed",
+                reason,
+                is_from=True,
+            ),
+        )
+    return BuildResult(request.name, steps, error=reason, error_line=failure.line)
+
+
+@dataclass
+class _StageEnd:
+    key: str
+    fs: FileSystem
+    last: StepResult | None
+
+
+class _Walk:
+    """One build's walk over its stages; state lives only for the build."""
+
+    def __init__(
+        self,
+        planned: Plan,
+        request: BuildRequest,
+        context: BuildContext,
+        history: History,
+        rules: Any,
+    ):
+        self.plan = planned
+        self.request = request
+        self.context = context
+        self.history = history
+        self.rules = rules
+        self.made: set[str] = set()
+        self.ends: dict[int, _StageEnd] = {}
+        self.results: list[StepResult] = []
+        self.numbers = rules.numbering(planned)
+        self.empty_at_start = len(history.cache) == 0
+
+    def run(self) -> BuildResult:
+        failure: BuildFailure | None = None
+        failed_line: int | None = None
+        if hasattr(self.rules, "preamble"):
+            self.results.extend(self.rules.preamble(self.plan))
+        for index in self.rules.stages_to_build(self.plan):
+            try:
+                self._stage(index)
+            except _Failed as stop:
+                failure, failed_line = stop.failure, stop.line
+                break
+        steps = sorted(self.results, key=lambda s: (s.line, s.index))
+        if failure is not None:
+            steps = [s for s in steps if s.line <= (failed_line or 0)]
+            return BuildResult(
+                self.request.name,
+                tuple(steps),
+                error=failure.reason,
+                error_line=failure.line or failed_line,
+            )
+        return BuildResult(self.request.name, tuple(steps))
+
+    # -- one stage ---------------------------------------------------------------------
+    def _stage(self, index: int) -> None:
+        planned = self.plan.stages[index]
+        label = planned.label
+        if planned.base_image is not None:
+            last = self._from_step(index)
+            self.results.append(last)
+            parent, fs = last.key, FileSystem(base=last.key)
+        else:
+            if planned.base_stage is not None:
+                end = self.ends[planned.base_stage]
+                parent, fs, last = end.key, end.fs, end.last
+            else:
+                parent, fs, last = digest("scratch"), FileSystem(base=""), None
+            if self.rules.every_from_is_step:
+                number, total = self.numbers[(index, -1)]
+                ins = planned.stage.from_instruction
+                self.results.append(
+                    StepResult(
+                        label,
+                        number,
+                        total,
+                        ins.line,
+                        ins.text,
+                        "FROM",
+                        "cached",
+                        "",
+                        parent,
+                        is_from=True,
+                    )
+                )
+        for position, step in enumerate(planned.steps):
+            if not self.rules.is_step(step):
+                continue
+            number, total = self.numbers[(index, position)]
+            try:
+                definition, fs_after, facts = self.rules.define(step, self, fs)
+            except BuildFailure as raw:
+                failure = BuildFailure(self.rules.wording(raw.reason), raw.line)
+                self.results.append(
+                    StepResult(
+                        label,
+                        number,
+                        total,
+                        step.instruction.line,
+                        step.instruction.text,
+                        step.keyword,
+                        "failed",
+                        failure.reason,
+                    )
+                )
+                raise _Failed(failure, step.instruction.line) from None
+            definition = {
+                "keyword": step.keyword,
+                "text": step.instruction.text,
+                "line": step.instruction.line,
+                **definition,
+            }
+            key = digest(parent, {k: v for k, v in definition.items() if k not in ("text", "line")})
+            status, reason = self._status(key, parent, definition, last)
+            result = StepResult(
+                label,
+                number,
+                total,
+                step.instruction.line,
+                step.instruction.text,
+                step.keyword,
+                status,
+                reason,
+                key,
+                **facts,
+            )
+            self.results.append(result)
+            if status == "built":
+                self.made.add(key)
+                self.history.cache.put(
+                    Record(
+                        key,
+                        parent,
+                        step.keyword,
+                        definition,
+                        self.history.builds,
+                        label,
+                        step.instruction.line,
+                    )
+                )
+            parent, fs, last = key, fs_after, result
+        self.ends[index] = _StageEnd(parent, fs, last)
+
+    def _from_step(self, index: int) -> StepResult:
+        planned = self.plan.stages[index]
+        ref = planned.base_image or ""
+        version = self.request.images.get(ref, 0)
+        seen = self.history.image_versions.get(image_key(ref))
+        self.history.image_versions[image_key(ref)] = version
+        changed = seen is not None and seen != version
+        number, total = self.numbers[(index, -1)]
+        ins = planned.stage.from_instruction
+        return StepResult(
+            planned.label,
+            number,
+            total,
+            ins.line,
+            ins.text,
+            "FROM",
+            "built" if changed else "cached",
+            f"the image {ref} changed (a new digest was published)" if changed else "",
+            digest("FROM", image_key(ref), version),
+            is_from=True,
+        )
+
+    def _status(self, key: str, parent: str, definition: dict, last: StepResult | None):
+        if self.request.no_cache and self.rules.no_cache_applies(definition["keyword"]):
+            return "built", "--no-cache: the build does not look in the cache"
+        if key in self.made:
+            return self.rules.twin_status, (
+                "identical to a step already built in this build: the engine runs it once"
+                if self.rules.twin_status == "built"
+                else ""
+            )
+        if key in self.history.cache:
+            return "cached", ""
+        if self.empty_at_start:
+            if self.history.pruned:
+                return "built", "the build cache was pruned: nothing to reuse"
+            return "built", "no earlier build: the cache is empty"
+        if last is not None and last.status == "built":
+            if last.is_from:
+                return "built", last.reason
+            return "built", explain_parent(last.instruction, last.line)
+        siblings = [r for r in self.history.cache.siblings(parent) if r.key != key]
+        reason = explain_miss(
+            definition, siblings, first_build=self.history.builds == 1, pruned=self.history.pruned
+        )
+        return "built", reason
+
+
+class _Failed(Exception):
+    def __init__(self, failure: BuildFailure, line: int):
+        super().__init__(failure.reason)
+        self.failure = failure
+        self.line = line
+
+
+def with_seconds(result: BuildResult, seconds: float | None) -> BuildResult:
+    return replace(result, seconds=seconds)

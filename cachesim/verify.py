@@ -1,0 +1,122 @@
+"""``cachesim verify``: a prediction held against the real engine, step by step.
+
+For each scenario: simulate it, replay the same builds on the Docker engine that
+DOCKER_HOST names (``cachesim.engine.runner``), and list every step where the two
+disagree (``cachesim.engine.compare``). The verdict is the engine's: a difference is a
+bug in the simulator (or a rule not yet learned), never in the engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass, field
+
+from cachesim.engine import EngineError, compare, engine_answers, run_builds
+from cachesim.engine.compare import Difference
+from cachesim.errors import InputError
+from cachesim.scenario import Scenario, load, replay
+from cachesim.simulator import images_of, simulate
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The outcome for one scenario."""
+
+    scenario: str
+    file: str
+    engine: str
+    builds: int
+    steps: int
+    differences: tuple[Difference, ...] = ()
+    skipped: str | None = None
+    seconds: float = 0.0
+    logs: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def agrees(self) -> bool:
+        return self.skipped is None and not self.differences
+
+
+def verify_scenario(scenario: Scenario, *, docker: str = "/usr/bin/docker") -> Verdict:
+    """Run one scenario on the engine and compare; raises ``EngineError`` if it cannot run."""
+    if not scenario.verify:
+        return Verdict(
+            scenario.name,
+            scenario.source,
+            scenario.engine,
+            0,
+            0,
+            skipped=scenario.verify_reason or "marked verify: false",
+        )
+    started = time.monotonic()
+    predicted = simulate(scenario).to_json()
+    requests = [step.request for step in replay(scenario, images_of)]
+    observed = run_builds(requests, scenario.engine, docker=docker)  # type: ignore[arg-type]
+    differences = tuple(compare(predicted, observed))
+    differing = {d.build for d in differences}
+    logs = tuple(f"--- {o.name} ---\n{o.log}" for o in observed if o.name in differing)
+    steps = sum(len(b["steps"]) for b in predicted["builds"])
+    return Verdict(
+        scenario.name,
+        scenario.source,
+        scenario.engine,
+        len(requests),
+        steps,
+        differences,
+        None,
+        time.monotonic() - started,
+        logs,
+    )
+
+
+def verify_command(args: argparse.Namespace) -> int:
+    """The CLI entry: exit 0 all agree, 1 any difference, 2 bad input, 3 no engine."""
+    scenarios = [load(path) for path in args.scenarios]  # bad input stops before the engine
+    if not args.standin_bases:
+        for scenario in scenarios:
+            if any(
+                b.changes and any(c.kind == "base_image" for c in b.changes)
+                for b in scenario.builds
+            ):
+                raise InputError(
+                    "a base_image change needs --standin-bases (a real "
+                    "registry image cannot be re-published here)",
+                    scenario.source,
+                )
+    if not engine_answers(args.docker):
+        print(
+            "error: no Docker engine answers (set DOCKER_HOST, or start one with "
+            "scripts/start-engine.sh)",
+            file=sys.stderr,
+        )
+        return 3
+    total_diff = 0
+    verified = 0
+    for position, scenario in enumerate(scenarios, start=1):
+        prefix = f"[{position}/{len(scenarios)}] {scenario.name} ({scenario.engine})"
+        try:
+            verdict = verify_scenario(scenario, docker=args.docker)
+        except EngineError as err:
+            print(f"{prefix}: engine error: {err}", file=sys.stderr)
+            return 3
+        if verdict.skipped:
+            print(f"{prefix}: not run on the engine: {verdict.skipped}")
+            continue
+        verified += 1
+        if verdict.agrees:
+            print(
+                f"{prefix}: agrees on {verdict.steps} steps in {verdict.builds} builds "
+                f"({verdict.seconds:.1f}s)"
+            )
+            continue
+        total_diff += len(verdict.differences)
+        print(f"{prefix}: {len(verdict.differences)} difference(s)")
+        for diff in verdict.differences:
+            print(f"  {diff.describe()}")
+        if args.logs:
+            for log in verdict.logs:
+                print(log)
+    print(f"verified {verified} scenario(s); {total_diff} difference(s)")
+    return 1 if total_diff else 0
