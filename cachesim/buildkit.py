@@ -83,6 +83,9 @@ def copy_definition(step: Resolved, walk: Any, fs: FileSystem) -> tuple[dict, Fi
         image_fs = FileSystem(base=f"{step.from_image}@{version}")
         selected = inputs.from_stage(image_fs, step.sources, step.dest, fs.is_dir(step.dest))
         origin = f"image {step.from_image}"
+    elif not step.sources:
+        selected = inputs.Selected({}, {}, 0, 0)
+        origin = "heredoc"
     else:
         selected = inputs.from_context(
             walk.context,
@@ -94,6 +97,21 @@ def copy_definition(step: Resolved, walk: Any, fs: FileSystem) -> tuple[dict, Fi
             dest_is_dir=fs.is_dir(step.dest),
         )
         origin = "context"
+    if step.inline:
+        inline = {
+            f"<<{name}": f"{content_digest(text.encode())[:32]}:0644" for name, text in step.inline
+        }
+        into = step.dest if step.dest.endswith("/") else step.dest + "/"
+        placed = {
+            **selected.placed,
+            **{
+                (into + name if len(step.inline) > 1 or step.dest.endswith("/") else step.dest): d
+                for (name, _), d in zip(step.inline, inline.values(), strict=True)
+            },
+        }
+        selected = inputs.Selected(
+            {**selected.digests, **inline}, placed, selected.count + len(inline), selected.size
+        )
     definition = {
         "sources": list(step.sources),
         "dest": step.dest,
@@ -137,6 +155,11 @@ class BuildKitRules:
 
     def wording(self, reason: str) -> str:
         return reason
+
+    def cancels_on_key_failure(self, keyword: str) -> bool:
+        """A COPY/ADD source error is found while computing cache keys, before the steps
+        above it have finished: BuildKit cancels them."""
+        return keyword in ("COPY", "ADD")
 
     def rejected_at_from(self, reason: str) -> bool:
         return False

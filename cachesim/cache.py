@@ -61,6 +61,12 @@ class BuildCache:
         found = [self._records[k] for k in self._children.get(parent, ())]
         return sorted(found, key=lambda r: r.build, reverse=True)
 
+    def remove(self, key: str) -> None:
+        """Forget one result (a step the engine cancelled before it finished)."""
+        record = self._records.pop(key, None)
+        if record is not None:
+            self._children[record.parent].remove(key)
+
     def prune(self) -> None:
         """``docker builder prune -af``: forget everything."""
         self._records.clear()

@@ -34,6 +34,11 @@ def _files(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
     added = sorted(p for p in new if p not in old)
     removed = sorted(p for p in old if p not in new)
     out = []
+    renamed = [(r, a) for a in added for r in removed if old[r] == new[a]]
+    for was, now in renamed[:MAX_NAMED]:
+        out.append(f"{was} was renamed to {now} (a path is part of the checksum)")
+        added.remove(now)
+        removed.remove(was)
     hidden = ("<written by RUN>", "<from the base image>")
     if any(p in hidden for p in content + added + removed):
         out.append("the files it copies from that stage changed")
@@ -43,6 +48,9 @@ def _files(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
     if content:
         verb = "changed" if len(content) == 1 else f"changed ({len(content)} files)"
         out.append(f"{_named(content)} {verb}")
+        own = [p for p in content if p in ("Dockerfile", ".dockerignore")]
+        if own:
+            out.append(f"COPY copies the {own[0]} too: list it in .dockerignore to keep it out")
     if modes:
         path = modes[0]
         if len(modes) == 1:
@@ -81,6 +89,8 @@ def differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     for key, label in (("user", "USER"), ("workdir", "working directory")):
         if old.get(key) != new.get(key):
             out.append(f"{label} changed ({_quote(old.get(key))} -> {_quote(new.get(key))})")
+    if not out and old.get("command") != new.get("command"):
+        out.append("the command changed (a heredoc body or an expanded value)")
     if not out:
         for key in sorted(set(old) | set(new)):
             if old.get(key) != new.get(key):
@@ -101,14 +111,16 @@ def explain_miss(
             return "the build cache was pruned: nothing to reuse"
         if first_build:
             return "no earlier build: the cache is empty"
-        return "no earlier build ran this step on this parent"
+        return "no earlier build went past the step above it, so nothing follows it in the cache"
     same_kind = [r for r in siblings if r.keyword == definition.get("keyword")]
     if not same_kind:
         return "new step: no earlier build ran this instruction here"
     best = min(same_kind, key=lambda r: len(differences(r.definition, definition)))
     if best.definition.get("text") != definition.get("text"):
         was = best.definition.get("text")
-        return f"new or changed instruction (after the same step, the cache holds `{was}`)"
+        return (
+            f"the instruction is new or changed (after the same step, the cache only has `{was}`)"
+        )
     found = differences(best.definition, definition)
     return "; ".join(found) if found else "its inputs changed"
 

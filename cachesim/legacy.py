@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cachesim import buildkit
+from cachesim.errors import BuildFailure
 from cachesim.fs import FileSystem
 from cachesim.plan import Plan, Resolved
 from cachesim.results import StepResult
@@ -57,6 +58,9 @@ class LegacyRules:
     def wording(self, reason: str) -> str:
         return classic_wording(reason)
 
+    def cancels_on_key_failure(self, keyword: str) -> bool:
+        return False  # it runs the steps in order and keeps each one it finished
+
     def rejected_at_from(self, reason: str) -> bool:
         """The classic builder prints the FROM step before refusing a blank base name."""
         return "should not be blank" in reason
@@ -71,6 +75,15 @@ class LegacyRules:
 
     def define(self, step: Resolved, walk: Any, fs: FileSystem) -> tuple[dict, FileSystem, dict]:
         keyword = step.keyword
+        needs_buildkit = (keyword == "RUN" and step.mounts and "mount") or (
+            keyword in ("COPY", "ADD") and step.chmod and "chmod"
+        )
+        if needs_buildkit:
+            raise BuildFailure(
+                f"the --{needs_buildkit} option requires BuildKit. Refer to "
+                "https://docs.docker.com/go/buildkit/ to learn how to build images with "
+                "BuildKit enabled"
+            )
         if keyword == "RUN":
             definition, _, _ = buildkit.run_definition(step, walk)
             definition.pop("mounts")

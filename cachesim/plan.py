@@ -83,6 +83,7 @@ class Resolved:
     chown: str = ""
     chmod: str = ""
     link: bool = False
+    inline: tuple[tuple[str, str], ...] = ()  # heredoc files: (name, content)
     # WORKDIR (absolute path) / metadata instructions (expanded words)
     path: str = ""
     values: tuple[str, ...] = ()
@@ -310,6 +311,8 @@ def _dispatch(
             values = tuple(expand(a, scope, escape) for a in ins.args)
         if ins.keyword == "RUN":
             command = ins.args if ins.json else (*shell, ins.args[0] if ins.args else "")
+            if ins.heredocs:  # `RUN <<EOF`: the heredoc is the script (Dockerfile 1.4+)
+                command = (*shell, "\n".join([ins.args[0], *(c for _, c in ins.heredocs)]))
             mounts = tuple(_parse_mount(m, dockerfile, ins.line) for m in ins.flag_values("mount"))
             step = Resolved(
                 ins,
@@ -370,9 +373,14 @@ def _copy(
 ) -> Resolved:
     escape = dockerfile.escape
     words = [expand(a, scope, escape) for a in ins.args]
-    if ins.heredocs:
-        words = [w for w in words if not w.startswith("<<")] or words
+    inline = ()
+    if ins.heredocs:  # `COPY <<NAME /dest`: a file made from the heredoc (Dockerfile 1.4+)
+        words = [w for w in words if not w.startswith("<<")]
+        inline = tuple(ins.heredocs)
+        if len(words) == 1:
+            words = ["", *words]
     *sources, dest = words
+    sources = [s for s in sources if s]
     from_ref = ins.flag("from")
     from_stage = from_image = None
     if from_ref:
@@ -390,6 +398,7 @@ def _copy(
         chown=expand(ins.flag("chown") or "", scope, escape),
         chmod=ins.flag("chmod") or "",
         link=(ins.flag("link") or "false") != "false",
+        inline=inline,
     )
 
 

@@ -125,15 +125,18 @@ class _Walk:
     def run(self) -> BuildResult:
         failure: BuildFailure | None = None
         failed_line: int | None = None
+        failed_keyword = ""
         if hasattr(self.rules, "preamble"):
             self.results.extend(self.rules.preamble(self.plan))
         for index in self.rules.stages_to_build(self.plan):
             try:
                 self._stage(index)
             except _Failed as stop:
-                failure, failed_line = stop.failure, stop.line
+                failure, failed_line, failed_keyword = stop.failure, stop.line, stop.keyword
                 break
         steps = sorted(self.results, key=lambda s: (s.line, s.index))
+        if failure is not None and self.rules.cancels_on_key_failure(failed_keyword):
+            steps = self._cancel(steps)
         if failure is not None:
             steps = [s for s in steps if s.line <= (failed_line or 0)]
             return BuildResult(
@@ -143,6 +146,15 @@ class _Walk:
                 error_line=failure.line or failed_line,
             )
         return BuildResult(self.request.name, tuple(steps))
+
+    def _cancel(self, steps: list[StepResult]) -> list[StepResult]:
+        """BuildKit stops at a COPY whose sources fail before the steps above it finish:
+        what had to be built was cancelled, and nothing of it reaches the cache (seen on
+        the engine: scenarios copy-missing-file, copy-ignored-file, copy-outside-context)."""
+        for key in self.made:
+            self.history.cache.remove(key)
+        note = "; cancelled when the build failed, so not kept in the cache"
+        return [replace(s, reason=s.reason + note) if s.status == "built" else s for s in steps]
 
     # -- one stage ---------------------------------------------------------------------
     def _stage(self, index: int) -> None:
@@ -195,15 +207,21 @@ class _Walk:
                         failure.reason,
                     )
                 )
-                raise _Failed(failure, step.instruction.line) from None
+                raise _Failed(failure, step.instruction.line, step.keyword) from None
             definition = {
                 "keyword": step.keyword,
                 "text": step.instruction.text,
                 "line": step.instruction.line,
                 **definition,
             }
-            key = digest(parent, {k: v for k, v in definition.items() if k not in ("text", "line")})
-            status, reason = self._status(key, parent, definition, last)
+            # `COPY --link` (BuildKit, Dockerfile 1.4+): the copy is a layer of its own, keyed
+            # without the steps above it; what follows sits on the merge of the two.
+            linked = bool(definition.get("link")) and self.rules.name == "buildkit"
+            own_parent = digest("link") if linked else parent
+            key = digest(
+                own_parent, {k: v for k, v in definition.items() if k not in ("text", "line")}
+            )
+            status, reason = self._status(key, own_parent, definition, None if linked else last)
             result = StepResult(
                 label,
                 number,
@@ -222,7 +240,7 @@ class _Walk:
                 self.history.cache.put(
                     Record(
                         key,
-                        parent,
+                        own_parent,
                         step.keyword,
                         definition,
                         self.history.builds,
@@ -230,7 +248,7 @@ class _Walk:
                         step.instruction.line,
                     )
                 )
-            parent, fs, last = key, fs_after, result
+            parent, fs, last = (digest("merge", parent, key) if linked else key), fs_after, result
         self.ends[index] = _StageEnd(parent, fs, last)
 
     def _from_step(self, index: int) -> StepResult:
@@ -274,6 +292,11 @@ class _Walk:
             if last.is_from:
                 return "built", last.reason
             return "built", explain_parent(last.instruction, last.line)
+        if last is not None and last.keyword in ("COPY", "ADD") and "--link" in last.instruction:
+            return "built", (
+                f"the layers under the --link copy (line {last.line}) changed, and this step "
+                "runs on top of both"
+            )
         siblings = [r for r in self.history.cache.siblings(parent) if r.key != key]
         reason = explain_miss(
             definition, siblings, first_build=self.history.builds == 1, pruned=self.history.pruned
@@ -282,10 +305,11 @@ class _Walk:
 
 
 class _Failed(Exception):
-    def __init__(self, failure: BuildFailure, line: int):
+    def __init__(self, failure: BuildFailure, line: int, keyword: str):
         super().__init__(failure.reason)
         self.failure = failure
         self.line = line
+        self.keyword = keyword
 
 
 def with_seconds(result: BuildResult, seconds: float | None) -> BuildResult:

@@ -59,7 +59,7 @@ def docker_engine() -> Iterator[str]:
         yield host
     finally:
         subprocess.run(
-            ["sh", str(ROOT / "scripts" / "stop-engine.sh"), folder],
+            ["sh", str(ROOT / "scripts" / "stop-engine.sh"), folder, "--purge"],
             capture_output=True,
             timeout=120,
         )

@@ -121,7 +121,7 @@ PASSWD = (
     b"app:x:1000:1000:app:/home/app:/bin/sh\n"
     b"nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
 )
-GROUP = b"root:x:0:\napp:x:1000:\nnogroup:x:65534:\n"
+GROUP = b"root:x:0:\napp:x:1000:\nnobody:x:65534:\nnogroup:x:65534:\n"
 
 PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 IMPORT_TIMEOUT = 120.0
@@ -183,11 +183,20 @@ def standin_tar(ref: str, version: int, nonce: str, busybox: Path = BUSYBOX) -> 
         add("bin/busybox", tarfile.REGTYPE, 0o755, busybox.read_bytes())
         for applet in APPLETS:
             add(f"bin/{applet}", tarfile.SYMTYPE, 0o777, link="busybox")
-        for stub in STUBS:
-            add(f"usr/bin/{stub}", tarfile.REGTYPE, 0o755, STUB_SCRIPT)
-        add("etc/passwd", tarfile.REGTYPE, 0o644, PASSWD)
-        add("etc/group", tarfile.REGTYPE, 0o644, GROUP)
+        # Every text file carries the version, so a "new upstream image" changes all of them,
+        # as cachesim assumes of an image update (only the busybox binary stays the same).
         marker = standin_marker(ref, version, nonce) + "\n"
+        stamp = f"# {marker}".encode()
+        for stub in STUBS:
+            add(f"usr/bin/{stub}", tarfile.REGTYPE, 0o755, STUB_SCRIPT + stamp)
+        tag = f"cachesim{version}x{nonce}"[:32]
+        add(
+            "etc/passwd",
+            tarfile.REGTYPE,
+            0o644,
+            PASSWD + f"{tag}:x:4242:4242::/nonexistent:/bin/false\n".encode(),
+        )
+        add("etc/group", tarfile.REGTYPE, 0o644, GROUP + f"{tag}:x:4242:\n".encode())
         add("etc/cachesim-standin", tarfile.REGTYPE, 0o644, marker.encode())
         # The home folder of `app` belongs to it, as in real images with a non-root user.
         info = tarfile.TarInfo("home/app")
