@@ -1,6 +1,6 @@
 """How long simulating a scenario takes: the target is "well under a second" for each one.
 
-Run: python -m pytest benchmarks --benchmark-only -p no:cacheprovider
+Run: python -m pytest benchmarks --benchmark-only -n 0
 (kept out of the default test run; a timing target never lives in a unit test).
 """
 

@@ -17,6 +17,7 @@ Each rule's proof on the real engine is listed in docs/cache-rules.md.
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,6 +131,11 @@ def after_run(step: Resolved, fs: FileSystem, definition: dict[str, Any]) -> Fil
     effect = run_effect(step.command, step.workdir)
     if effect.opaque or step.mounts:
         fs = fs.after_run(definition)
+    for src, dst in effect.copies:
+        if src not in fs.files:  # a copy of something unknown: unknown
+            return fs.after_run(definition)
+        where = posixpath.join(dst, posixpath.basename(src)) if fs.is_dir(dst) else dst
+        fs = fs.with_files({posixpath.normpath(where): fs.files[src]})
     return fs.with_files(
         {path: f"{content_digest(data)[:32]}:0644" for path, data in effect.writes.items()}
     )
@@ -144,6 +150,7 @@ def workdir_definition(step: Resolved, fs: FileSystem) -> dict[str, Any]:
 @dataclass(frozen=True)
 class BuildKitRules:
     name: str = "buildkit"
+    image_chain: bool = False
     every_from_is_step: bool = False
     prune_clears_cache: bool = True
     twin_status: str = "built"

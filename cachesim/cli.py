@@ -1,4 +1,5 @@
-"""The ``cachesim`` command: run a scenario, or verify it against a real Docker engine.
+"""The ``cachesim`` command: run a scenario, verify it against a real Docker engine,
+calibrate the time model from a real build log, compare the build times of scenarios.
 
 Exit statuses: 0 done; 1 ``verify`` found a difference between prediction and engine;
 2 bad input (a malformed scenario or option, a missing file), with one line on stderr;
@@ -26,6 +27,11 @@ exit status:
 examples:
   cachesim run examples/ordering-python.yaml
   cachesim run examples/ordering-python.yaml --format json
+  cachesim run examples/ordering-python.yaml --plot timeline.png
+  cachesim calibrate build.log --history history.txt -o profile.yaml
+  cachesim run examples/ordering-python.yaml --profile profile.yaml
+  cachesim compare examples/ordering-python.yaml examples/ordering-python-better.yaml \
+      --plot cumulative.png
   DOCKER_HOST=unix:///tmp/eng/docker.sock cachesim verify --standin-bases tests/scenarios/*.yaml
 """
 
@@ -63,6 +69,61 @@ def _parser() -> argparse.ArgumentParser:
         default="text",
         help="text (default) or the spec's JSON document on stdout",
     )
+    timing = run.add_mutually_exclusive_group()
+    timing.add_argument(
+        "--calibrate",
+        metavar="LOG",
+        help="a real cold-build log of the scenario's first build (docker build "
+        "--progress=plain, or a time-stamped classic log): its measured times and sizes "
+        "replace declared and default ones (docs/time-model.md)",
+    )
+    timing.add_argument(
+        "--profile", metavar="FILE", help="a profile written by 'cachesim calibrate'"
+    )
+    run.add_argument(
+        "--history", metavar="FILE", help="with --calibrate: `docker history --no-trunc` output"
+    )
+    _plot_options(run, kinds=("timeline", "layers", "cumulative"))
+    run.add_argument(
+        "--build",
+        type=int,
+        default=0,
+        metavar="N",
+        help="the build (1-based) that a timeline or layers plot shows (default: the last)",
+    )
+
+    calibrate = sub.add_parser(
+        "calibrate",
+        help="learn step times and sizes from a real build log into a profile",
+        description="Read a real `docker build` log (BuildKit --progress=plain; or the classic "
+        "builder's, time-stamped per line, e.g. `| ts -s '%%.s'`) and, optionally, "
+        "`docker history --no-trunc` output, and write a profile: per-step seconds and "
+        "layer sizes, and the machine figures the log shows.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    calibrate.add_argument("log", metavar="LOG", help="the build log")
+    calibrate.add_argument("--history", metavar="FILE", help="`docker history` output")
+    calibrate.add_argument(
+        "--storage",
+        choices=("overlay2", "vfs"),
+        help="the engine's storage driver (`docker info --format '{{.Driver}}'`)",
+    )
+    calibrate.add_argument(
+        "-o", "--output", metavar="FILE", help="where to write the profile (default: stdout)"
+    )
+
+    compare = sub.add_parser(
+        "compare",
+        help="predicted build times of two or more scenarios, build by build",
+        description="Simulate each scenario and print the predicted seconds of each build "
+        "and the running total; --plot draws the cumulative build time.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    compare.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario files")
+    compare.add_argument("--profile", metavar="FILE", help="a profile for every scenario")
+    _plot_options(compare, kinds=("cumulative",))
 
     verify = sub.add_parser(
         "verify",
@@ -93,13 +154,112 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _plot_options(parser: argparse.ArgumentParser, kinds: tuple[str, ...]) -> None:
+    parser.add_argument("--plot", metavar="FILE", help="save a plot (.png or .svg)")
+    parser.add_argument(
+        "--plot-kind",
+        choices=kinds,
+        default=kinds[0],
+        help=f"which plot (default: {kinds[0]})",
+    )
+
+
+def _profile(args: argparse.Namespace, scenario=None):
+    """The profile that --calibrate LOG or --profile FILE names, or None."""
+    from cachesim import calibrate
+    from cachesim.engine.logparse import stage_names
+
+    if getattr(args, "calibrate", None):
+        log = calibrate.read_text(args.calibrate, "build log")
+        history = calibrate.read_text(args.history, "history file") if args.history else None
+        stages = stage_names(scenario.dockerfile) if scenario is not None else ()
+        return calibrate.calibrate(
+            log, args.calibrate, history=history, history_file=args.history or "", stages=stages
+        )
+    if getattr(args, "history", None):
+        raise InputError("--history goes with --calibrate")
+    if args.profile:
+        return calibrate.load_profile(args.profile)
+    return None
+
+
+def _check_plot(path: str | None) -> None:
+    if path and not path.lower().endswith((".png", ".svg")):
+        raise InputError("the plot file must end in .png or .svg", path)
+
+
 def _run(args: argparse.Namespace) -> int:
+    from cachesim.cost import apply_costs
+
+    _check_plot(args.plot)
     scenario = load(args.scenario)
-    result = simulate(scenario)
+    result = apply_costs(scenario, simulate(scenario), _profile(args, scenario))
+    if args.plot:
+        from cachesim import plot
+
+        count = len(result.builds)
+        if not 0 <= args.build <= count:
+            raise InputError(f"--build {args.build}: the scenario has {count} builds")
+        build = result.builds[(args.build or count) - 1]
+        if args.plot_kind == "timeline":
+            figure = plot.timeline(build, result.engine, title=f"{result.scenario}: {build.name}")
+        elif args.plot_kind == "layers":
+            figure = plot.layers(build, title=f"{result.scenario}: {build.name}")
+        else:
+            figure = plot.cumulative([result])
+        plot.save(figure, args.plot)
     if args.format == "json":
         sys.stdout.write(report.to_json(result))
     else:
         sys.stdout.write(report.text(result))
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from cachesim import calibrate
+
+    log = calibrate.read_text(args.log, "build log")
+    history = calibrate.read_text(args.history, "history file") if args.history else None
+    profile = calibrate.calibrate(
+        log, args.log, history=history, history_file=args.history or "", storage=args.storage
+    )
+    text = calibrate.profile_to_yaml(profile)
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as err:
+            raise InputError(f"cannot write the profile: {err}", args.output) from None
+        measured = sum(1 for s in profile.steps if s.seconds is not None)
+        print(f"{args.output}: {measured} measured steps, machine: {dict(profile.machine)}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from cachesim.cost import apply_costs
+
+    if len(args.scenarios) < 2:
+        raise InputError("compare needs two or more scenarios")
+    _check_plot(args.plot)
+    profile = _profile(args)
+    results = []
+    for path in args.scenarios:
+        scenario = load(path)
+        results.append(apply_costs(scenario, simulate(scenario), profile))
+    for result in results:
+        total = 0.0
+        print(f"{result.scenario} ({result.engine})")
+        for number, build in enumerate(result.builds, start=1):
+            total += build.seconds or 0.0
+            print(
+                f"  {number:>2}. {build.name:<40} {build.seconds or 0.0:8.1f}s  total {total:8.1f}s"
+            )
+    if args.plot:
+        from cachesim import plot
+
+        plot.save(plot.cumulative(results), args.plot)
     return 0
 
 
@@ -111,6 +271,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         if args.command == "run":
             return _run(args)
+        if args.command == "calibrate":
+            return _calibrate(args)
+        if args.command == "compare":
+            return _compare(args)
         from cachesim.verify import verify_command
 
         return verify_command(args)

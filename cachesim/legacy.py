@@ -29,6 +29,7 @@ from cachesim.results import StepResult
 @dataclass(frozen=True)
 class LegacyRules:
     name: str = "legacy"
+    image_chain: bool = True
     every_from_is_step: bool = True
     prune_clears_cache: bool = False
     twin_status: str = "cached"
@@ -88,6 +89,13 @@ class LegacyRules:
             definition, _, _ = buildkit.run_definition(step, walk)
             definition.pop("mounts")
             definition.pop("mount_files")
+            # The classic builder writes `|N K=V ...` before a RUN's command whenever any
+            # build arg is in effect; predefined proxy args are in effect when passed but,
+            # unless an ARG declares them, only their presence counts, not their value
+            # (seen on the engine: predefined-proxy-arg-legacy).
+            proxies = sorted(k for k in walk.request.build_args if k in PROXY_ARGS)
+            if proxies or step.args:
+                definition["prefix"] = f"|{len(step.args)}"
             return definition, buildkit.after_run(step, fs, definition), {}
         if keyword in ("COPY", "ADD"):
             return buildkit.copy_definition(step, walk, fs)
@@ -97,6 +105,21 @@ class LegacyRules:
             return {"values": list(step.values)}, fs, {}
         return {"values": list(step.values or step.instruction.args)}, fs, {}
 
+
+PROXY_ARGS = frozenset(
+    {
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "FTP_PROXY",
+        "ftp_proxy",
+        "NO_PROXY",
+        "no_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    }
+)
 
 _WORDING = (
     # BuildKit's words (what the planner says) -> the classic builder's, as it printed them

@@ -18,7 +18,8 @@ def _seconds(step: StepResult) -> str:
 
 
 def _buildkit_step(number: int, step: StepResult, stages: int) -> list[str]:
-    name = f"{step.stage} " if stages > 1 else ""
+    stage = f"stage-{step.stage}" if step.stage.isdigit() else step.stage
+    name = f"{stage} " if stages > 1 else ""
     shown = step.instruction
     out = [f"#{number} [{name}{step.index}/{step.total}] {shown}"]
     if step.status == "cached":

@@ -12,7 +12,7 @@ Grammar accepted (anything else returns None)::
 
     chain   := simple ( ("&&" | ";") simple )*
     simple  := "echo" ["-n"] WORD* (">" | ">>") PATH
-             | "mkdir" ["-p"] PATH+ | "cd" PATH | "true" | ":"
+             | "mkdir" ["-p"] PATH+ | "cd" PATH | "cp" SRC DST | "true" | ":"
              | any other command: *opaque*, it may write anything; files an echo writes
                after the last opaque command are still known exactly
     WORD    := text without $ ` \\ | < ( ) * ? [ quotes-balanced
@@ -39,6 +39,7 @@ class RunEffect:
 
     writes: dict[str, bytes]
     opaque: bool
+    copies: tuple[tuple[str, str], ...] = ()  # `cp SRC DST` after the last opaque command
 
 
 OPAQUE = RunEffect({}, True)
@@ -61,16 +62,24 @@ def run_effect(command: tuple[str, ...], workdir: str) -> RunEffect:
     if any(simple is None for simple in chain):
         return OPAQUE
     writes: dict[str, bytes] = {}
+    copies: list[tuple[str, str]] = []
     opaque = False
     cwd = workdir or "/"
     for simple in chain:
         assert simple is not None
         if simple[0] == "cd" and len(simple) == 2:
             cwd = posixpath.normpath(posixpath.join(cwd, simple[1]))
+        elif simple[0] == "cp" and len(simple) == 3 and not simple[1].startswith("-"):
+            if writes:  # keep the order of writes and copies simple: give up
+                return OPAQUE
+            src, dst = (posixpath.join(cwd, p) for p in simple[1:])
+            copies.append(
+                (posixpath.normpath(src), dst if dst.endswith("/") else posixpath.normpath(dst))
+            )
         elif not _simple(simple, cwd, writes):
             opaque = True
-            writes = {}  # an unreadable command may have rewritten what came before
-    return RunEffect(writes, opaque)
+            writes, copies = {}, []  # an unreadable command may have rewritten what came before
+    return RunEffect(writes, opaque, tuple(copies))
 
 
 def _split(tokens: list[str]) -> list[list[str] | None]:

@@ -33,7 +33,21 @@ def images_of(dockerfile: str, build_args: Mapping[str, str]) -> tuple[str, ...]
     try:
         return plan(dockerfile, build_args).images()
     except BuildFailure:
+        return _from_lines(dockerfile)
+
+
+def _from_lines(dockerfile: str) -> tuple[str, ...]:
+    """Images in FROM lines of a Dockerfile that will not plan (the engine may still read
+    them before it refuses the file, so a real-engine check must have them)."""
+    try:
+        commands = dockerfile_parser.parse_string(dockerfile)
+    except dockerfile_parser.GoParseError:
         return ()
+    names = {c.value[2].lower() for c in commands if c.cmd.upper() == "FROM" and len(c.value) == 3}
+    refs = [c.value[0] for c in commands if c.cmd.upper() == "FROM" and c.value]
+    return tuple(
+        dict.fromkeys(r for r in refs if "$" not in r and r.lower() not in names | {"scratch"})
+    )
 
 
 @dataclass
@@ -44,6 +58,7 @@ class History:
     image_versions: dict[str, int] = field(default_factory=dict)
     pruned: bool = False
     builds: int = 0
+    images: dict[str, list[str]] = field(default_factory=dict)  # classic builder: key -> ids
 
 
 def simulate(scenario: Scenario) -> SimulationResult:
@@ -248,7 +263,7 @@ class _Walk:
                         step.instruction.line,
                     )
                 )
-            parent, fs, last = (digest("merge", parent, key) if linked else key), fs_after, result
+            parent, fs, last = self._next_parent(key, status, parent, linked), fs_after, result
         self.ends[index] = _StageEnd(parent, fs, last)
 
     def _from_step(self, index: int) -> StepResult:
@@ -272,6 +287,21 @@ class _Walk:
             digest("FROM", image_key(ref), version),
             is_from=True,
         )
+
+    def _next_parent(self, key: str, status: str, parent: str, linked: bool) -> str:
+        """What the next step builds on: the result's key, or for the classic builder the id
+        of the image it committed. A forced rebuild (--no-cache) commits a *new* image with
+        the same parent and instruction, and later lookups take the newest such image
+        (seen on the engine: no-cache-build-legacy)."""
+        if linked:
+            return digest("merge", parent, key)
+        if not self.rules.image_chain:
+            return key
+        images = self.history.images.setdefault(key, [])
+        if status == "cached" and images:
+            return images[-1]
+        images.append(digest(key, "image", self.history.builds, len(images)))
+        return images[-1]
 
     def _status(self, key: str, parent: str, definition: dict, last: StepResult | None):
         if self.request.no_cache and self.rules.no_cache_applies(definition["keyword"]):

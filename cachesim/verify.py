@@ -39,7 +39,9 @@ class Verdict:
         return self.skipped is None and not self.differences
 
 
-def verify_scenario(scenario: Scenario, *, docker: str = "/usr/bin/docker") -> Verdict:
+def verify_scenario(
+    scenario: Scenario, *, docker: str = "/usr/bin/docker", standin: bool = True
+) -> Verdict:
     """Run one scenario on the engine and compare; raises ``EngineError`` if it cannot run."""
     if not scenario.verify:
         return Verdict(
@@ -53,7 +55,7 @@ def verify_scenario(scenario: Scenario, *, docker: str = "/usr/bin/docker") -> V
     started = time.monotonic()
     predicted = simulate(scenario).to_json()
     requests = [step.request for step in replay(scenario, images_of)]
-    observed = run_builds(requests, scenario.engine, docker=docker)  # type: ignore[arg-type]
+    observed = run_builds(requests, scenario.engine, docker=docker, standin=standin)  # type: ignore[arg-type]
     differences = tuple(compare(predicted, observed))
     differing = {d.build for d in differences}
     logs = tuple(f"--- {o.name} ---\n{o.log}" for o in observed if o.name in differing)
@@ -97,7 +99,7 @@ def verify_command(args: argparse.Namespace) -> int:
     for position, scenario in enumerate(scenarios, start=1):
         prefix = f"[{position}/{len(scenarios)}] {scenario.name} ({scenario.engine})"
         try:
-            verdict = verify_scenario(scenario, docker=args.docker)
+            verdict = verify_scenario(scenario, docker=args.docker, standin=args.standin_bases)
         except EngineError as err:
             print(f"{prefix}: engine error: {err}", file=sys.stderr)
             return 3

@@ -219,6 +219,7 @@ class _Run:
     used: dict[str, int] = field(default_factory=dict)  # ref -> version of its last build
     count: int = 0
     written: Written = field(default_factory=dict)  # the context as the last build saw it
+    standin: bool = True  # import stand-in base images; False: use the daemon's own
 
     @property
     def tag(self) -> str:
@@ -340,9 +341,14 @@ def _prepare_images(run: _Run, request: BuildRequest) -> set[str]:
     for ref, version in request.images.items():
         if ref == SCRATCH:
             continue
-        if run.versions.get(ref) != version:
+        if run.standin and run.versions.get(ref) != version:
             ensure_standin(ref, version, run.nonce, docker=run.docker)
             run.versions[ref] = version
+        elif not run.standin and not image_exists(ref, docker=run.docker):
+            raise EngineError(
+                f"build {request.name!r}: image {ref} is not on the daemon; pull it first, "
+                "or use --standin-bases (cachesim never pulls)"
+            )
         if ref in run.used and run.used[ref] != version:
             changed.add(normalize_ref(ref))
         run.used[ref] = version
@@ -466,8 +472,12 @@ def run_builds(
     docker: str = DEFAULT_DOCKER,
     on_build: OnBuild | None = None,
     timeout: float = BUILD_TIMEOUT,
+    standin: bool = True,
 ) -> list[ObservedBuild]:
     """Run ``requests`` in order on the real engine and return what it did, build by build.
+
+    With ``standin`` (the default) every base image is a local stand-in imported by this
+    run; without it the images must already be on the daemon (nothing is ever pulled).
 
     ``engine`` picks BuildKit (``DOCKER_BUILDKIT=1 --progress=plain``) or the classic
     builder (``DOCKER_BUILDKIT=0``). ``on_build(request, observed)`` is called after each
@@ -491,6 +501,7 @@ def run_builds(
             nonce=uuid.uuid4().hex[:12],
             workdir=Path(tmp),
             snapshot=snapshot,
+            standin=standin,
         )
         failure: BaseException | None = None
         try:

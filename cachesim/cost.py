@@ -1,0 +1,1036 @@
+"""Time and size: a cost model applied to a simulation's results, build by build.
+
+The simulator says *which* steps run; this module says *how long* and *how big*. It is a
+post-pass: ``apply_costs(scenario, result, profile)`` returns the same results with
+``seconds``, ``seconds_source`` and ``layer_bytes`` filled in per step, the predicted wall
+time per build, and the build's sizes in ``extra``. Every figure comes from one of three
+places, in this order (docs/time-model.md):
+
+1. *measured*: a ``Profile`` learned from a real build log (``cachesim.calibrate``);
+2. *declared*: the scenario's ``timing:`` section (``parse_timing``);
+3. *default*: a table by kind of command (``estimate_run``) and machine figures.
+
+One built step costs ``fixed + prepare + work``: ``fixed`` starts a container or a copy,
+``prepare`` is the snapshot the step runs on (free on overlay2; the vfs driver copies the
+whole parent file system, fast where the bytes were written in this build and are still in
+memory, at disk speed where they come from an earlier build), ``work`` is the command's
+own time or the bytes copied. A cached step costs a lookup. A build adds the context
+transfer (BuildKit: only the files its COPYs read that changed since the last transfer;
+the classic builder: the whole context, every time), base image pulls on a cold cache,
+the export of the new layers, and a fixed overhead; its wall time is the longest path
+through the steps with those durations (``networkx``), BuildKit's independent stages
+running side by side, bounded by the cores; the classic builder runs everything in order.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import networkx as nx
+
+from cachesim import inputs
+from cachesim.context import file_digest
+from cachesim.errors import BuildFailure, InputError
+from cachesim.plan import Plan, Resolved, plan
+from cachesim.results import BuildResult, SimulationResult, StepResult
+from cachesim.scenario import Scenario, image_key, replay
+from cachesim.workspace import BuildRequest
+
+MB = 1_000_000
+SOURCES = ("measured", "declared", "default")
+
+# --- sizes ----------------------------------------------------------------------------------
+
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "kib": 1024,
+    "m": MB,
+    "mb": MB,
+    "mib": 1 << 20,
+    "g": 1000 * MB,
+    "gb": 1000 * MB,
+    "gib": 1 << 30,
+}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
+
+
+def parse_size(value: Any, file: str | None = None, line: int | None = None) -> int:
+    """Bytes from ``1234``, ``"120MB"``, ``"1.5GiB"`` or ``"200k"`` (SI and binary units)."""
+    if isinstance(value, bool):
+        raise InputError(f"bad size {value!r}", file, line)
+    if isinstance(value, int | float) and value >= 0:
+        return int(value)
+    m = _SIZE.match(str(value))
+    if not m or m.group(2).lower() not in _UNITS:
+        raise InputError(f"bad size {value!r} (e.g. 1200, '120MB', '1.5GiB')", file, line)
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def human_size(size: float) -> str:
+    """``123456789`` -> ``123.5 MB``."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{int(size)} B"
+
+
+# --- the machine --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Machine:
+    """What the engine's machine can do. Defaults: docs/time-model.md, "Machine defaults"."""
+
+    cores: int = 2
+    disk_mb_s: float = 300.0  # reading layers back from disk (vfs snapshot copies)
+    memory_mb_s: float = 2000.0  # copying bytes still in the page cache
+    write_mb_s: float = 500.0  # a command writing new bytes (dd, unpacking)
+    context_mb_s: float = 60.0  # client -> daemon context transfer
+    network_mb_s: float = 20.0  # registry pulls and downloads
+    file_ms: float = 0.15  # per file copied, snapshotted or sent
+    export_mb_s: float = 300.0  # writing new layers into the image store
+    export_seconds: float = 0.3  # fixed cost of BuildKit's "exporting to image"
+    build_seconds: float = 0.15  # per build: client start, session, Dockerfile, metadata
+    run_seconds: float = 0.25  # per executed RUN: a container starts and stops
+    copy_seconds: float = 0.1  # per executed COPY/ADD
+    meta_seconds: float = 0.05  # per executed WORKDIR (classic: ENV, LABEL... commit too)
+    lookup_seconds: float = 0.01  # a cached step
+    pull_seconds: float = 1.0  # per pulled image: manifest, auth, unpack start
+    storage: str = "overlay2"  # overlay2 | vfs (vfs copies the parent into each snapshot)
+    pull: bool = True  # base images are pulled on a cold cache (False: already local)
+
+
+MACHINE_KEYS = {f.name for f in fields(Machine)}
+
+
+def machine_with(
+    base: Machine, values: Mapping[str, Any], file: str | None = None, line: int | None = None
+) -> Machine:
+    """``base`` with ``values`` (from YAML) checked and applied."""
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in MACHINE_KEYS:
+            known = ", ".join(sorted(MACHINE_KEYS))
+            raise InputError(f"unknown machine figure '{key}' (known: {known})", file, line)
+        if key == "storage":
+            if value not in ("overlay2", "vfs"):
+                raise InputError(f"storage must be overlay2 or vfs, not {value!r}", file, line)
+            changes[key] = value
+        elif key == "pull":
+            if not isinstance(value, bool):
+                raise InputError("'pull' must be true or false", file, line)
+            changes[key] = value
+        elif key == "cores":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise InputError(f"cores must be a whole number >= 1, not {value!r}", file, line)
+            changes[key] = value
+        else:
+            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+                raise InputError(f"{key} must be a number >= 0, not {value!r}", file, line)
+            if key.endswith("_mb_s") and value == 0:
+                raise InputError(f"{key} must be more than 0", file, line)
+            changes[key] = float(value)
+    return replace(base, **changes)
+
+
+# --- figures: measured, declared --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StepFigure:
+    """What is known of one step: its seconds and the bytes and files of its layer."""
+
+    seconds: float | None = None
+    bytes: int | None = None
+    files: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MeasuredStep:
+    """One step of a real build (a profile entry), matched to steps by stage/instruction."""
+
+    stage: str
+    index: int
+    instruction: str
+    keyword: str
+    seconds: float | None
+    bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """Figures measured on a real build: per step, and the machine figures it showed."""
+
+    engine: str
+    steps: tuple[MeasuredStep, ...] = ()
+    machine: Mapping[str, Any] = field(default_factory=dict)  # measured machine figures
+    images: Mapping[str, int] = field(default_factory=dict)  # base image bytes
+    source: str = ""  # the log it came from
+    notes: tuple[str, ...] = ()
+
+    def find(self, step: StepResult, full_text: str) -> MeasuredStep | None:
+        """The measured step for a predicted one: same stage and text, else same text."""
+        wanted = normal_instruction(full_text)
+        first = normal_instruction(step.instruction)
+        same_text = [
+            m
+            for m in self.steps
+            if normal_instruction(m.instruction) in (wanted, first) and m.keyword == step.keyword
+        ]
+        for m in same_text:
+            if m.stage == step.stage:
+                return m
+        if len(same_text) == 1:
+            return same_text[0]
+        for m in self.steps:  # variables expanded in the log: fall back on the position
+            if m.stage == step.stage and m.index == step.index and m.keyword == step.keyword:
+                return m
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """The scenario's ``timing:`` section (or a build's), validated."""
+
+    machine: Mapping[str, Any] = field(default_factory=dict)
+    lines: Mapping[int, StepFigure] = field(default_factory=dict)  # Dockerfile line -> figure
+    texts: Mapping[str, StepFigure] = field(default_factory=dict)  # instruction prefix
+    images: Mapping[str, int] = field(default_factory=dict)
+
+    def find(self, step: StepResult, full_text: str) -> StepFigure | None:
+        if step.line in self.lines:
+            return self.lines[step.line]
+        text = normal_instruction(full_text)
+        best: tuple[int, StepFigure] | None = None
+        for prefix, figure in self.texts.items():
+            if text.startswith(prefix) and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), figure)
+        return best[1] if best else None
+
+    def over(self, other: Timing) -> Timing:
+        """This timing with ``other``'s entries on top (a build's timing over the scenario's)."""
+        return Timing(
+            {**self.machine, **other.machine},
+            {**self.lines, **other.lines},
+            {**self.texts, **other.texts},
+            {**self.images, **other.images},
+        )
+
+
+TIMING_KEYS = {"machine", "steps", "images"}
+FIGURE_KEYS = {"seconds", "bytes", "files"}
+
+
+def _line_of(data: Any, key: str | None, fallback: int | None) -> int | None:
+    lines = getattr(data, "lines", None) or {}
+    if key is not None and str(key) in lines:
+        return lines[str(key)]
+    return getattr(data, "line", None) or fallback
+
+
+def parse_timing(raw: Mapping[str, Any] | None, file: str | None = None) -> Timing:
+    """Validate a ``timing:`` mapping (see docs/time-model.md, "The timing: section")."""
+    if not raw:
+        return Timing()
+    if not isinstance(raw, Mapping):
+        raise InputError("'timing' must be a mapping", file, _line_of(raw, None, None))
+    for key in raw:
+        if key not in TIMING_KEYS:
+            known = ", ".join(sorted(TIMING_KEYS))
+            raise InputError(
+                f"unknown key '{key}' in timing (known: {known})", file, _line_of(raw, key, None)
+            )
+    machine = raw.get("machine") or {}
+    if not isinstance(machine, Mapping):
+        raise InputError(
+            "'machine' in timing must be a mapping", file, _line_of(raw, "machine", None)
+        )
+    for key, value in machine.items():  # checked now, applied later
+        machine_with(Machine(), {key: value}, file, _line_of(machine, key, None))
+    lines: dict[int, StepFigure] = {}
+    texts: dict[str, StepFigure] = {}
+    steps = raw.get("steps") or {}
+    if not isinstance(steps, Mapping):
+        raise InputError(
+            "'steps' in timing must map a Dockerfile line or an instruction to a figure",
+            file,
+            _line_of(raw, "steps", None),
+        )
+    for key, value in steps.items():
+        where = _line_of(steps, key, None)
+        figure = _figure(value, file, where)
+        if isinstance(key, int) and not isinstance(key, bool):
+            lines[key] = figure
+        elif isinstance(key, str) and key.strip():
+            texts[normal_instruction(key)] = figure
+        else:
+            raise InputError(f"bad step key {key!r}: a line number or instruction", file, where)
+    images = raw.get("images") or {}
+    if not isinstance(images, Mapping):
+        raise InputError("'images' in timing must map an image to its size", file, None)
+    sizes = {
+        image_key(str(k)): parse_size(v, file, _line_of(images, k, None)) for k, v in images.items()
+    }
+    return Timing(dict(machine), lines, texts, sizes)
+
+
+def _figure(value: Any, file: str | None, line: int | None) -> StepFigure:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value < 0:
+            raise InputError(f"negative seconds {value}", file, line)
+        return StepFigure(seconds=float(value))
+    if not isinstance(value, Mapping):
+        raise InputError(
+            f"a step's timing is seconds or {{seconds, bytes, files}}, not {value!r}", file, line
+        )
+    for key in value:
+        if key not in FIGURE_KEYS:
+            raise InputError(
+                f"unknown key '{key}' in a step's timing (known: bytes, files, seconds)", file, line
+            )
+    seconds = value.get("seconds")
+    if seconds is not None and (not isinstance(seconds, int | float) or seconds < 0):
+        raise InputError(f"bad seconds {seconds!r}", file, line)
+    files = value.get("files")
+    if files is not None and (not isinstance(files, int) or files < 0):
+        raise InputError(f"bad files {files!r}", file, line)
+    size = value.get("bytes")
+    return StepFigure(
+        None if seconds is None else float(seconds),
+        None if size is None else parse_size(size, file, line),
+        files,
+    )
+
+
+def normal_instruction(text: str) -> str:
+    """An instruction compared loosely: continuations joined, spaces collapsed, keyword upper."""
+    joined = re.sub(r"\\\s*\n", " ", text)
+    words = joined.split()
+    if not words:
+        return ""
+    return " ".join([words[0].upper(), *words[1:]])
+
+
+# --- defaults by kind of command ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Default:
+    """A default figure for one kind of command (docs/time-model.md lists their sources)."""
+
+    seconds: float
+    bytes: int
+    files: int
+
+
+# Keyed by (program, subcommand or ""): order-of-magnitude figures for a cold run.
+DEFAULTS: dict[tuple[str, str], Default] = {
+    ("pip", "install"): Default(20.0, 100 * MB, 3000),
+    ("npm", "install"): Default(30.0, 200 * MB, 20000),
+    ("npm", "ci"): Default(15.0, 200 * MB, 20000),
+    ("yarn", ""): Default(10.0, 200 * MB, 20000),
+    ("apt-get", "update"): Default(5.0, 40 * MB, 50),
+    ("apt-get", "install"): Default(20.0, 150 * MB, 3000),
+    ("apk", "add"): Default(3.0, 20 * MB, 500),
+    ("go", "build"): Default(30.0, 30 * MB, 1),
+    ("go", "mod"): Default(15.0, 150 * MB, 10000),
+    ("cargo", "build"): Default(120.0, 500 * MB, 5000),
+    ("mvn", ""): Default(60.0, 150 * MB, 2000),
+    ("gradle", ""): Default(60.0, 150 * MB, 2000),
+    ("make", ""): Default(30.0, 50 * MB, 500),
+    ("gcc", ""): Default(5.0, 5 * MB, 1),
+    ("curl", ""): Default(2.0, 20 * MB, 1),
+    ("wget", ""): Default(2.0, 20 * MB, 1),
+    ("shell", ""): Default(0.1, 0, 0),
+}
+ALIASES = {
+    "pip3": "pip",
+    "uv": "pip",
+    "pnpm": "npm",
+    "g++": "gcc",
+    "cc": "gcc",
+    "clang": "gcc",
+    "apt": "apt-get",
+    "gradlew": "gradle",
+    "./gradlew": "gradle",
+    "mvnw": "mvn",
+    "./mvnw": "mvn",
+}
+NEUTRAL = {"sudo", "env", "exec", "time", "nice", "command", "set", "cd", "export", "true", ":"}
+FILE_CREATE_MS = 0.6  # one small file made by a command (xargs touch, a shell loop)
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """A RUN's default figures, and the kinds of command that gave them."""
+
+    seconds: float
+    bytes: int
+    files: int
+    kinds: tuple[str, ...]
+    idle: float = 0.0  # seconds that use no core (sleep)
+
+
+def _segments(script: str) -> list[list[str]]:
+    """A shell script cut at ``&&``, ``||``, ``;``, ``|`` and newlines, each piece as words."""
+    out: list[list[str]] = []
+    for piece in re.split(r"&&|\|\||;|\||\n", script):
+        try:
+            words = shlex.split(piece, comments=True)
+        except ValueError:
+            words = piece.split()
+        while words and (re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]) or words[0] in NEUTRAL):
+            if words[0] in ("cd", "set", "export"):
+                words = []
+                break
+            words = words[1:]
+        if words:
+            out.append(words)
+    return out
+
+
+def _dd_bytes(words: list[str]) -> int:
+    opts = dict(w.split("=", 1) for w in words[1:] if "=" in w)
+    if opts.get("of", "/dev/stdout") in ("/dev/null", "/dev/stdout"):
+        return 0
+    try:
+        block = parse_size(
+            opts.get("bs", "512")
+            .upper()
+            .replace("K", "KiB")
+            .replace("M", "MiB")
+            .replace("G", "GiB")
+        )
+        count = int(opts.get("count", "0"))
+    except (InputError, ValueError):
+        return 0
+    return block * count
+
+
+def _seq_count(words: list[str]) -> int:
+    numbers = [int(w) for w in words[1:] if w.isdigit()]
+    if len(numbers) == 1:
+        return numbers[0]
+    if len(numbers) >= 2:
+        return max(0, numbers[-1] - numbers[0] + 1)
+    return 0
+
+
+def estimate_run(script: str, machine: Machine) -> Estimate:
+    """Default figures for a RUN's shell script, summed over the commands it chains.
+
+    ``sleep N`` and ``dd bs=.. count=..`` are exact (N seconds; bs x count bytes at the
+    write speed), ``seq N`` feeding ``touch`` or a loop makes N files; package managers and
+    compilers take their table figure (``DEFAULTS``); anything else is a plain shell command.
+    """
+    seconds = idle = 0.0
+    size = files = 0
+    kinds: list[str] = []
+    counted = 0
+    for words in _segments(script):
+        program = words[0].rsplit("/", 1)[-1] if not words[0].startswith("./") else words[0]
+        program = ALIASES.get(program, program)
+        sub = next((w for w in words[1:] if not w.startswith("-")), "")
+        if program == "python" and words[1:3] == ["-m", "pip"]:
+            program, sub = "pip", next((w for w in words[3:] if not w.startswith("-")), "")
+        if program == "sleep":
+            try:
+                pause = sum(float(w.rstrip("s")) for w in words[1:])
+            except ValueError:
+                pause = 1.0
+            idle += pause
+            kinds.append("sleep")
+        elif program == "dd":
+            written = _dd_bytes(words)
+            size += written
+            seconds += written / (machine.write_mb_s * MB)
+            kinds.append("dd")
+        elif program == "seq":
+            counted = _seq_count(words)
+        elif program in ("touch", "xargs", "for", "do", "mkdir", "echo", "printf"):
+            if counted and (program in ("touch", "xargs", "do") or ">" in " ".join(words)):
+                files += counted
+                seconds += counted * FILE_CREATE_MS / 1000
+                kinds.append(f"{counted} files")
+                counted = 0
+            elif "shell" not in kinds:
+                kinds.append("shell")
+        else:
+            default = DEFAULTS.get((program, sub)) or DEFAULTS.get((program, ""))
+            if default is None:
+                if "shell" not in kinds:
+                    kinds.append("shell")
+                continue
+            seconds += default.seconds
+            size += default.bytes
+            files += default.files
+            kinds.append(f"{program} {sub}".strip() if (program, sub) in DEFAULTS else program)
+    if "$(seq" in script and not files:
+        m = re.search(r"\$\(seq\s+(\d+)(?:\s+(\d+))?\)", script)
+        if m:
+            n = int(m.group(2)) - int(m.group(1)) + 1 if m.group(2) else int(m.group(1))
+            files = max(0, n)
+            seconds += files * FILE_CREATE_MS / 1000 * 3  # a shell loop forks per file
+            kinds.append(f"{files} files")
+    if not kinds:
+        kinds.append("shell")
+    if kinds == ["shell"] or (set(kinds) <= {"shell", "sleep"} and not seconds):
+        seconds += DEFAULTS[("shell", "")].seconds
+    return Estimate(seconds + idle, size, files, tuple(kinds), idle)
+
+
+# Base images: compressed size as pulled, an order-of-magnitude table (docs/time-model.md).
+IMAGE_BYTES = {
+    "alpine": 4 * MB,
+    "busybox": 2 * MB,
+    "debian": 50 * MB,
+    "ubuntu": 30 * MB,
+    "python": 50 * MB,
+    "node": 70 * MB,
+    "golang": 250 * MB,
+    "rust": 500 * MB,
+    "openjdk": 200 * MB,
+    "eclipse-temurin": 150 * MB,
+    "nginx": 70 * MB,
+}
+FULL_IMAGE_BYTES = {"python": 400 * MB, "node": 400 * MB, "debian": 50 * MB}
+
+
+def default_image_bytes(ref: str) -> int:
+    """A guess at a base image's size from its name (slim/alpine variants are smaller)."""
+    name = ref.split("@")[0].rsplit("/", 1)[-1]
+    repo, _, tag = name.partition(":")
+    if "alpine" in tag:
+        return 20 * MB if repo != "alpine" else 4 * MB
+    if "slim" in tag:
+        return IMAGE_BYTES.get(repo, 50 * MB)
+    return FULL_IMAGE_BYTES.get(repo, IMAGE_BYTES.get(repo, 100 * MB))
+
+
+# --- applying the model -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StepCost:
+    """One step's predicted cost and where it sits in the build's schedule."""
+
+    seconds: float
+    source: str
+    layer_bytes: int
+    layer_files: int
+    idle: float = 0.0
+
+
+@dataclass(slots=True)
+class _Fs:
+    """A stage's file system as far as the vfs copy cares: bytes on disk, in memory, files."""
+
+    cold: int = 0
+    warm: int = 0
+    files: int = 0
+    own: int = 0  # bytes of the stage's own layers (what a COPY --from copies at most)
+    own_files: int = 0
+
+    def copy(self) -> _Fs:
+        return _Fs(self.cold, self.warm, self.files, 0, 0)
+
+
+@dataclass(slots=True)
+class _State:
+    """What outlives one build: what the daemon holds from the context, what was exported."""
+
+    sent: dict[str, tuple[str, float]] = field(default_factory=dict)
+    exported: set[str] = field(default_factory=set)
+    images_seen: dict[str, int] = field(default_factory=dict)
+    calibrated: dict[tuple[str, str], float] = field(default_factory=dict)  # prepare at calibration
+
+
+def apply_costs(
+    scenario: Scenario, result: SimulationResult, profile: Profile | None = None
+) -> SimulationResult:
+    """``result`` with times and sizes filled in (see the module docstring)."""
+    base_timing = parse_timing(scenario.timing, scenario.source)
+    requests = [step.request for step in replay(scenario, _images_of)]
+    state = _State()
+    builds = []
+    for number, (build, request) in enumerate(zip(result.builds, requests, strict=False)):
+        own = parse_timing(scenario.builds[number].timing, scenario.source)
+        timing = base_timing.over(own)
+        builds.append(_cost_build(build, request, result.engine, timing, profile, state, number))
+    builds += result.builds[len(builds) :]
+    return replace(result, builds=tuple(builds))
+
+
+def _images_of(dockerfile: str, build_args: Mapping[str, str]) -> tuple[str, ...]:
+    try:
+        return plan(dockerfile, build_args).images()
+    except BuildFailure:
+        return ()
+
+
+def machine_for(timing: Timing, profile: Profile | None) -> tuple[Machine, dict[str, str]]:
+    """The machine figures and where each came from (measured beats declared beats default)."""
+    machine = Machine()
+    sources = {name: "default" for name in MACHINE_KEYS}
+    if timing.machine:
+        machine = machine_with(machine, timing.machine)
+        sources.update({k: "declared" for k in timing.machine})
+    if profile is not None and profile.machine:
+        machine = machine_with(machine, profile.machine)
+        sources.update({k: "measured" for k in profile.machine})
+    return machine, sources
+
+
+@dataclass(slots=True)
+class _BuildView:
+    """One build's steps matched to the plan: stage index, resolved instruction."""
+
+    plan: Plan | None
+    where: dict[int, tuple[int | None, Resolved | None]]  # result position -> (stage, step)
+
+
+def _view(build: BuildResult, request: BuildRequest) -> _BuildView:
+    try:
+        planned = plan(request.dockerfile, request.build_args, request.target)
+    except BuildFailure:
+        return _BuildView(None, {})
+    by_label = {p.label: i for i, p in enumerate(planned.stages)}
+    by_line: dict[tuple[int, int], Resolved] = {}
+    for i, stage in enumerate(planned.stages):
+        for step in stage.steps:
+            by_line[(i, step.instruction.line)] = step
+    where: dict[int, tuple[int | None, Resolved | None]] = {}
+    for position, step in enumerate(build.steps):
+        index = by_label.get(step.stage)
+        where[position] = (index, by_line.get((index, step.line)) if index is not None else None)
+    return _BuildView(planned, where)
+
+
+def _full_text(step: StepResult, resolved: Resolved | None) -> str:
+    return resolved.instruction.command if resolved is not None else step.instruction
+
+
+def _context_sent(
+    request: BuildRequest, view: _BuildView, engine: str, state: _State
+) -> tuple[int, int, int]:
+    """(bytes, files, bytes in the context) the client sends for this build."""
+    try:
+        context = inputs.BuildContext.of(request, engine)
+    except BuildFailure:
+        return 0, 0, 0
+    total = sum(len(f.content) for p, f in context.files.items() if p in context.tree.files)
+    if engine == "legacy":  # the whole context as a tar, every build
+        kept = [context.files[p] for p in context.tree.files if p in context.files]
+        size = sum(len(f.content) + 512 + (-len(f.content)) % 512 for f in kept) + 1024
+        return size, len(kept), total
+    wanted: set[str] = set()
+    if view.plan is not None:
+        for index in view.plan.needed:
+            for step in view.plan.stages[index].steps:
+                for sources in _context_sources(step):
+                    try:
+                        found = inputs.from_context(
+                            context, sources, "/x/", builder="buildkit", keyword=step.keyword
+                        )
+                    except BuildFailure:
+                        continue
+                    wanted.update(found.digests)
+    size = files = 0
+    for path in sorted(wanted):
+        entry = context.files[path]
+        mark = (file_digest(entry), entry.mtime)
+        if state.sent.get(path) != mark:
+            size += len(entry.content)
+            files += 1
+            state.sent[path] = mark
+    return size, files, total
+
+
+def _context_sources(step: Resolved) -> list[tuple[str, ...]]:
+    out: list[tuple[str, ...]] = []
+    own = step.from_stage is None and step.from_image is None
+    if step.keyword in ("COPY", "ADD") and own and step.sources:
+        out.append(step.sources)
+    for mount in step.mounts:
+        if mount.type == "bind" and mount.from_stage is None and mount.from_image is None:
+            out.append((mount.source or ".",))
+    return out
+
+
+def _cost_build(
+    build: BuildResult,
+    request: BuildRequest,
+    engine: str,
+    timing: Timing,
+    profile: Profile | None,
+    state: _State,
+    number: int,
+) -> BuildResult:
+    machine, msources = machine_for(timing, profile)
+    if request.prune_before and engine == "buildkit":
+        state.sent.clear()
+    view = _view(build, request)
+    if build.error is not None and not build.steps:
+        return replace(build, seconds=round(machine.build_seconds, 3))
+    sent, sent_files, context_total = _context_sent(request, view, engine, state)
+    context_seconds = (
+        0.05 + sent / (machine.context_mb_s * MB) + sent_files * machine.file_ms / 1000
+    )
+    fss: dict[int, _Fs] = {}
+    costs: list[StepCost] = []
+    done_keys: set[str] = set()
+    pulled: list[str] = []
+    for position, step in enumerate(build.steps):
+        stage, resolved = view.where.get(position, (None, None))
+        fs = _stage_fs(fss, stage, view, step, request, timing, profile, machine)
+        cost = _step_cost(
+            step, resolved, fs, fss, machine, msources, timing, profile, state, number, done_keys
+        )
+        if step.is_from and (step.status == "built" or number == 0):
+            ref = _pulled(view, stage, machine)
+            if ref is not None and ref not in pulled:
+                pulled.append(ref)
+                size = image_bytes(ref, timing, profile)[0]
+                seconds = machine.pull_seconds + size / (machine.network_mb_s * MB)
+                cost = replace(cost, seconds=seconds, source=msources["network_mb_s"])
+        costs.append(cost)
+        if step.key:
+            done_keys.add(step.key)
+        if step.status == "built" and not step.is_from:
+            fs.warm += cost.layer_bytes
+        elif not step.is_from:
+            fs.cold += cost.layer_bytes
+        if not step.is_from:
+            fs.files += cost.layer_files
+            fs.own += cost.layer_bytes
+            fs.own_files += cost.layer_files
+    steps = tuple(
+        replace(
+            s,
+            seconds=round(c.seconds, 3),
+            seconds_source=c.source,
+            layer_bytes=c.layer_bytes,
+        )
+        for s, c in zip(build.steps, costs, strict=True)
+    )
+    sizes = _sizes(build, costs, view, state, request, timing, profile)
+    export = 0.0
+    if engine == "buildkit" and not build.failed and sizes["new_layers"]:
+        export = (
+            machine.export_seconds
+            + sizes["new_layer_bytes"] / (machine.export_mb_s * MB)
+            + sizes["new_layer_files"] * machine.file_ms / 1000
+        )
+    span, starts = _schedule(build, costs, view, engine, machine, context_seconds, export)
+    wall = machine.build_seconds + span
+    extra = dict(build.extra)
+    extra["sizes"] = {
+        "image_bytes": sizes["image_bytes"],
+        "push_bytes": sizes["push_bytes"],
+        "pull_bytes": sizes["pull_bytes"],
+        "context_bytes": context_total,
+        "context_sent_bytes": sent,
+        "base_bytes": sizes["base_bytes"],
+        "image_steps": sizes["image_steps"],
+    }
+    extra["time"] = {
+        "context_seconds": round(context_seconds, 3),
+        "export_seconds": round(export, 3),
+        "overhead_seconds": round(machine.build_seconds, 3),
+        "pulled": pulled,
+        "step_starts": [round(starts.get(p, 0.0), 3) for p in range(len(costs))],
+        "context_start": round(starts.get("context", 0.0), 3),
+        "export_start": round(starts.get("export", 0.0), 3),
+        "machine_sources": sorted({v for v in msources.values()}),
+    }
+    return replace(build, steps=steps, seconds=round(wall, 3), extra=extra)
+
+
+def _stage_fs(
+    fss: dict[int, _Fs],
+    stage: int | None,
+    view: _BuildView,
+    step: StepResult,
+    request: BuildRequest,
+    timing: Timing,
+    profile: Profile | None,
+    machine: Machine,
+) -> _Fs:
+    key = stage if stage is not None else -1
+    if key in fss:
+        return fss[key]
+    fs = _Fs()
+    if view.plan is not None and stage is not None:
+        planned = view.plan.stages[stage]
+        if planned.base_stage is not None and planned.base_stage in fss:
+            fs = fss[planned.base_stage].copy()
+        elif planned.base_image is not None:
+            size = image_bytes(planned.base_image, timing, profile)[0]
+            fs = _Fs(cold=size, files=size // 100_000)
+    fss[key] = fs
+    return fs
+
+
+def image_bytes(ref: str, timing: Timing, profile: Profile | None) -> tuple[int, str]:
+    """A base image's size and where the figure came from."""
+    key = image_key(ref)
+    if profile is not None and key in profile.images:
+        return profile.images[key], "measured"
+    if key in timing.images:
+        return timing.images[key], "declared"
+    return default_image_bytes(ref), "default"
+
+
+def _prepare(fs: _Fs, machine: Machine) -> float:
+    """The snapshot a step runs on: vfs copies the whole parent file system."""
+    if machine.storage != "vfs":
+        return 0.0
+    return (
+        fs.cold / (machine.disk_mb_s * MB)
+        + fs.warm / (machine.memory_mb_s * MB)
+        + fs.files * machine.file_ms / 1000
+    )
+
+
+def _step_cost(
+    step: StepResult,
+    resolved: Resolved | None,
+    fs: _Fs,
+    fss: dict[int, _Fs],
+    machine: Machine,
+    msources: Mapping[str, str],
+    timing: Timing,
+    profile: Profile | None,
+    state: _State,
+    number: int,
+    done_keys: set[str],
+) -> StepCost:
+    text = _full_text(step, resolved)
+    declared = timing.find(step, text)
+    measured = profile.find(step, text) if profile is not None else None
+    size, files, size_source = _layer(step, resolved, fss, declared, measured, machine)
+    if step.status != "built" or step.is_from or (step.key and step.key in done_keys):
+        return StepCost(machine.lookup_seconds, msources["lookup_seconds"], size, files)
+    keyword = step.keyword
+    prepare = _prepare(fs, machine)
+    if keyword == "RUN" or (keyword not in ("COPY", "ADD", "WORKDIR") and step.stage):
+        fixed = machine.run_seconds if keyword == "RUN" else machine.meta_seconds
+        if keyword != "RUN":
+            return StepCost(fixed + prepare, msources["meta_seconds"], size, files)
+        ident = (step.stage, normal_instruction(text))
+        if measured is not None and measured.seconds is not None:
+            if number == 0:
+                state.calibrated[ident] = prepare
+            before = state.calibrated.get(ident, 0.0)
+            work = max(measured.seconds - fixed - before, 0.0)
+            return StepCost(fixed + prepare + work, "measured", size, files)
+        if declared is not None and declared.seconds is not None:
+            return StepCost(declared.seconds + prepare, "declared", size, files)
+        script = _script(step, resolved)
+        estimate = estimate_run(script, machine)
+        return StepCost(fixed + prepare + estimate.seconds, "default", size, files, estimate.idle)
+    if keyword in ("COPY", "ADD"):
+        if declared is not None and declared.seconds is not None:
+            return StepCost(declared.seconds + prepare, "declared", size, files)
+        work = size / (machine.memory_mb_s * MB) + files * machine.file_ms / 1000
+        source = msources["copy_seconds"] if size_source != "measured" else "measured"
+        return StepCost(machine.copy_seconds + prepare + work, source, size, files)
+    return StepCost(machine.meta_seconds + prepare, msources["meta_seconds"], size, files)
+
+
+def _script(step: StepResult, resolved: Resolved | None) -> str:
+    """A RUN's command as one shell text (the shell form's script, or the exec words)."""
+    if resolved is None:
+        return step.instruction.split(None, 1)[1] if " " in step.instruction else ""
+    if resolved.instruction.json:
+        return " ".join(resolved.command)
+    return " ".join(resolved.command[len(resolved.shell) :])
+
+
+def _layer(
+    step: StepResult,
+    resolved: Resolved | None,
+    fss: dict[int, _Fs],
+    declared: StepFigure | None,
+    measured: MeasuredStep | None,
+    machine: Machine,
+) -> tuple[int, int, str]:
+    """The bytes and files of a step's layer, and where the size came from."""
+    if step.is_from or step.keyword not in ("RUN", "COPY", "ADD", "WORKDIR"):
+        return 0, 0, "default"
+    files = declared.files if declared is not None and declared.files is not None else None
+    if measured is not None and measured.bytes is not None:
+        return measured.bytes, files or 0, "measured"
+    if declared is not None and declared.bytes is not None:
+        return declared.bytes, files or 0, "declared"
+    if step.keyword == "RUN":
+        script = _script(step, resolved)
+        estimate = estimate_run(script, machine)
+        return estimate.bytes, files if files is not None else estimate.files, "default"
+    if step.keyword in ("COPY", "ADD"):
+        if resolved is not None and resolved.from_stage is not None and resolved.from_stage in fss:
+            source = fss[resolved.from_stage]
+            return source.own, source.own_files, "default"
+        return step.copied_bytes, step.copied_files, "default"
+    return 0, 0, "default"
+
+
+def _pulled(view: _BuildView, stage: int | None, machine: Machine) -> str | None:
+    """The image a FROM pulls: on a cold cache (first build) or when it changed, if pulls happen."""
+    if not machine.pull or view.plan is None or stage is None:
+        return None
+    return view.plan.stages[stage].base_image
+
+
+def _sizes(
+    build: BuildResult,
+    costs: list[StepCost],
+    view: _BuildView,
+    state: _State,
+    request: BuildRequest,
+    timing: Timing,
+    profile: Profile | None,
+) -> dict[str, int]:
+    """Image bytes, and the bytes a push and a deploy's pull move (changed layers only)."""
+    chain = _image_chain(build, view)
+    base = 0
+    base_changed = False
+    if view.plan is not None:
+        root = view.plan.target
+        while view.plan.stages[root].base_stage is not None:
+            root = view.plan.stages[root].base_stage  # type: ignore[assignment]
+        ref = view.plan.stages[root].base_image
+        if ref:
+            base = image_bytes(ref, timing, profile)[0]
+            version = request.images.get(ref, 0)
+            base_changed = state.images_seen.get(image_key(ref)) not in (None, version)
+            state.images_seen[image_key(ref)] = version
+    layers = [(build.steps[i], costs[i]) for i in chain]
+    image = base + sum(c.layer_bytes for _, c in layers)
+    new = [(s, c) for s, c in layers if s.key and s.key not in state.exported]
+    push = sum(c.layer_bytes for _, c in new)
+    state.exported.update(s.key for s, _ in layers if s.key)
+    return {
+        "image_bytes": image,
+        "push_bytes": push,
+        "pull_bytes": push + (base if base_changed else 0),
+        "new_layer_bytes": sum(c.layer_bytes for s, c in layers if s.status == "built"),
+        "new_layer_files": sum(c.layer_files for s, c in layers if s.status == "built"),
+        "new_layers": sum(1 for s, _ in layers if s.status == "built"),
+        "base_bytes": base,
+        "image_steps": chain,
+    }
+
+
+def _image_chain(build: BuildResult, view: _BuildView) -> list[int]:
+    """Positions of the steps whose layers make the final image (target and its FROM stages)."""
+    if view.plan is None:
+        return []
+    stages: list[int] = []
+    index: int | None = view.plan.target
+    while index is not None:
+        stages.append(index)
+        index = view.plan.stages[index].base_stage
+    return [
+        p for p, (stage, _) in view.where.items() if stage in stages and not build.steps[p].is_from
+    ]
+
+
+def _schedule(
+    build: BuildResult,
+    costs: list[StepCost],
+    view: _BuildView,
+    engine: str,
+    machine: Machine,
+    context_seconds: float,
+    export: float,
+) -> tuple[float, dict[Any, float]]:
+    """The build's wall time without its fixed overhead, and when each piece starts.
+
+    BuildKit: the longest path through the step graph, or the busy seconds spread over the
+    cores if that is longer. The classic builder: everything in order.
+    """
+    if engine == "legacy" or view.plan is None:
+        starts: dict[Any, float] = {"context": 0.0}
+        clock = context_seconds
+        for position, cost in enumerate(costs):
+            starts[position] = clock
+            clock += cost.seconds
+        starts["export"] = clock
+        return clock + export, starts
+    graph = schedule_graph(build, costs, view, context_seconds, export)
+    starts = {}
+    for node in nx.topological_sort(graph):
+        preds = [starts[p] + d["weight"] for p, _, d in graph.in_edges(node, data=True)]
+        starts[node] = max(preds, default=0.0)
+    busy = sum(graph.nodes[n]["seconds"] - graph.nodes[n]["idle"] for n in graph.nodes)
+    return max(starts["end"], busy / max(machine.cores, 1)), starts
+
+
+def schedule_graph(
+    build: BuildResult,
+    costs: list[StepCost],
+    view: _BuildView,
+    context_seconds: float = 0.0,
+    export: float = 0.0,
+) -> nx.DiGraph:
+    """A DAG of the build's work: nodes are steps (plus context, export, end); an edge
+    ``a -> b`` weighs ``a``'s seconds, so the longest path to ``end`` is the wall time."""
+    graph = nx.DiGraph()
+    graph.add_node("start", seconds=0.0, idle=0.0)
+    graph.add_node("context", seconds=context_seconds, idle=0.0)
+    graph.add_node("export", seconds=export, idle=0.0)
+    graph.add_node("end", seconds=0.0, idle=0.0)
+    graph.add_edge("start", "context", weight=0.0)
+    last_of: dict[int, int] = {}
+    first_of: dict[int, int] = {}
+    for position, cost in enumerate(costs):
+        graph.add_node(position, seconds=cost.seconds, idle=cost.idle)
+        stage, _ = view.where.get(position, (None, None))
+        if stage is None:
+            graph.add_edge("start", position, weight=0.0)
+            continue
+        if stage in last_of:
+            graph.add_edge(last_of[stage], position, weight=costs[last_of[stage]].seconds)
+        else:
+            first_of[stage] = position
+        last_of[stage] = position
+    plan_ = view.plan
+    assert plan_ is not None
+    for stage, first in first_of.items():
+        base = plan_.stages[stage].base_stage
+        if base is not None and base in last_of:
+            graph.add_edge(last_of[base], first, weight=costs[last_of[base]].seconds)
+        else:
+            graph.add_edge("start", first, weight=0.0)
+    for position, (_stage, resolved) in view.where.items():
+        if resolved is None:
+            continue
+        deps = [resolved.from_stage] if resolved.from_stage is not None else []
+        deps += [m.from_stage for m in resolved.mounts if m.from_stage is not None]
+        for dep in deps:
+            if dep in last_of and last_of[dep] != position:
+                graph.add_edge(last_of[dep], position, weight=costs[last_of[dep]].seconds)
+        if _context_sources(resolved):
+            graph.add_edge("context", position, weight=context_seconds)
+    target_last = last_of.get(plan_.target)
+    for node in list(graph.nodes):
+        if node in ("end", "export"):
+            continue
+        if graph.out_degree(node) == 0:
+            weight = graph.nodes[node]["seconds"]
+            graph.add_edge(node, "export" if node == target_last else "end", weight=weight)
+    graph.add_edge("export", "end", weight=export)
+    return graph
+
+
+def durations(build: BuildResult) -> Iterable[float]:
+    """The predicted seconds of a build's steps (0 where not predicted)."""
+    return (s.seconds or 0.0 for s in build.steps)

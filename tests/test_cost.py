@@ -1,0 +1,206 @@
+"""The time and size model: formulas checked against figures worked out by hand."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cachesim.cost import (
+    SOURCES,
+    Machine,
+    apply_costs,
+    estimate_run,
+    parse_size,
+    parse_timing,
+)
+from cachesim.errors import InputError
+from cachesim.scenario import load, loads
+from cachesim.simulator import simulate
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "ordering-python.yaml"
+
+
+def costed(text: str):
+    scenario = loads(text, "test.yaml")
+    return apply_costs(scenario, simulate(scenario))
+
+
+def test_sizes_read_si_and_binary_units():
+    """'120MB' is 120e6 bytes, '1.5GiB' 1.5 * 2**30, a bare number is bytes."""
+    assert parse_size("120MB") == 120_000_000
+    assert parse_size("1.5GiB") == 1610612736
+    assert parse_size(4096) == 4096
+    with pytest.raises(InputError, match="bad size 'lots'"):
+        parse_size("lots", "t.yaml", 3)
+
+
+def test_sleep_and_dd_are_read_from_the_command():
+    """`sleep 3` idles 3 s; `dd bs=1M count=200` writes 200 MiB at the write speed."""
+    machine = Machine(write_mb_s=100.0)
+    sleep = estimate_run("sleep 3", machine)
+    assert sleep.idle == 3.0
+    assert sleep.bytes == 0
+    dd = estimate_run("dd if=/dev/zero of=/big bs=1M count=200", machine)
+    assert dd.bytes == 200 * 1024 * 1024
+    assert dd.seconds == pytest.approx(200 * 1024 * 1024 / 100e6)
+    files = estimate_run("mkdir /f && cd /f && seq 1 3000 | xargs touch", machine)
+    assert files.files == 3000
+
+
+def test_package_managers_take_their_table_figure():
+    """`apt-get update && apt-get install` adds both rows; an unknown command is plain shell."""
+    both = estimate_run("apt-get update && apt-get install -y curl", Machine())
+    assert both.kinds == ("apt-get update", "apt-get install")
+    assert both.seconds == pytest.approx(5.0 + 20.0)
+    assert estimate_run("pip install -r requirements.txt", Machine()).kinds == ("pip install",)
+    assert estimate_run("echo hi > /x", Machine()).kinds == ("shell",)
+
+
+def test_every_step_says_where_its_time_came_from():
+    """Each step of the example gets seconds, a source among the three, and a layer size."""
+    scenario = load(EXAMPLE)
+    result = apply_costs(scenario, simulate(scenario))
+    for build in result.builds:
+        assert build.seconds is not None and build.seconds > 0
+        for step in build.steps:
+            assert step.seconds is not None
+            assert step.seconds_source in SOURCES
+            assert step.layer_bytes is not None
+
+
+DECLARED = """
+name: declared
+dockerfile: |
+  FROM alpine:3.20
+  COPY app.py /app.py
+  RUN make build
+timing:
+  machine: {pull: false, storage: overlay2}
+  steps:
+    3: {seconds: 7, bytes: 5MB}
+  images: {alpine:3.20: 4MB}
+files:
+  app.py: "print(1)\\n"
+builds:
+  - name: cold
+  - name: edit
+    changes: [{edit: app.py, content: "print(22)\\n"}]
+"""
+
+
+def test_declared_figures_win_over_defaults():
+    """A `timing:` entry by line sets the step's seconds and bytes, marked 'declared'."""
+    result = costed(DECLARED)
+    run = result.builds[1].steps[-1]
+    assert run.seconds == 7.0
+    assert run.seconds_source == "declared"
+    assert run.layer_bytes == 5_000_000
+
+
+def test_sizes_count_only_the_changed_layers():
+    """The edit writes a new 10-byte COPY layer and a new 5 MB RUN layer: that is the push."""
+    sizes = costed(DECLARED).builds[1].extra["sizes"]
+    assert sizes["push_bytes"] == len(b"print(22)\n") + 5_000_000
+    assert sizes["image_bytes"] == 4_000_000 + len(b"print(22)\n") + 5_000_000
+    assert sizes["pull_bytes"] == sizes["push_bytes"]
+
+
+PARALLEL = """
+name: parallel
+dockerfile: |
+  FROM alpine:3.20 AS one
+  RUN sleep 10
+  FROM alpine:3.20 AS two
+  RUN sleep 10 && echo two
+  FROM alpine:3.20
+  COPY --from=one /etc/hostname /a
+  COPY --from=two /etc/hostname /b
+timing:
+  machine: {pull: false, cores: 2}
+builds:
+  - name: cold
+"""
+
+
+def test_buildkit_runs_independent_stages_side_by_side():
+    """Two 10 s sleeps in separate stages overlap: the build takes about 10 s, not 20 s."""
+    seconds = costed(PARALLEL).builds[0].seconds
+    assert 10 <= seconds < 12
+
+
+def test_the_classic_builder_runs_them_in_order():
+    """The same Dockerfile on the classic builder takes both sleeps, one after the other."""
+    seconds = (
+        costed(PARALLEL.replace("name: parallel", "name: p\nengine: legacy")).builds[0].seconds
+    )
+    assert seconds >= 20
+
+
+def test_cores_bound_busy_work():
+    """Two 10 s CPU-bound steps in parallel on one core take 20 s."""
+    text = PARALLEL.replace("sleep 10", "make").replace("cores: 2", "cores: 1")
+    text = text.replace("timing:\n", "timing:\n  steps: {'RUN make': 10}\n")
+    assert "RUN make && echo two" in text
+    assert costed(text).builds[0].seconds >= 20
+
+
+CONTEXT = """
+name: context
+dockerfile: |
+  FROM alpine:3.20
+  COPY big.bin /big.bin
+  COPY app.py /app.py
+timing:
+  machine: {pull: false}
+files:
+  big.bin: {size: 30000000}
+  unused.bin: {size: 50000000}
+  app.py: "print(1)\\n"
+builds:
+  - name: cold
+  - name: edit
+    changes: [{edit: app.py, content: "print(333)\\n"}]
+"""
+
+
+def test_buildkit_sends_only_what_changed_and_is_used():
+    """First build: the files COPY reads (not unused.bin); then only the edited file."""
+    builds = costed(CONTEXT).builds
+    assert builds[0].extra["sizes"]["context_sent_bytes"] == 30_000_000 + len(b"print(1)\n")
+    assert builds[1].extra["sizes"]["context_sent_bytes"] == len(b"print(333)\n")
+
+
+def test_the_classic_builder_sends_everything_every_time():
+    """The classic builder tars the whole context (80 MB and more) for every build."""
+    builds = costed(CONTEXT.replace("name: context", "name: c\nengine: legacy")).builds
+    for build in builds:
+        assert build.extra["sizes"]["context_sent_bytes"] > 80_000_000
+    assert builds[1].seconds > 80_000_000 / 60e6  # at the default 60 MB/s
+
+
+def test_a_bad_timing_section_names_its_line():
+    """An unknown machine figure is an InputError with the file and line."""
+    text = DECLARED.replace("pull: false,", "pul: false,")
+    scenario = loads(text, "test.yaml")
+    with pytest.raises(InputError) as caught:
+        parse_timing(scenario.timing, "test.yaml")
+    assert caught.value.one_line().startswith("test.yaml:8: unknown machine figure 'pul'")
+
+
+def test_json_gains_sources_and_sizes():
+    """`--format json` carries seconds, seconds_source and layer_bytes per step."""
+    done = subprocess.run(
+        [sys.executable, "-m", "cachesim.cli", "run", str(EXAMPLE), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    build = json.loads(done.stdout)["builds"][1]
+    assert "seconds" in build and "sizes" in build
+    step = build["steps"][-1]
+    assert step["seconds_source"] == "default"
+    assert step["layer_bytes"] == 100_000_000  # the pip row of the defaults table
