@@ -141,6 +141,14 @@ def after_run(step: Resolved, fs: FileSystem, definition: dict[str, Any]) -> Fil
     )
 
 
+def unknown_from_reason(name: str) -> str:
+    return (
+        f"failed to create LLB definition: no stage is named '{name}', so the builder looks "
+        f"for the image docker.io/library/{name}:latest and cannot pull it (pull access "
+        "denied, repository does not exist or may require authorization)"
+    )
+
+
 def workdir_definition(step: Resolved, fs: FileSystem) -> dict[str, Any]:
     if fs.is_file(step.path):
         raise BuildFailure(f"mkdir {step.path}: not a directory")
@@ -173,6 +181,16 @@ class BuildKitRules:
 
     def stages_to_build(self, plan: Plan) -> list[int]:
         return [i for i in plan.order if i in plan.needed]
+
+    def check(self, plan: Plan) -> None:
+        """Refusals found while the Dockerfile becomes LLB, before any step runs: BuildKit
+        resolves the image of every needed `COPY --from=NAME` that is no stage."""
+        for index in self.stages_to_build(plan):
+            for step in plan.stages[index].steps:
+                if step.keyword in ("COPY", "ADD") and step.from_unknown:
+                    raise BuildFailure(
+                        unknown_from_reason(step.from_image or ""), step.instruction.line
+                    )
 
     def is_step(self, step: Resolved) -> bool:
         if step.keyword == "WORKDIR":

@@ -90,8 +90,10 @@ def differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
         if old.get(key) != new.get(key):
             out.append(f"{label} changed ({_quote(old.get(key))} -> {_quote(new.get(key))})")
     if not out and old.get("prefix") != new.get("prefix"):
-        out.append("a build argument is now in effect or no longer is (the classic builder "
-                   "marks each RUN with the build args in effect, proxy args included)")
+        out.append(
+            "a build argument is now in effect or no longer is (the classic builder "
+            "marks each RUN with the build args in effect, proxy args included)"
+        )
     if not out and old.get("command") != new.get("command"):
         out.append("the command changed (a heredoc body or an expanded value)")
     if not out:

@@ -59,6 +59,9 @@ class LegacyRules:
     def wording(self, reason: str) -> str:
         return classic_wording(reason)
 
+    def check(self, plan: Plan) -> None:
+        """Nothing is refused up front: the classic builder meets problems step by step."""
+
     def cancels_on_key_failure(self, keyword: str) -> bool:
         return False  # it runs the steps in order and keeps each one it finished
 
@@ -84,6 +87,12 @@ class LegacyRules:
                 f"the --{needs_buildkit} option requires BuildKit. Refer to "
                 "https://docs.docker.com/go/buildkit/ to learn how to build images with "
                 "BuildKit enabled"
+            )
+        if keyword in ("COPY", "ADD") and step.from_unknown:
+            name = step.from_image
+            raise BuildFailure(
+                f"invalid from flag value {name}: pull access denied for {name}, repository "
+                "does not exist or may require authorization (no stage has that name)"
             )
         if keyword == "RUN":
             definition, _, _ = buildkit.run_definition(step, walk)

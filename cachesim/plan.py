@@ -19,6 +19,7 @@ Rules (Dockerfile reference, "ARG" and "Understand how ARG and FROM interact"):
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -93,6 +94,13 @@ class Resolved:
         return self.instruction.keyword
 
     @property
+    def from_unknown(self) -> bool:
+        """``--from=NAME`` where NAME is no stage and looks like no image anyone publishes:
+        most likely a stage name with a typo. The builder takes it for an image and tries
+        to pull ``docker.io/library/NAME:latest``."""
+        return bool(self.from_image) and looks_like_stage_name(self.from_image, self)
+
+    @property
     def run_env(self) -> tuple[tuple[str, str], ...]:
         """A RUN's environment as BuildKit sets it: ENV, then args with values, ENV winning."""
         env = dict(self.args)
@@ -133,7 +141,7 @@ class Plan:
             if planned.base_image:
                 found.append(planned.base_image)
             for step in planned.steps:
-                if step.from_image:
+                if step.from_image and not step.from_unknown:
                     found.append(step.from_image)
                 found.extend(m.from_image for m in step.mounts if m.from_image)
         return tuple(dict.fromkeys(found))
@@ -158,6 +166,33 @@ def _stage_index(dockerfile: Dockerfile, ref: str, before: int | None = None) ->
         if stage.name == wanted:
             return stage.index
     return None
+
+
+def looks_like_stage_name(ref: str, step: Resolved | None = None) -> bool:
+    """A bare lower-case word with no tag, registry or digest (``builder``, ``deps``)."""
+    return bool(re.fullmatch(r"[a-z][a-z0-9_-]*", ref)) and ref not in KNOWN_BARE_IMAGES
+
+
+# Official images often named without a tag in `COPY --from=` (Docker Hub "library").
+KNOWN_BARE_IMAGES = frozenset(
+    {
+        "alpine",
+        "busybox",
+        "debian",
+        "ubuntu",
+        "nginx",
+        "python",
+        "node",
+        "golang",
+        "redis",
+        "postgres",
+        "scratch",
+        "httpd",
+        "traefik",
+        "docker",
+        "registry",
+    }
+)
 
 
 def _from_ref(dockerfile: Dockerfile, ref: str, line: int) -> tuple[int | None, str | None]:

@@ -77,6 +77,7 @@ def simulate_build(request: BuildRequest, history: History, rules: Any) -> Build
         history.pruned = True
     try:
         planned = plan(request.dockerfile, request.build_args, request.target)
+        rules.check(planned)
         context = BuildContext.of(request, rules.name)
     except BuildFailure as failure:
         return _rejected(request, rules, failure)
@@ -163,13 +164,22 @@ class _Walk:
         return BuildResult(self.request.name, tuple(steps))
 
     def _cancel(self, steps: list[StepResult]) -> list[StepResult]:
-        """BuildKit stops at a COPY whose sources fail before the steps above it finish:
-        what had to be built was cancelled, and nothing of it reaches the cache (seen on
-        the engine: scenarios copy-missing-file, copy-ignored-file, copy-outside-context)."""
-        for key in self.made:
+        """BuildKit finds a COPY source error while computing cache keys, before the steps
+        above it finish: those still running are cancelled and never reach the cache. A
+        WORKDIR (a mkdir, done at once) finishes first; a RUN, or a COPY waiting for the
+        context, does not, and neither does anything after it. Seen on the engine:
+        scenarios copy-missing-file and copy-ignored-file."""
+        cancelled: set[str] = set()
+        for stage in {s.stage for s in steps}:
+            broken = False
+            for step in (s for s in steps if s.stage == stage):
+                if step.status == "built" and (broken or step.keyword != "WORKDIR"):
+                    broken = True
+                    cancelled.add(step.key)
+        for key in cancelled & self.made:
             self.history.cache.remove(key)
         note = "; cancelled when the build failed, so not kept in the cache"
-        return [replace(s, reason=s.reason + note) if s.status == "built" else s for s in steps]
+        return [replace(s, reason=s.reason + note) if s.key in cancelled else s for s in steps]
 
     # -- one stage ---------------------------------------------------------------------
     def _stage(self, index: int) -> None:
@@ -210,18 +220,7 @@ class _Walk:
                 definition, fs_after, facts = self.rules.define(step, self, fs)
             except BuildFailure as raw:
                 failure = BuildFailure(self.rules.wording(raw.reason), raw.line)
-                self.results.append(
-                    StepResult(
-                        label,
-                        number,
-                        total,
-                        step.instruction.line,
-                        step.instruction.text,
-                        step.keyword,
-                        "failed",
-                        failure.reason,
-                    )
-                )
+                self.results.append(_result(label, number, total, step, "failed", failure.reason))
                 raise _Failed(failure, step.instruction.line, step.keyword) from None
             definition = {
                 "keyword": step.keyword,
@@ -237,18 +236,7 @@ class _Walk:
                 own_parent, {k: v for k, v in definition.items() if k not in ("text", "line")}
             )
             status, reason = self._status(key, own_parent, definition, None if linked else last)
-            result = StepResult(
-                label,
-                number,
-                total,
-                step.instruction.line,
-                step.instruction.text,
-                step.keyword,
-                status,
-                reason,
-                key,
-                **facts,
-            )
+            result = _result(label, number, total, step, status, reason, key, **facts)
             self.results.append(result)
             if status == "built":
                 self.made.add(key)
@@ -332,6 +320,22 @@ class _Walk:
             definition, siblings, first_build=self.history.builds == 1, pruned=self.history.pruned
         )
         return "built", reason
+
+
+def _result(
+    label: str,
+    number: int,
+    total: int,
+    step: Any,
+    status: str,
+    reason: str,
+    key: str = "",
+    **facts: Any,
+) -> StepResult:
+    ins = step.instruction
+    return StepResult(
+        label, number, total, ins.line, ins.text, step.keyword, status, reason, key, **facts
+    )
 
 
 class _Failed(Exception):

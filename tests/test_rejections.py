@@ -85,6 +85,18 @@ CASES = [
         0,
     ),
     ("", "buildkit", {}, "the Dockerfile cannot be empty", None, 0),
+    # An unknown --from name is taken for an image; pulling it fails (not run here: it
+    # would reach for a registry). BuildKit resolves it before any step runs.
+    (
+        "FROM python:3.12-slim AS build\nRUN echo\nFROM python:3.12-slim\nCOPY --from=biuld /x /x\n",
+        "buildkit",
+        {},
+        "failed to create LLB definition: no stage is named 'biuld', so the builder "
+        "looks for the image docker.io/library/biuld:latest and cannot pull it (pull access denied, "
+        "repository does not exist or may require authorization)",
+        4,
+        0,
+    ),
     ("# only a comment\n", "buildkit", {}, "file with no instructions", None, 0),
     (
         "# only a comment\n",
