@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 
 from cachesim import __version__, report
 from cachesim.errors import InputError
@@ -68,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=("text", "json"),
         default="text",
         help="text (default) or the spec's JSON document on stdout",
+    )
+    run.add_argument(
+        "--engine",
+        choices=("buildkit", "legacy", "both"),
+        help="simulate with this builder instead of the scenario's; `both` shows the two "
+        "builders side by side and where they differ (text only)",
     )
     timing = run.add_mutually_exclusive_group()
     timing.add_argument(
@@ -193,6 +200,17 @@ def _run(args: argparse.Namespace) -> int:
 
     _check_plot(args.plot)
     scenario = load(args.scenario)
+    if args.engine == "both":
+        if args.format == "json" or args.plot:
+            raise InputError("--engine both prints text only (no --format json, no --plot)")
+        results = [
+            apply_costs(variant, simulate(variant), _profile(args, variant))
+            for variant in (replace(scenario, engine=e) for e in ("buildkit", "legacy"))
+        ]
+        sys.stdout.write(report.engines_text(*results))
+        return 0
+    if args.engine:
+        scenario = replace(scenario, engine=args.engine)
     result = apply_costs(scenario, simulate(scenario), _profile(args, scenario))
     if args.plot:
         from cachesim import plot

@@ -24,495 +24,57 @@ running side by side, bounded by the cores; the classic builder runs everything 
 
 from __future__ import annotations
 
-import re
-import shlex
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import networkx as nx
 
 from cachesim import inputs
+
+# The formats and the default figures live in their own modules; these names are
+# re-exported because callers know them from here.
+from cachesim.commands import default_image_bytes, estimate_run
 from cachesim.context import file_digest
-from cachesim.errors import BuildFailure, InputError
+from cachesim.errors import BuildFailure
 from cachesim.plan import Plan, Resolved, plan
 from cachesim.results import BuildResult, SimulationResult, StepResult
 from cachesim.scenario import Scenario, image_key, replay
+from cachesim.timing import (
+    MACHINE_KEYS,
+    MB,
+    SOURCES,
+    Machine,
+    MeasuredStep,
+    Profile,
+    StepFigure,
+    Timing,
+    human_size,
+    machine_with,
+    normal_instruction,
+    parse_size,
+    parse_timing,
+)
 from cachesim.workspace import BuildRequest
 
-MB = 1_000_000
-SOURCES = ("measured", "declared", "default")
-
-# --- sizes ----------------------------------------------------------------------------------
-
-_UNITS = {
-    "": 1,
-    "b": 1,
-    "k": 1000,
-    "kb": 1000,
-    "kib": 1024,
-    "m": MB,
-    "mb": MB,
-    "mib": 1 << 20,
-    "g": 1000 * MB,
-    "gb": 1000 * MB,
-    "gib": 1 << 30,
-}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
-
-
-def parse_size(value: Any, file: str | None = None, line: int | None = None) -> int:
-    """Bytes from ``1234``, ``"120MB"``, ``"1.5GiB"`` or ``"200k"`` (SI and binary units)."""
-    if isinstance(value, bool):
-        raise InputError(f"bad size {value!r}", file, line)
-    if isinstance(value, int | float) and value >= 0:
-        return int(value)
-    m = _SIZE.match(str(value))
-    if not m or m.group(2).lower() not in _UNITS:
-        raise InputError(f"bad size {value!r} (e.g. 1200, '120MB', '1.5GiB')", file, line)
-    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
-
-
-def human_size(size: float) -> str:
-    """``123456789`` -> ``123.5 MB``."""
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if size >= scale:
-            return f"{size / scale:.1f} {unit}"
-    return f"{int(size)} B"
-
-
-# --- the machine --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Machine:
-    """What the engine's machine can do. Defaults: docs/time-model.md, "Machine defaults"."""
-
-    cores: int = 2
-    disk_mb_s: float = 300.0  # reading layers back from disk (vfs snapshot copies)
-    memory_mb_s: float = 2000.0  # copying bytes still in the page cache
-    write_mb_s: float = 500.0  # a command writing new bytes (dd, unpacking)
-    context_mb_s: float = 60.0  # client -> daemon context transfer
-    network_mb_s: float = 20.0  # registry pulls and downloads
-    file_ms: float = 0.15  # per file copied, snapshotted or sent
-    export_mb_s: float = 300.0  # writing new layers into the image store
-    export_seconds: float = 0.3  # fixed cost of BuildKit's "exporting to image"
-    build_seconds: float = 0.15  # per build: client start, session, Dockerfile, metadata
-    run_seconds: float = 0.25  # per executed RUN: a container starts and stops
-    copy_seconds: float = 0.1  # per executed COPY/ADD
-    meta_seconds: float = 0.05  # per executed WORKDIR (classic: ENV, LABEL... commit too)
-    lookup_seconds: float = 0.01  # a cached step
-    pull_seconds: float = 1.0  # per pulled image: manifest, auth, unpack start
-    storage: str = "overlay2"  # overlay2 | vfs (vfs copies the parent into each snapshot)
-    pull: bool = True  # base images are pulled on a cold cache (False: already local)
-
-
-MACHINE_KEYS = {f.name for f in fields(Machine)}
-
-
-def machine_with(
-    base: Machine, values: Mapping[str, Any], file: str | None = None, line: int | None = None
-) -> Machine:
-    """``base`` with ``values`` (from YAML) checked and applied."""
-    changes: dict[str, Any] = {}
-    for key, value in values.items():
-        if key not in MACHINE_KEYS:
-            known = ", ".join(sorted(MACHINE_KEYS))
-            raise InputError(f"unknown machine figure '{key}' (known: {known})", file, line)
-        if key == "storage":
-            if value not in ("overlay2", "vfs"):
-                raise InputError(f"storage must be overlay2 or vfs, not {value!r}", file, line)
-            changes[key] = value
-        elif key == "pull":
-            if not isinstance(value, bool):
-                raise InputError("'pull' must be true or false", file, line)
-            changes[key] = value
-        elif key == "cores":
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise InputError(f"cores must be a whole number >= 1, not {value!r}", file, line)
-            changes[key] = value
-        else:
-            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-                raise InputError(f"{key} must be a number >= 0, not {value!r}", file, line)
-            if key.endswith("_mb_s") and value == 0:
-                raise InputError(f"{key} must be more than 0", file, line)
-            changes[key] = float(value)
-    return replace(base, **changes)
-
-
-# --- figures: measured, declared --------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class StepFigure:
-    """What is known of one step: its seconds and the bytes and files of its layer."""
-
-    seconds: float | None = None
-    bytes: int | None = None
-    files: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class MeasuredStep:
-    """One step of a real build (a profile entry), matched to steps by stage/instruction."""
-
-    stage: str
-    index: int
-    instruction: str
-    keyword: str
-    seconds: float | None
-    bytes: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Profile:
-    """Figures measured on a real build: per step, and the machine figures it showed."""
-
-    engine: str
-    steps: tuple[MeasuredStep, ...] = ()
-    machine: Mapping[str, Any] = field(default_factory=dict)  # measured machine figures
-    images: Mapping[str, int] = field(default_factory=dict)  # base image bytes
-    source: str = ""  # the log it came from
-    notes: tuple[str, ...] = ()
-
-    def find(self, step: StepResult, full_text: str) -> MeasuredStep | None:
-        """The measured step for a predicted one: same stage and text, else same text."""
-        wanted = normal_instruction(full_text)
-        first = normal_instruction(step.instruction)
-        same_text = [
-            m
-            for m in self.steps
-            if normal_instruction(m.instruction) in (wanted, first) and m.keyword == step.keyword
-        ]
-        for m in same_text:
-            if m.stage == step.stage:
-                return m
-        if len(same_text) == 1:
-            return same_text[0]
-        for m in self.steps:  # variables expanded in the log: fall back on the position
-            if m.stage == step.stage and m.index == step.index and m.keyword == step.keyword:
-                return m
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class Timing:
-    """The scenario's ``timing:`` section (or a build's), validated."""
-
-    machine: Mapping[str, Any] = field(default_factory=dict)
-    lines: Mapping[int, StepFigure] = field(default_factory=dict)  # Dockerfile line -> figure
-    texts: Mapping[str, StepFigure] = field(default_factory=dict)  # instruction prefix
-    images: Mapping[str, int] = field(default_factory=dict)
-
-    def find(self, step: StepResult, full_text: str) -> StepFigure | None:
-        if step.line in self.lines:
-            return self.lines[step.line]
-        text = normal_instruction(full_text)
-        best: tuple[int, StepFigure] | None = None
-        for prefix, figure in self.texts.items():
-            if text.startswith(prefix) and (best is None or len(prefix) > best[0]):
-                best = (len(prefix), figure)
-        return best[1] if best else None
-
-    def over(self, other: Timing) -> Timing:
-        """This timing with ``other``'s entries on top (a build's timing over the scenario's)."""
-        return Timing(
-            {**self.machine, **other.machine},
-            {**self.lines, **other.lines},
-            {**self.texts, **other.texts},
-            {**self.images, **other.images},
-        )
-
-
-TIMING_KEYS = {"machine", "steps", "images"}
-FIGURE_KEYS = {"seconds", "bytes", "files"}
-
-
-def _line_of(data: Any, key: str | None, fallback: int | None) -> int | None:
-    lines = getattr(data, "lines", None) or {}
-    if key is not None and str(key) in lines:
-        return lines[str(key)]
-    return getattr(data, "line", None) or fallback
-
-
-def parse_timing(raw: Mapping[str, Any] | None, file: str | None = None) -> Timing:
-    """Validate a ``timing:`` mapping (see docs/time-model.md, "The timing: section")."""
-    if not raw:
-        return Timing()
-    if not isinstance(raw, Mapping):
-        raise InputError("'timing' must be a mapping", file, _line_of(raw, None, None))
-    for key in raw:
-        if key not in TIMING_KEYS:
-            known = ", ".join(sorted(TIMING_KEYS))
-            raise InputError(
-                f"unknown key '{key}' in timing (known: {known})", file, _line_of(raw, key, None)
-            )
-    machine = raw.get("machine") or {}
-    if not isinstance(machine, Mapping):
-        raise InputError(
-            "'machine' in timing must be a mapping", file, _line_of(raw, "machine", None)
-        )
-    for key, value in machine.items():  # checked now, applied later
-        machine_with(Machine(), {key: value}, file, _line_of(machine, key, None))
-    lines: dict[int, StepFigure] = {}
-    texts: dict[str, StepFigure] = {}
-    steps = raw.get("steps") or {}
-    if not isinstance(steps, Mapping):
-        raise InputError(
-            "'steps' in timing must map a Dockerfile line or an instruction to a figure",
-            file,
-            _line_of(raw, "steps", None),
-        )
-    for key, value in steps.items():
-        where = _line_of(steps, key, None)
-        figure = _figure(value, file, where)
-        if isinstance(key, int) and not isinstance(key, bool):
-            lines[key] = figure
-        elif isinstance(key, str) and key.strip():
-            texts[normal_instruction(key)] = figure
-        else:
-            raise InputError(f"bad step key {key!r}: a line number or instruction", file, where)
-    images = raw.get("images") or {}
-    if not isinstance(images, Mapping):
-        raise InputError("'images' in timing must map an image to its size", file, None)
-    sizes = {
-        image_key(str(k)): parse_size(v, file, _line_of(images, k, None)) for k, v in images.items()
-    }
-    return Timing(dict(machine), lines, texts, sizes)
-
-
-def _figure(value: Any, file: str | None, line: int | None) -> StepFigure:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if value < 0:
-            raise InputError(f"negative seconds {value}", file, line)
-        return StepFigure(seconds=float(value))
-    if not isinstance(value, Mapping):
-        raise InputError(
-            f"a step's timing is seconds or {{seconds, bytes, files}}, not {value!r}", file, line
-        )
-    for key in value:
-        if key not in FIGURE_KEYS:
-            raise InputError(
-                f"unknown key '{key}' in a step's timing (known: bytes, files, seconds)", file, line
-            )
-    seconds = value.get("seconds")
-    if seconds is not None and (not isinstance(seconds, int | float) or seconds < 0):
-        raise InputError(f"bad seconds {seconds!r}", file, line)
-    files = value.get("files")
-    if files is not None and (not isinstance(files, int) or files < 0):
-        raise InputError(f"bad files {files!r}", file, line)
-    size = value.get("bytes")
-    return StepFigure(
-        None if seconds is None else float(seconds),
-        None if size is None else parse_size(size, file, line),
-        files,
-    )
-
-
-def normal_instruction(text: str) -> str:
-    """An instruction compared loosely: continuations joined, spaces collapsed, keyword upper."""
-    joined = re.sub(r"\\\s*\n", " ", text)
-    words = joined.split()
-    if not words:
-        return ""
-    return " ".join([words[0].upper(), *words[1:]])
-
-
-# --- defaults by kind of command ----------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Default:
-    """A default figure for one kind of command (docs/time-model.md lists their sources)."""
-
-    seconds: float
-    bytes: int
-    files: int
-
-
-# Keyed by (program, subcommand or ""): order-of-magnitude figures for a cold run.
-DEFAULTS: dict[tuple[str, str], Default] = {
-    ("pip", "install"): Default(20.0, 100 * MB, 3000),
-    ("npm", "install"): Default(30.0, 200 * MB, 20000),
-    ("npm", "ci"): Default(15.0, 200 * MB, 20000),
-    ("yarn", ""): Default(10.0, 200 * MB, 20000),
-    ("apt-get", "update"): Default(5.0, 40 * MB, 50),
-    ("apt-get", "install"): Default(20.0, 150 * MB, 3000),
-    ("apk", "add"): Default(3.0, 20 * MB, 500),
-    ("go", "build"): Default(30.0, 30 * MB, 1),
-    ("go", "mod"): Default(15.0, 150 * MB, 10000),
-    ("cargo", "build"): Default(120.0, 500 * MB, 5000),
-    ("mvn", ""): Default(60.0, 150 * MB, 2000),
-    ("gradle", ""): Default(60.0, 150 * MB, 2000),
-    ("make", ""): Default(30.0, 50 * MB, 500),
-    ("gcc", ""): Default(5.0, 5 * MB, 1),
-    ("curl", ""): Default(2.0, 20 * MB, 1),
-    ("wget", ""): Default(2.0, 20 * MB, 1),
-    ("shell", ""): Default(0.1, 0, 0),
-}
-ALIASES = {
-    "pip3": "pip",
-    "uv": "pip",
-    "pnpm": "npm",
-    "g++": "gcc",
-    "cc": "gcc",
-    "clang": "gcc",
-    "apt": "apt-get",
-    "gradlew": "gradle",
-    "./gradlew": "gradle",
-    "mvnw": "mvn",
-    "./mvnw": "mvn",
-}
-NEUTRAL = {"sudo", "env", "exec", "time", "nice", "command", "set", "cd", "export", "true", ":"}
-FILE_CREATE_MS = 0.6  # one small file made by a command (xargs touch, a shell loop)
-
-
-@dataclass(frozen=True, slots=True)
-class Estimate:
-    """A RUN's default figures, and the kinds of command that gave them."""
-
-    seconds: float
-    bytes: int
-    files: int
-    kinds: tuple[str, ...]
-    idle: float = 0.0  # seconds that use no core (sleep)
-
-
-def _segments(script: str) -> list[list[str]]:
-    """A shell script cut at ``&&``, ``||``, ``;``, ``|`` and newlines, each piece as words."""
-    out: list[list[str]] = []
-    for piece in re.split(r"&&|\|\||;|\||\n", script):
-        try:
-            words = shlex.split(piece, comments=True)
-        except ValueError:
-            words = piece.split()
-        while words and (re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]) or words[0] in NEUTRAL):
-            if words[0] in ("cd", "set", "export"):
-                words = []
-                break
-            words = words[1:]
-        if words:
-            out.append(words)
-    return out
-
-
-def _dd_bytes(words: list[str]) -> int:
-    opts = dict(w.split("=", 1) for w in words[1:] if "=" in w)
-    if opts.get("of", "/dev/stdout") in ("/dev/null", "/dev/stdout"):
-        return 0
-    try:
-        block = parse_size(
-            opts.get("bs", "512")
-            .upper()
-            .replace("K", "KiB")
-            .replace("M", "MiB")
-            .replace("G", "GiB")
-        )
-        count = int(opts.get("count", "0"))
-    except (InputError, ValueError):
-        return 0
-    return block * count
-
-
-def _seq_count(words: list[str]) -> int:
-    numbers = [int(w) for w in words[1:] if w.isdigit()]
-    if len(numbers) == 1:
-        return numbers[0]
-    if len(numbers) >= 2:
-        return max(0, numbers[-1] - numbers[0] + 1)
-    return 0
-
-
-def estimate_run(script: str, machine: Machine) -> Estimate:
-    """Default figures for a RUN's shell script, summed over the commands it chains.
-
-    ``sleep N`` and ``dd bs=.. count=..`` are exact (N seconds; bs x count bytes at the
-    write speed), ``seq N`` feeding ``touch`` or a loop makes N files; package managers and
-    compilers take their table figure (``DEFAULTS``); anything else is a plain shell command.
-    """
-    seconds = idle = 0.0
-    size = files = 0
-    kinds: list[str] = []
-    counted = 0
-    for words in _segments(script):
-        program = words[0].rsplit("/", 1)[-1] if not words[0].startswith("./") else words[0]
-        program = ALIASES.get(program, program)
-        sub = next((w for w in words[1:] if not w.startswith("-")), "")
-        if program == "python" and words[1:3] == ["-m", "pip"]:
-            program, sub = "pip", next((w for w in words[3:] if not w.startswith("-")), "")
-        if program == "sleep":
-            try:
-                pause = sum(float(w.rstrip("s")) for w in words[1:])
-            except ValueError:
-                pause = 1.0
-            idle += pause
-            kinds.append("sleep")
-        elif program == "dd":
-            written = _dd_bytes(words)
-            size += written
-            seconds += written / (machine.write_mb_s * MB)
-            kinds.append("dd")
-        elif program == "seq":
-            counted = _seq_count(words)
-        elif program in ("touch", "xargs", "for", "do", "mkdir", "echo", "printf"):
-            if counted and (program in ("touch", "xargs", "do") or ">" in " ".join(words)):
-                files += counted
-                seconds += counted * FILE_CREATE_MS / 1000
-                kinds.append(f"{counted} files")
-                counted = 0
-            elif "shell" not in kinds:
-                kinds.append("shell")
-        else:
-            default = DEFAULTS.get((program, sub)) or DEFAULTS.get((program, ""))
-            if default is None:
-                if "shell" not in kinds:
-                    kinds.append("shell")
-                continue
-            seconds += default.seconds
-            size += default.bytes
-            files += default.files
-            kinds.append(f"{program} {sub}".strip() if (program, sub) in DEFAULTS else program)
-    if "$(seq" in script and not files:
-        m = re.search(r"\$\(seq\s+(\d+)(?:\s+(\d+))?\)", script)
-        if m:
-            n = int(m.group(2)) - int(m.group(1)) + 1 if m.group(2) else int(m.group(1))
-            files = max(0, n)
-            seconds += files * FILE_CREATE_MS / 1000 * 3  # a shell loop forks per file
-            kinds.append(f"{files} files")
-    if not kinds:
-        kinds.append("shell")
-    if kinds == ["shell"] or (set(kinds) <= {"shell", "sleep"} and not seconds):
-        seconds += DEFAULTS[("shell", "")].seconds
-    return Estimate(seconds + idle, size, files, tuple(kinds), idle)
-
-
-# Base images: compressed size as pulled, an order-of-magnitude table (docs/time-model.md).
-IMAGE_BYTES = {
-    "alpine": 4 * MB,
-    "busybox": 2 * MB,
-    "debian": 50 * MB,
-    "ubuntu": 30 * MB,
-    "python": 50 * MB,
-    "node": 70 * MB,
-    "golang": 250 * MB,
-    "rust": 500 * MB,
-    "openjdk": 200 * MB,
-    "eclipse-temurin": 150 * MB,
-    "nginx": 70 * MB,
-}
-FULL_IMAGE_BYTES = {"python": 400 * MB, "node": 400 * MB, "debian": 50 * MB}
-
-
-def default_image_bytes(ref: str) -> int:
-    """A guess at a base image's size from its name (slim/alpine variants are smaller)."""
-    name = ref.split("@")[0].rsplit("/", 1)[-1]
-    repo, _, tag = name.partition(":")
-    if "alpine" in tag:
-        return 20 * MB if repo != "alpine" else 4 * MB
-    if "slim" in tag:
-        return IMAGE_BYTES.get(repo, 50 * MB)
-    return FULL_IMAGE_BYTES.get(repo, IMAGE_BYTES.get(repo, 100 * MB))
-
+__all__ = [
+    "MACHINE_KEYS",
+    "MB",
+    "SOURCES",
+    "Machine",
+    "MeasuredStep",
+    "Profile",
+    "StepFigure",
+    "Timing",
+    "apply_costs",
+    "default_image_bytes",
+    "estimate_run",
+    "human_size",
+    "machine_with",
+    "normal_instruction",
+    "parse_size",
+    "parse_timing",
+]
 
 # --- applying the model -------------------------------------------------------------------
 

@@ -48,6 +48,22 @@ def _colour(status: str) -> str:
     return {"built": BUILT, "cached": CACHED}.get(status, FAILED)
 
 
+def _where(step, stages: int) -> str:
+    """`[k/n]` as the builder prints it: `[name k/n]`, `[stage-1 k/n]`, no name alone."""
+    if not step.stage or stages == 1:
+        return f"[{step.index}/{step.total}]"
+    name = f"stage-{step.stage}" if step.stage.isdigit() else step.stage
+    return f"[{name} {step.index}/{step.total}]"
+
+
+def _spread(centres: list[float], gap: float) -> list[float]:
+    """Label positions near their blocks but at least ``gap`` apart (bottom up)."""
+    placed: list[float] = []
+    for centre in centres:
+        placed.append(max(centre, placed[-1] + gap) if placed else centre)
+    return placed
+
+
 def timeline(build: BuildResult, engine: str = "buildkit", title: str | None = None) -> Figure:
     """One bar per step from its predicted start to its end; context and export in grey.
 
@@ -61,7 +77,7 @@ def timeline(build: BuildResult, engine: str = "buildkit", title: str | None = N
     if context:
         rows.append(("send the build context", time.get("context_start", 0.0), context, "other"))
     for step, start in zip(build.steps, starts, strict=False):
-        where = f"[{step.stage} {step.index}/{step.total}]" if step.stage else f"[{step.index}]"
+        where = _where(step, stages=len({s.stage for s in build.steps}))
         rows.append(
             (f"{where} {_short(step.instruction)}", start, step.seconds or 0.0, step.status)
         )
@@ -129,7 +145,8 @@ def layers(build: BuildResult, title: str | None = None) -> Figure:
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(12, max(6.0, 0.6 * len(blocks) + 3)), layout="constrained")
         bottom = 0.0
-        for label, size, kind in blocks:
+        centres: list[float] = []
+        for _label, size, kind in blocks:
             shown = max(size, floor)
             colour = OTHER if kind == "other" else _colour(kind)
             ax.bar(
@@ -143,14 +160,23 @@ def layers(build: BuildResult, title: str | None = None) -> Figure:
                 hatch="//" if kind == "built" else None,
                 gid=f"layer-{kind}",
             )
-            ax.text(0.35, bottom + shown / 2, f"{label}  ({human_size(size)})", va="center")
+            centres.append(bottom + shown / 2)
             bottom += shown
+        labels = _spread(centres, gap=total * 0.06)
+        for (label, size, _kind), centre, at in zip(blocks, centres, labels, strict=True):
+            ax.annotate(
+                f"{label}  ({human_size(size)})",
+                xy=(0.3, centre),
+                xytext=(0.45, at),
+                va="center",
+                arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 1},
+            )
         ax.set_xlim(-0.4, 2.4)
         ax.set_xticks([])
         ax.spines["bottom"].set_visible(False)
         ticks = ax.get_yticks()
         ax.set_yticks(ticks, [human_size(t) for t in ticks])
-        ax.set_ylim(0, bottom * 1.02)
+        ax.set_ylim(0, max(bottom, labels[-1] + total * 0.03) * 1.02)
         ax.set_ylabel("layer size (tiny ones enlarged)")
         push = sizes.get("push_bytes", 0)
         ax.set_title(

@@ -78,6 +78,46 @@ def text(result: SimulationResult) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
+def engine_differences(buildkit: BuildResult, legacy: BuildResult) -> list[str]:
+    """Where the two builders part ways in one build, instruction by instruction."""
+    bk = {s.line: s for s in buildkit.steps}
+    bk_stages = {s.stage for s in buildkit.steps}
+    out: list[str] = []
+    for step in legacy.steps:
+        if step.is_from or step.stage == "":
+            continue
+        other = bk.get(step.line)
+        if step.stage not in bk_stages:
+            out.append(
+                f"stage {step.stage}: the classic builder builds it, BuildKit skips it "
+                "(the target does not need it)"
+            )
+        elif other is None and step.status == "built":
+            out.append(
+                f"line {step.line} `{step.instruction}`: the classic builder runs it as a "
+                "step; for BuildKit it only changes the image config"
+            )
+        elif other is not None and other.status != step.status:
+            out.append(
+                f"line {step.line} `{step.instruction}`: BuildKit {other.status}, "
+                f"classic builder {step.status}"
+            )
+    if (buildkit.error is None) != (legacy.error is None):
+        which = "BuildKit" if buildkit.error else "the classic builder"
+        out.append(f"the build fails with {which} only")
+    return list(dict.fromkeys(out))
+
+
+def engines_text(buildkit: SimulationResult, legacy: SimulationResult) -> str:
+    """Both builders' predictions, then where they differ, build by build."""
+    parts = [text(buildkit), text(legacy), "== where the two builders differ =="]
+    for bk, lg in zip(buildkit.builds, legacy.builds, strict=True):
+        found = engine_differences(bk, lg)
+        parts.append(f"{bk.name}: no difference" if not found else f"{bk.name}:")
+        parts += [f"  - {line}" for line in found]
+    return "\n".join(parts) + "\n"
+
+
 def to_json(result: SimulationResult) -> str:
     """The spec's JSON document."""
     return json.dumps(result.to_json(), indent=2) + "\n"

@@ -83,3 +83,12 @@ def test_help_documents_exit_statuses():
     assert done.returncode == 0
     for text in ("run", "verify", "exit status:", "2  bad input", "examples:"):
         assert text in done.stdout
+
+
+def test_engine_both_shows_where_the_builders_differ():
+    """Findings #7: a LABEL change rebuilds nothing on BuildKit, everything after it on the
+    classic builder; `--engine both` says so."""
+    done = cachesim("run", "tests/scenarios/label-change.yaml", "--engine", "both")
+    assert done.returncode == 0, done.stderr
+    differences = done.stdout.split("== where the two builders differ ==")[1]
+    assert "line 3 `RUN echo step one`: BuildKit cached, classic builder built" in differences
