@@ -14,18 +14,21 @@ predicts every later build, and a build's error is
 ``|predicted - measured| / max(measured, 1.5 s)``. Printed: per scenario and overall, the
 median and the worst error.
 
-    DOCKER_HOST=unix:///tmp/eng/docker.sock python benchmarks/accuracy.py
+    python benchmarks/accuracy.py     # the engine DOCKER_HOST names, else a private one
     python benchmarks/accuracy.py --quick          # one scenario, one run: a smoke test
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,6 +191,40 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         parser.error("no scenario selected")
     records = {p.name: Record(load(p)) for p in paths}
+    with engine(args.docker):
+        return measure(records, runs, args)
+
+
+@contextlib.contextmanager
+def engine(docker: str):
+    """The engine DOCKER_HOST names if it answers, else a private one for this run."""
+    answers = subprocess.run([docker, "version"], capture_output=True, check=False)
+    if os.environ.get("DOCKER_HOST") and answers.returncode == 0:
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="cachesim-accuracy-")
+    scripts = Path(__file__).resolve().parent.parent / "scripts"
+    started = subprocess.run(
+        ["sh", str(scripts / "start-engine.sh"), folder],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if started.returncode != 0:
+        raise SystemExit(f"no Docker engine could be started:\n{started.stderr}")
+    os.environ["DOCKER_HOST"] = started.stdout.strip().splitlines()[-1]
+    try:
+        yield
+    finally:
+        subprocess.run(
+            ["sh", str(scripts / "stop-engine.sh"), folder, "--purge"],
+            capture_output=True,
+            check=False,
+        )
+
+
+def measure(records: dict, runs: int, args: argparse.Namespace) -> int:
+    """Run, settle, calibrate, predict and print (see the module docstring)."""
     storage = storage_driver(args.docker)
     rng = random.Random(args.seed)
     total, done = runs * len(records), 0
