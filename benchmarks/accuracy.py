@@ -180,7 +180,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None, help="seed of the run order")
     parser.add_argument("--json", metavar="FILE", help="write every figure here")
     parser.add_argument("--settle-timeout", type=float, default=60.0, metavar="SECONDS")
+    parser.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="no engine: re-predict the measurements a --json FILE of an earlier run holds "
+        "(its cold-build logs included) and print the errors again",
+    )
     args = parser.parse_args(argv)
+    if args.replay:
+        return replay_file(Path(args.replay))
 
     paths = sorted(HERE.glob("*.yaml"))
     if args.only:
@@ -193,6 +201,22 @@ def main(argv: list[str] | None = None) -> int:
     records = {p.name: Record(load(p)) for p in paths}
     with engine(args.docker):
         return measure(records, runs, args)
+
+
+def replay_file(path: Path) -> int:
+    """Print the errors of a recorded run with today's model (for working on the model:
+    tune on one recorded run, then judge on a fresh one)."""
+    saved = json.loads(path.read_text())
+    records = {}
+    for name, figures in saved.items():
+        record = Record(
+            load(HERE / name),
+            walls=figures["runs"],
+            log=figures["log"],
+            history=figures.get("history"),
+        )
+        records[name] = record
+    return report_errors(records, "vfs", 0.0, None)
 
 
 @contextlib.contextmanager
@@ -239,7 +263,12 @@ def measure(records: dict, runs: int, args: argparse.Namespace) -> int:
             run_once(records[name], args.docker, first=round_number == 0)
             done += 1
     progress(done, total, "done")
+    return report_errors(records, storage, waited, args.json)
 
+
+def report_errors(records: dict, storage: str | None, waited: float, json_path: str | None) -> int:
+    """Calibrate each scenario from its cold build, predict the rest, print the errors."""
+    runs = len(next(iter(records.values())).walls)
     every: list[float] = []
     report = {}
     print(f"storage driver: {storage}; runs: {runs}; settling took {waited:.0f}s in all")
@@ -254,6 +283,8 @@ def measure(records: dict, runs: int, args: argparse.Namespace) -> int:
             "predicted": predicted,
             "runs": record.walls,
             "errors": errors,
+            "log": record.log,
+            "history": record.history,
         }
         print(
             f"{record.scenario.name:<28} {len(errors):>6} "
@@ -264,8 +295,8 @@ def measure(records: dict, runs: int, args: argparse.Namespace) -> int:
         ):
             print(f"    {build.name:<32} measured {m:6.2f}s  predicted {p:6.2f}s")
     print(f"{'overall':<28} {len(every):>6} {statistics.median(every):>7.1%} {max(every):>7.1%}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2))
+    if json_path:
+        Path(json_path).write_text(json.dumps(report, indent=2))
     return 0
 
 

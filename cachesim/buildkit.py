@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cachesim import inputs
+from cachesim.cache import digest
 from cachesim.context import content_digest
 from cachesim.errors import BuildFailure
 from cachesim.fs import FileSystem
@@ -136,9 +137,9 @@ def after_run(step: Resolved, fs: FileSystem, definition: dict[str, Any]) -> Fil
             return fs.after_run(definition)
         where = posixpath.join(dst, posixpath.basename(src)) if fs.is_dir(dst) else dst
         fs = fs.with_files({posixpath.normpath(where): fs.files[src]})
-    return fs.with_files(
-        {path: f"{content_digest(data)[:32]}:0644" for path, data in effect.writes.items()}
-    )
+    made = {path: f"{digest('generated', kind)[:32]}:0644" for path, kind in effect.made.items()}
+    written = {path: f"{content_digest(data)[:32]}:0644" for path, data in effect.writes.items()}
+    return fs.with_files({**made, **written})
 
 
 def unknown_from_reason(name: str) -> str:

@@ -81,3 +81,22 @@ def test_reason_when_nothing_is_cached():
     assert explain_miss(
         new, [_record({"keyword": "RUN", "text": "RUN x"})], first_build=False, pruned=False
     ) == ("the instruction is new or changed (after the same step, the cache only has `RUN x`)")
+
+
+def test_generated_files_are_known_without_running():
+    """dd of zeros, touch and `seq N | xargs touch` fix their files' bytes (POSIX tools)."""
+    effect = run_effect(
+        (
+            *SH,
+            "mkdir /out && cd /out && seq 1 3 | xargs touch && dd if=/dev/zero of=z bs=1M count=2",
+        ),
+        "/",
+    )
+    assert not effect.opaque
+    assert effect.made == {
+        "/out/1": "empty",
+        "/out/2": "empty",
+        "/out/3": "empty",
+        "/out/z": f"zeros-{2 * 1024 * 1024}",
+    }
+    assert run_effect((*SH, "dd if=/dev/urandom of=/r bs=1M count=1"), "/") == OPAQUE
