@@ -71,11 +71,12 @@ class Machine:
     write_mb_s: float = 500.0  # a command writing new bytes (dd, unpacking)
     context_mb_s: float = 150.0  # client -> daemon context transfer
     network_mb_s: float = 20.0  # registry pulls and downloads
-    file_ms: float = 0.05  # per file copied, sent or exported
+    file_ms: float = 0.02  # per file copied, sent or exported
     snapshot_file_ms: float = 0.02  # per file of the parent a vfs snapshot copies (warm)
     cold_file_ms: float = 0.6  # per file copied or made on a scenario's first build (cold)
     export_mb_s: float = 1000.0  # writing new layers into the image store (page cache)
     export_seconds: float = 0.45  # fixed cost of BuildKit's "exporting to image"
+    export_floor_seconds: float = 0.9  # the least a later build exporting an image took
     build_seconds: float = 0.15  # per build: client start, session, Dockerfile, metadata
     run_seconds: float = 0.25  # per executed RUN: a container starts and stops
     copy_seconds: float = 0.1  # per executed COPY/ADD
