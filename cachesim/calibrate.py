@@ -218,16 +218,7 @@ def calibrate(
     if engine == "buildkit":
         facts = check_buildkit(lines, file)
         observed, _, _ = parse_buildkit_log(log, stages)
-        steps = [
-            MeasuredStep(
-                s.stage,
-                s.index,
-                normal_instruction(s.instruction),
-                s.keyword,
-                s.seconds if s.status == "built" else None,
-            )
-            for s in observed
-        ]
+        steps = _measured(observed, lambda s: s.seconds)
         if facts.context_bytes and facts.context_bytes >= MB and facts.context_seconds:
             machine["context_mb_s"] = round(facts.context_bytes / MB / facts.context_seconds, 1)
         if facts.export_seconds is not None:
@@ -237,16 +228,7 @@ def calibrate(
         check_legacy(texts, file)
         observed, _, _ = parse_legacy_log("\n".join(texts), 0)
         seconds = _legacy_seconds(texts, times)
-        steps = [
-            MeasuredStep(
-                s.stage,
-                s.index,
-                normal_instruction(s.instruction),
-                s.keyword,
-                seconds.get(s.index) if s.status == "built" else None,
-            )
-            for s in observed
-        ]
+        steps = _measured(observed, lambda s: seconds.get(s.index))
         if times is None:
             notes.append("the classic builder prints no times: only sizes were learned")
         facts = LogFacts()
@@ -264,6 +246,20 @@ def calibrate(
         steps, images, _layer_total = apply_history(steps, history, history_file)
     machine_with(Machine(), machine, file)  # validates
     return Profile(engine, tuple(steps), machine, images, file, tuple(notes))
+
+
+def _measured(observed: Sequence[Any], seconds_of: Any) -> list[MeasuredStep]:
+    """The steps of a log as measured steps; a cached step's time says nothing."""
+    return [
+        MeasuredStep(
+            s.stage,
+            s.index,
+            normal_instruction(s.instruction),
+            s.keyword,
+            seconds_of(s) if s.status == "built" else None,
+        )
+        for s in observed
+    ]
 
 
 def _legacy_seconds(texts: Sequence[str], times: list[float] | None) -> dict[int, float]:

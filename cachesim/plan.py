@@ -147,15 +147,30 @@ class Plan:
         return tuple(dict.fromkeys(found))
 
 
+def _declare(
+    raw: str,
+    values: dict[str, str],
+    build_args: Mapping[str, str],
+    scope: Mapping[str, str],
+    escape: str,
+    meta: Mapping[str, str],
+) -> None:
+    """``ARG NAME[=default]``: the --build-arg if given, else the default expanded in
+    ``scope``, else (a bare re-declaration) the global ARG's value; none: no value."""
+    key, sep, default = raw.partition("=")
+    if key in build_args:
+        values[key] = build_args[key]
+    elif sep:
+        values[key] = expand(default, scope, escape)
+    elif key in meta:
+        values[key] = meta[key]
+
+
 def _meta_args(dockerfile: Dockerfile, build_args: Mapping[str, str]) -> dict[str, str]:
     values: dict[str, str] = {}
     for ins in dockerfile.global_args:
         for raw in ins.args:
-            key, sep, default = raw.partition("=")
-            if key in build_args:
-                values[key] = build_args[key]
-            elif sep:
-                values[key] = expand(default, values, dockerfile.escape)
+            _declare(raw, values, build_args, values, dockerfile.escape, {})
     return values
 
 
@@ -367,13 +382,7 @@ def _dispatch(
             if ins.keyword == "ARG":
                 step = Resolved(ins, **common, values=tuple(ins.args))
                 for raw in ins.args:
-                    key, sep, default = raw.partition("=")
-                    if key in build_args:
-                        args[key] = build_args[key]
-                    elif sep:
-                        args[key] = expand(default, scope, escape)
-                    elif key in meta:
-                        args[key] = meta[key]
+                    _declare(raw, args, build_args, scope, escape, meta)
                     scope = {**args, **env}
         steps.append(step)
         env, user, workdir, shell = _after(step, env, user, workdir, shell)
