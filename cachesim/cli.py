@@ -31,7 +31,8 @@ examples:
   cachesim run examples/ordering-python.yaml --plot timeline.png
   cachesim calibrate build.log --history history.txt -o profile.yaml
   cachesim run examples/ordering-python.yaml --profile profile.yaml
-  cachesim compare examples/ordering-python.yaml examples/ordering-python-better.yaml \
+  cachesim run tests/scenarios/label-change.yaml --engine both
+  cachesim compare examples/ordering-python.yaml examples/ordering-python-better.yaml \\
       --plot cumulative.png
   DOCKER_HOST=unix:///tmp/eng/docker.sock cachesim verify --standin-bases tests/scenarios/*.yaml
 """
