@@ -9,7 +9,6 @@ with plain regular expressions, never from the code under test.
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from cachesim.cost import apply_costs
 from cachesim.errors import InputError
 from cachesim.scenario import load
 from cachesim.simulator import simulate
+from tests.helpers import cachesim
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGS = ROOT / "tests" / "timing_logs"
@@ -26,16 +26,6 @@ SCENARIO = LOGS / "timing-demo.yaml"
 BK_LOG = LOGS / "buildkit-cold.log"
 BK_HISTORY = LOGS / "buildkit-cold-history.txt"
 STAMPED = LOGS / "legacy-cold-stamped.log"
-
-
-def cachesim(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "cachesim.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-    )
 
 
 def done_seconds(log: str, instruction: str) -> float:

@@ -1,13 +1,12 @@
 """Plots render with one bar per step, one block per layer, one line per scenario."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 from cachesim import plot
 from cachesim.cost import apply_costs
 from cachesim.scenario import load
 from cachesim.simulator import simulate
+from tests.helpers import cachesim
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = [
@@ -62,12 +61,6 @@ def test_cumulative_has_a_line_per_scenario():
     ]
     assert all(len(line.get_xdata()) == 5 for line in ax.lines)
     assert ax.get_ylabel() == "total build time (s)"
-
-
-def cachesim(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "cachesim.cli", *args], capture_output=True, text=True, timeout=120
-    )
 
 
 def test_cli_saves_png_and_svg(tmp_path):
