@@ -40,6 +40,7 @@ from cachesim.errors import BuildFailure
 from cachesim.plan import Plan, Resolved, plan
 from cachesim.results import BuildResult, SimulationResult, StepResult
 from cachesim.scenario import Scenario, image_key, replay
+from cachesim.simulator import images_of
 from cachesim.timing import (
     MACHINE_KEYS,
     MB,
@@ -119,7 +120,7 @@ def apply_costs(
 ) -> SimulationResult:
     """``result`` with times and sizes filled in (see the module docstring)."""
     base_timing = parse_timing(scenario.timing, scenario.source)
-    requests = [step.request for step in replay(scenario, _images_of)]
+    requests = [step.request for step in replay(scenario, images_of)]
     state = _State()
     builds = []
     for number, (build, request) in enumerate(zip(result.builds, requests, strict=False)):
@@ -128,13 +129,6 @@ def apply_costs(
         builds.append(_cost_build(build, request, result.engine, timing, profile, state, number))
     builds += result.builds[len(builds) :]
     return replace(result, builds=tuple(builds))
-
-
-def _images_of(dockerfile: str, build_args: Mapping[str, str]) -> tuple[str, ...]:
-    try:
-        return plan(dockerfile, build_args).images()
-    except BuildFailure:
-        return ()
 
 
 def machine_for(timing: Timing, profile: Profile | None) -> tuple[Machine, dict[str, str]]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from cachesim import graph as stage_graphs
 from cachesim.dockerfile import Dockerfile, Instruction, Stage, parse
 from cachesim.errors import BuildFailure
-from cachesim.shellwords import expand, expand_words
+from cachesim.shellwords import expand
 
 DEFAULT_SHELL = ("/bin/sh", "-c")
 EXPANDED = frozenset(
@@ -444,7 +444,3 @@ def _copy(
         link=(ins.flag("link") or "false") != "false",
         inline=inline,
     )
-
-
-def split_words(text: str, scope: Mapping[str, str], escape: str = "\\") -> list[str]:
-    return expand_words(text, scope, escape)

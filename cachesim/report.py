@@ -8,7 +8,6 @@ learner can hold it next to a real log, with one addition the builder never prin
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 
 from cachesim.results import BuildResult, SimulationResult, StepResult
 
@@ -121,7 +120,3 @@ def engines_text(buildkit: SimulationResult, legacy: SimulationResult) -> str:
 def to_json(result: SimulationResult) -> str:
     """The spec's JSON document."""
     return json.dumps(result.to_json(), indent=2) + "\n"
-
-
-def differences_text(lines: Iterable[str]) -> str:
-    return "\n".join(f"  {line}" for line in lines)

@@ -425,7 +425,6 @@ class Step:
 
     build: Build
     request: BuildRequest
-    changed_images: frozenset[str]  # images re-published just before this build (image_key)
 
 
 @dataclass
@@ -437,7 +436,6 @@ class _State:
     dockerignore: str | None
     args: dict[str, str | None]
     versions: dict[str, int] = field(default_factory=dict)
-    changed: set[str] = field(default_factory=set)
     prune: bool = False
 
 
@@ -500,7 +498,6 @@ def _apply(state: _State, change: Change, where: str, seed: str, stamp: float, s
     elif kind == "base_image":
         key = image_key(subject)
         state.versions[key] = state.versions.get(key, 0) + 1
-        state.changed.add(key)
     elif kind == "prune":
         state.prune = True
 
@@ -517,7 +514,7 @@ def replay(scenario: Scenario, images_of=None) -> list[Step]:
     )
     out: list[Step] = []
     for number, build in enumerate(scenario.builds, start=1):
-        state.changed, state.prune = set(), False
+        state.prune = False
         stamp = 1_700_000_000.0 + number * TOUCH_SECONDS
         for index, change in enumerate(build.changes, start=1):
             where = f"build '{build.name}', change {index} ({change.describe()})"
@@ -538,5 +535,5 @@ def replay(scenario: Scenario, images_of=None) -> list[Step]:
             prune_before=state.prune,
             images={ref: state.versions.get(image_key(ref), 0) for ref in images},
         )
-        out.append(Step(build, request, frozenset(state.changed)))
+        out.append(Step(build, request))
     return out

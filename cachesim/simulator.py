@@ -344,7 +344,3 @@ class _Failed(Exception):
         self.failure = failure
         self.line = line
         self.keyword = keyword
-
-
-def with_seconds(result: BuildResult, seconds: float | None) -> BuildResult:
-    return replace(result, seconds=seconds)
