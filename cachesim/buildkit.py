@@ -28,6 +28,7 @@ from cachesim.errors import BuildFailure
 from cachesim.fs import FileSystem
 from cachesim.plan import Plan, Resolved
 from cachesim.runeffects import run_effect
+from cachesim.versions import DEFAULT_BUILDKIT
 
 STEP_KEYWORDS = frozenset({"RUN", "COPY", "ADD", "WORKDIR"})
 
@@ -159,6 +160,7 @@ def workdir_definition(step: Resolved, fs: FileSystem) -> dict[str, Any]:
 @dataclass(frozen=True)
 class BuildKitRules:
     name: str = "buildkit"
+    version: str = DEFAULT_BUILDKIT  # the BuildKit release these rules model (versions.py)
     image_chain: bool = False
     every_from_is_step: bool = False
     prune_clears_cache: bool = True

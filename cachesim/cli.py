@@ -17,6 +17,7 @@ from cachesim import __version__, report
 from cachesim.errors import InputError
 from cachesim.scenario import load
 from cachesim.simulator import simulate
+from cachesim.versions import BUILDKIT_VERSIONS, DEFAULT_BUILDKIT
 
 EPILOG = """\
 exit status:
@@ -77,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
         help="simulate with this builder instead of the scenario's; `both` shows the two "
         "builders side by side and where they differ (text only)",
     )
+    _buildkit_option(run)
     timing = run.add_mutually_exclusive_group()
     timing.add_argument(
         "--calibrate",
@@ -131,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario files")
     compare.add_argument("--profile", metavar="FILE", help="a profile for every scenario")
+    _buildkit_option(compare)
     _plot_options(compare, kinds=("cumulative",))
 
     verify = sub.add_parser(
@@ -159,7 +162,23 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--logs", action="store_true", help="print the engine's log of every build that differs"
     )
+    verify.add_argument(
+        "--buildkit",
+        choices=BUILDKIT_VERSIONS,
+        help="predict with this BuildKit's rules (default: the one the engine's Docker "
+        "version carries: 20.10 -> 0.8, 28.5 -> 0.25)",
+    )
     return parser
+
+
+def _buildkit_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--buildkit",
+        choices=BUILDKIT_VERSIONS,
+        default=DEFAULT_BUILDKIT,
+        help="predict the rules of this BuildKit release: 0.8 is Docker 20.10's, 0.25 "
+        f"Docker 28.5's (default: {DEFAULT_BUILDKIT})",
+    )
 
 
 def _plot_options(parser: argparse.ArgumentParser, kinds: tuple[str, ...]) -> None:
@@ -205,14 +224,14 @@ def _run(args: argparse.Namespace) -> int:
         if args.format == "json" or args.plot:
             raise InputError("--engine both prints text only (no --format json, no --plot)")
         results = [
-            apply_costs(variant, simulate(variant), _profile(args, variant))
+            apply_costs(variant, simulate(variant, args.buildkit), _profile(args, variant))
             for variant in (replace(scenario, engine=e) for e in ("buildkit", "legacy"))
         ]
         sys.stdout.write(report.engines_text(*results))
         return 0
     if args.engine:
         scenario = replace(scenario, engine=args.engine)
-    result = apply_costs(scenario, simulate(scenario), _profile(args, scenario))
+    result = apply_costs(scenario, simulate(scenario, args.buildkit), _profile(args, scenario))
     if args.plot:
         from cachesim import plot
 
@@ -266,7 +285,7 @@ def _compare(args: argparse.Namespace) -> int:
     results = []
     for path in args.scenarios:
         scenario = load(path)
-        results.append(apply_costs(scenario, simulate(scenario), profile))
+        results.append(apply_costs(scenario, simulate(scenario, args.buildkit), profile))
     for result in results:
         total = 0.0
         print(f"{result.scenario} ({result.engine})")

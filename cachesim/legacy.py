@@ -24,11 +24,13 @@ from cachesim.errors import BuildFailure
 from cachesim.fs import FileSystem
 from cachesim.plan import Plan, Resolved
 from cachesim.results import StepResult
+from cachesim.versions import DEFAULT_BUILDKIT
 
 
 @dataclass(frozen=True)
 class LegacyRules:
     name: str = "legacy"
+    version: str = DEFAULT_BUILDKIT  # the engine release (by its BuildKit) modelled; versions.py
     image_chain: bool = True
     every_from_is_step: bool = True
     prune_clears_cache: bool = False

@@ -23,6 +23,7 @@ from cachesim.inputs import BuildContext
 from cachesim.plan import Plan, plan
 from cachesim.results import BuildResult, SimulationResult, StepResult
 from cachesim.scenario import Scenario, image_key, replay
+from cachesim.versions import DEFAULT_BUILDKIT
 from cachesim.workspace import BuildRequest
 
 ENGINES = {"buildkit": buildkit.RULES, "legacy": legacy.RULES}
@@ -61,9 +62,14 @@ class History:
     images: dict[str, list[str]] = field(default_factory=dict)  # classic builder: key -> ids
 
 
-def simulate(scenario: Scenario) -> SimulationResult:
-    """Predict every build of a scenario."""
-    rules = ENGINES[scenario.engine]
+def rules_for(engine: str, buildkit_version: str = DEFAULT_BUILDKIT) -> Any:
+    """The rules of one builder as the engine carrying that BuildKit release applies them."""
+    return replace(ENGINES[engine], version=buildkit_version)
+
+
+def simulate(scenario: Scenario, buildkit_version: str = DEFAULT_BUILDKIT) -> SimulationResult:
+    """Predict every build of a scenario, as the engine carrying that BuildKit would."""
+    rules = rules_for(scenario.engine, buildkit_version)
     history = History()
     results = [simulate_build(step.request, history, rules) for step in replay(scenario, images_of)]
     return SimulationResult(scenario.name, scenario.engine, tuple(results))

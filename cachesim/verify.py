@@ -13,11 +13,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from cachesim.engine import EngineError, compare, engine_answers, run_builds
+from cachesim.engine import EngineError, compare, engine_answers, run_builds, server_version
 from cachesim.engine.compare import Difference
 from cachesim.errors import InputError
 from cachesim.scenario import Scenario, load, replay
 from cachesim.simulator import images_of, simulate
+from cachesim.versions import buildkit_of_docker
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +41,17 @@ class Verdict:
 
 
 def verify_scenario(
-    scenario: Scenario, *, docker: str = "/usr/bin/docker", standin: bool = True
+    scenario: Scenario,
+    *,
+    docker: str = "/usr/bin/docker",
+    standin: bool = True,
+    buildkit_version: str | None = None,
 ) -> Verdict:
-    """Run one scenario on the engine and compare; raises ``EngineError`` if it cannot run."""
+    """Run one scenario on the engine and compare; raises ``EngineError`` if it cannot run.
+
+    The prediction uses the rules of the BuildKit that the engine carries (its Docker
+    server version, ``versions.buildkit_of_docker``) unless ``buildkit_version`` names one.
+    """
     if not scenario.verify:
         return Verdict(
             scenario.name,
@@ -53,7 +62,8 @@ def verify_scenario(
             skipped=scenario.verify_reason or "marked verify: false",
         )
     started = time.monotonic()
-    predicted = simulate(scenario).to_json()
+    version = buildkit_version or buildkit_of_docker(server_version(docker))
+    predicted = simulate(scenario, version).to_json()
     requests = [step.request for step in replay(scenario, images_of)]
     observed = run_builds(requests, scenario.engine, docker=docker, standin=standin)  # type: ignore[arg-type]
     differences = tuple(compare(predicted, observed))
@@ -99,7 +109,12 @@ def verify_command(args: argparse.Namespace) -> int:
     for position, scenario in enumerate(scenarios, start=1):
         prefix = f"[{position}/{len(scenarios)}] {scenario.name} ({scenario.engine})"
         try:
-            verdict = verify_scenario(scenario, docker=args.docker, standin=args.standin_bases)
+            verdict = verify_scenario(
+                scenario,
+                docker=args.docker,
+                standin=args.standin_bases,
+                buildkit_version=args.buildkit,
+            )
         except EngineError as err:
             print(f"{prefix}: engine error: {err}", file=sys.stderr)
             return 3

@@ -6,7 +6,7 @@ cleanup) -> ``compare`` (a prediction against what the engine did).
 """
 
 from cachesim.engine.compare import Difference, compare
-from cachesim.engine.daemon import EngineError, engine_answers
+from cachesim.engine.daemon import EngineError, engine_answers, server_version
 from cachesim.engine.logparse import ObservedBuild, ObservedStep, parse_log
 from cachesim.engine.runner import run_builds
 from cachesim.engine.standin import ensure_standin
@@ -21,4 +21,5 @@ __all__ = [
     "ensure_standin",
     "parse_log",
     "run_builds",
+    "server_version",
 ]

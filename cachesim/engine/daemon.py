@@ -64,6 +64,12 @@ def engine_answers(docker: str = DEFAULT_DOCKER, timeout: float = 10.0) -> bool:
     return proc.returncode == 0 and bool(proc.stdout.strip())
 
 
+def server_version(docker: str = DEFAULT_DOCKER, timeout: float = 20.0) -> str:
+    """The daemon's Docker version (``20.10.24+dfsg1``, ``28.5.2+dfsg4``)."""
+    proc = run_docker(docker, "version", "--format", "{{.Server.Version}}", timeout=timeout)
+    return proc.stdout.strip()
+
+
 def lines(proc: subprocess.CompletedProcess[str]) -> list[str]:
     """The non-empty lines of a call's output."""
     return [line.strip() for line in proc.stdout.splitlines() if line.strip()]

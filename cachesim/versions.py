@@ -1,0 +1,36 @@
+"""The real engines cachesim models, and which BuildKit each one carries.
+
+BuildKit's rules moved between releases (heredocs, ``COPY --link``, ``COPY --exclude`` and
+``RUN --network`` are new syntax; error texts changed), so a prediction names the BuildKit
+it is for. Two engines are ground truth here (see docs/engine-findings.md):
+
+- Docker 20.10 (Debian 12's ``docker.io``): BuildKit v0.8;
+- Docker 28.5 (Debian's testing suite): BuildKit v0.25, what users run today.
+
+The BuildKit revision is not stamped in Debian's builds (``buildx inspect`` says
+v0.0.0+unknown); it is the one in moby's ``vendor.mod`` at that Docker tag.
+"""
+
+from __future__ import annotations
+
+BUILDKIT_VERSIONS: tuple[str, ...] = ("0.8", "0.25")
+DEFAULT_BUILDKIT = "0.25"
+DOCKER_TO_BUILDKIT: dict[str, str] = {"20.10": "0.8", "28.5": "0.25"}
+
+
+def buildkit_of_docker(server_version: str) -> str:
+    """The BuildKit a Docker server version carries (``20.10.24+dfsg1`` -> ``0.8``).
+
+    A version this table does not know maps to the nearest known release at or below it,
+    so a Docker 27 is read with 0.8's rules rather than with rules it may not have yet.
+    """
+    major_minor = tuple(int(p) for p in server_version.split("+")[0].split(".")[:2])
+    known = sorted(
+        (tuple(int(p) for p in docker.split(".")), buildkit)
+        for docker, buildkit in DOCKER_TO_BUILDKIT.items()
+    )
+    chosen = known[0][1]
+    for docker, buildkit in known:
+        if docker <= major_minor:
+            chosen = buildkit
+    return chosen
