@@ -43,6 +43,7 @@ TOP_KEYS = {
     "verify",
     "verify_reason",
     "timing",
+    "image_store",
 }
 BUILD_KEYS = {"name", "changes", "build_args", "target", "no_cache", "timing"}
 CHANGE_KEYS: dict[str, set[str]] = {
@@ -59,6 +60,10 @@ CHANGE_KEYS: dict[str, set[str]] = {
     "prune": set(),
 }
 ENGINES = ("buildkit", "legacy")
+# The daemon's image store: the classic graph drivers (vfs, overlay2), or containerd's
+# snapshotters (Docker's `--feature containerd-snapshotter=true`, the default of new installs
+# of Docker 29). COPY --link and image export differ between them (docs/cache-rules.md).
+IMAGE_STORES = ("graphdriver", "containerd")
 
 
 class _Lines(dict):
@@ -137,6 +142,7 @@ class Scenario:
     verify: bool = True
     verify_reason: str | None = None
     timing: Mapping[str, Any] = field(default_factory=dict)
+    image_store: str = "graphdriver"  # the engine's image store: graphdriver | containerd
 
 
 def load(path: str | Path) -> Scenario:
@@ -229,6 +235,12 @@ class _Reader:
         verify = data.get("verify", True)
         if not isinstance(verify, bool):
             raise self.fail("'verify' must be true or false", data.lines.get("verify"))
+        image_store = data.get("image_store") or "graphdriver"
+        if image_store not in IMAGE_STORES:
+            raise self.fail(
+                f"unknown image_store '{image_store}' (graphdriver or containerd)",
+                data.lines.get("image_store"),
+            )
         timing = data.get("timing") or {}
         if not isinstance(timing, dict):
             raise self.fail("'timing' must be a mapping", data.lines.get("timing"))
@@ -246,6 +258,7 @@ class _Reader:
             verify=verify,
             verify_reason=self._text(data, "verify_reason", "the scenario"),
             timing=timing,
+            image_store=image_store,
         )
 
     def _target(self, data: _Lines, what: str) -> str | None:
