@@ -18,6 +18,7 @@ Each rule's proof on the real engine is listed in docs/cache-rules.md.
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,7 @@ from cachesim.errors import BuildFailure
 from cachesim.fs import FileSystem
 from cachesim.plan import Plan, Resolved
 from cachesim.runeffects import run_effect
-from cachesim.versions import DEFAULT_BUILDKIT
+from cachesim.versions import DEFAULT_BUILDKIT, is_modern
 
 STEP_KEYWORDS = frozenset({"RUN", "COPY", "ADD", "WORKDIR"})
 
@@ -75,8 +76,16 @@ def run_definition(step: Resolved, walk: Any) -> tuple[dict[str, Any], int, int]
     return definition, 0, 0
 
 
-def copy_definition(step: Resolved, walk: Any, fs: FileSystem) -> tuple[dict, FileSystem, dict]:
-    """A COPY/ADD's definition and the file system after it."""
+def copy_definition(
+    step: Resolved, walk: Any, fs: FileSystem, *, excludes: bool = True
+) -> tuple[dict, FileSystem, dict]:
+    """A COPY/ADD's definition and the file system after it.
+
+    ``--link`` is not in it: BuildKit keys a linked copy exactly like a plain one on the
+    graphdriver store, and on the containerd store the difference is the merge that
+    follows (the walk adds it: ``merges_link``). ``excludes=False``: ``--exclude`` is
+    ignored (the classic builder of Docker 28.5 copies the excluded files).
+    """
     if step.from_stage is not None:
         source_fs = walk.ends[step.from_stage].fs
         selected = inputs.from_stage(source_fs, step.sources, step.dest, fs.is_dir(step.dest))
@@ -98,6 +107,7 @@ def copy_definition(step: Resolved, walk: Any, fs: FileSystem) -> tuple[dict, Fi
             keyword=step.keyword,
             workdir=step.workdir,
             dest_is_dir=fs.is_dir(step.dest),
+            excludes=step.excludes if excludes else (),
         )
         origin = "context"
     if step.inline:
@@ -121,9 +131,10 @@ def copy_definition(step: Resolved, walk: Any, fs: FileSystem) -> tuple[dict, Fi
         "from": origin,
         "chown": step.chown,
         "chmod": step.chmod,
-        "link": step.link,
         "files": dict(selected.digests),
     }
+    if excludes and step.excludes:
+        definition["exclude"] = list(step.excludes)
     facts = {"copied_files": selected.count, "copied_bytes": selected.size}
     return definition, fs.with_files(selected.placed), facts
 
@@ -141,6 +152,36 @@ def after_run(step: Resolved, fs: FileSystem, definition: dict[str, Any]) -> Fil
     made = {path: f"{digest('generated', kind)[:32]}:0644" for path, kind in effect.made.items()}
     written = {path: f"{content_digest(data)[:32]}:0644" for path, data in effect.writes.items()}
     return fs.with_files({**made, **written})
+
+
+_SYMBOLIC_MODE = re.compile(r"[ugoa]*[-+=][rwxXst]*(,[ugoa]*[-+=][rwxXst]*)*")
+
+
+def modern_refusal(step: Resolved) -> None:
+    """What BuildKit v0.25 refuses while it turns the Dockerfile into LLB, before any step
+    runs (each seen on Docker 28.5; v0.8 accepts the first and knows neither flag of the
+    other two)."""
+    line = step.instruction.line
+    chmod = step.chmod
+    if chmod and not _valid_chmod(chmod):
+        raise BuildFailure(
+            f"invalid chmod parameter: '{chmod}'. it should be octal string and between 0 "
+            "and 07777",
+            line,
+        )
+    remote = all(re.match(r"(https?://|git@|.*\.git$)", s) for s in step.sources)
+    if step.keyword == "ADD" and step.instruction.flag("checksum") is not None and not remote:
+        raise BuildFailure("checksum requires HTTP(S) or Git sources", line)
+    if step.keyword == "RUN" and step.network == "host":
+        # The daemon grants the network.host entitlement only when started with
+        # --allow-insecure-entitlement network.host and asked with --allow.
+        raise BuildFailure("failed to load LLB: network.host is not allowed", line)
+
+
+def _valid_chmod(value: str) -> bool:
+    if re.fullmatch(r"[0-7]+", value):
+        return int(value, 8) <= 0o7777
+    return bool(_SYMBOLIC_MODE.fullmatch(value))
 
 
 def unknown_from_reason(name: str) -> str:
@@ -165,6 +206,28 @@ class BuildKitRules:
     every_from_is_step: bool = False
     prune_clears_cache: bool = True
     twin_status: str = "built"
+    image_store: str = "graphdriver"  # graphdriver | containerd (Docker's image store)
+
+    def merges_link(self, step: Resolved) -> bool:
+        """Whether ``COPY --link`` becomes a copy onto an empty layer plus a merge.
+
+        BuildKit does that only where the worker can merge layers (the containerd image
+        store) and only without ``--chmod`` (dockerfile2llb, convert_copy.go). Seen on
+        Docker 28.5: on the containerd store a change below leaves the copy itself reused
+        and the step prints DONE for the merge; on the graphdriver store ``--link`` is a
+        plain COPY with the same key (scenarios copy-link, copy-link-containerd).
+        """
+        return (
+            self.image_store == "containerd"
+            and step.link
+            and not step.chmod
+            and is_modern(self.version)
+        )
+
+    def counts_triggers(self) -> bool:
+        """Whether ONBUILD triggers count in a stage's ``k/n`` total: v0.25 prints
+        ``[child 1/3] ONBUILD RUN ...``, v0.8 ``[child 1/1] RUN ...`` then ``[child 2/1]``."""
+        return is_modern(self.version)
 
     def no_cache_applies(self, keyword: str) -> bool:
         """``--no-cache`` marks RUN, COPY and ADD only: a WORKDIR can still come from the
@@ -190,10 +253,11 @@ class BuildKitRules:
         resolves the image of every needed `COPY --from=NAME` that is no stage."""
         for index in self.stages_to_build(plan):
             for step in plan.stages[index].steps:
+                line = step.instruction.line
                 if step.keyword in ("COPY", "ADD") and step.from_unknown:
-                    raise BuildFailure(
-                        unknown_from_reason(step.from_image or ""), step.instruction.line
-                    )
+                    raise BuildFailure(unknown_from_reason(step.from_image or ""), line)
+                if is_modern(self.version):
+                    modern_refusal(step)
 
     def is_step(self, step: Resolved) -> bool:
         if step.keyword == "WORKDIR":
@@ -205,7 +269,10 @@ class BuildKitRules:
         numbers: dict[tuple[int, int], tuple[int, int]] = {}
         for planned in plan.stages:
             has_from = planned.base_image is not None
-            total = int(has_from) + sum(s.keyword in STEP_KEYWORDS for s in planned.steps)
+            total = int(has_from) + sum(
+                s.keyword in STEP_KEYWORDS and (self.counts_triggers() or not s.trigger)
+                for s in planned.steps
+            )
             k = 1 if has_from else 0
             numbers[(planned.stage.index, -1)] = (1, total)
             for position, step in enumerate(planned.steps):

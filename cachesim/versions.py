@@ -34,3 +34,13 @@ def buildkit_of_docker(server_version: str) -> str:
         if docker <= major_minor:
             chosen = buildkit
     return chosen
+
+
+def is_modern(buildkit: str) -> bool:
+    """Whether a BuildKit release has the Dockerfile 1.4+ frontend built in (heredocs,
+    ``COPY --link``, ``COPY --exclude``, ``RUN --network``, the newer error wording).
+
+    Of the two engines modelled, Docker 28.5's BuildKit v0.25 has it and Docker 20.10's
+    v0.8 does not (both probed: docs/engine-findings.md section 20).
+    """
+    return tuple(int(p) for p in buildkit.split(".")) >= (0, 10)
