@@ -69,7 +69,7 @@ def run_definition(step: Resolved, walk: Any) -> tuple[dict[str, Any], int, int]
         "args": dict(step.args),
         "user": step.user,
         "workdir": step.workdir,
-        "network": step.network,
+        "network": walk.rules.build_network if step.network == "default" else step.network,
         "mounts": mounts,
         "mount_files": mount_files,
     }
@@ -130,7 +130,7 @@ def copy_definition(
         "dest": step.dest,
         "from": origin,
         "chown": step.chown,
-        "chmod": step.chmod,
+        "chmod": chmod_key(step.chmod, walk.rules.version),
         "files": dict(selected.digests),
     }
     if excludes and step.excludes:
@@ -178,6 +178,18 @@ def modern_refusal(step: Resolved) -> None:
         raise BuildFailure("failed to load LLB: network.host is not allowed", line)
 
 
+def chmod_key(value: str, version: str) -> str:
+    """What a ``--chmod`` value contributes to the key: the mode as a number, so ``755``
+    and ``0755`` are one key (seen on Docker 20.10 and 28.5: scenario chmod-forms). A
+    symbolic mode is kept as written by v0.25; v0.8 does not read it as a mode, and two
+    different symbolic modes gave one key there."""
+    if re.fullmatch(r"[0-7]+", value):
+        return oct(int(value, 8))
+    if value and not is_modern(version):
+        return "<not an octal mode: not applied by BuildKit 0.8>"
+    return value
+
+
 def _valid_chmod(value: str) -> bool:
     if re.fullmatch(r"[0-7]+", value):
         return int(value, 8) <= 0o7777
@@ -207,6 +219,9 @@ class BuildKitRules:
     prune_clears_cache: bool = True
     twin_status: str = "built"
     image_store: str = "graphdriver"  # graphdriver | containerd (Docker's image store)
+    # the build's own network (`docker build --network`): cachesim models builds as its
+    # verify runs them, with --network=none; a RUN's `--network=default` means that one
+    build_network: str = "none"
 
     def merges_link(self, step: Resolved) -> bool:
         """Whether ``COPY --link`` becomes a copy onto an empty layer plus a merge.

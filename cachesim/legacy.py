@@ -36,6 +36,7 @@ class LegacyRules:
     prune_clears_cache: bool = False
     twin_status: str = "cached"
     image_store: str = "graphdriver"
+    build_network: str = "none"  # as BuildKitRules (a RUN --network stops this builder)
 
     def merges_link(self, step: Resolved) -> bool:
         """Never: the classic builder of Docker 28.5 accepts ``COPY --link`` and copies as
