@@ -297,7 +297,7 @@ def _instruction(cmd, lines: tuple[str, ...], escape: str, dialect: Dialect) -> 
             json=bool(cmd.json),
             # BuildKit 0.25 prints a trigger as `ONBUILD RUN ...`, 0.8 as `RUN ...`
             text=text if dialect.modern else re.sub(r"(?i)^onbuild\s+", "", text),
-            command=cmd.original,
+            command=_restored(cmd.original),
             line=line,
             end_line=cmd.end_line,
             heredocs=_heredocs(cmd, text),
@@ -308,7 +308,7 @@ def _instruction(cmd, lines: tuple[str, ...], escape: str, dialect: Dialect) -> 
         flags=() if trigger else _split_flags(keyword, tuple(cmd.flags), line, dialect),
         json=bool(cmd.json),
         text=text,
-        command=cmd.original,
+        command=_restored(cmd.original),
         line=line,
         end_line=cmd.end_line,
         heredocs=_heredocs(cmd, text),

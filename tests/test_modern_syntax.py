@@ -145,3 +145,18 @@ def test_onbuild_triggers_run_first_in_the_child_stage():
         assert next(s.instruction for s in steps if s.stage == "c") == (
             "ONBUILD RUN echo t" if version == "0.25" else "RUN echo t"
         )
+
+
+def test_buildkit_0_8_keeps_a_heredoc_looking_word_in_a_plain_run():
+    """`RUN cat <<EOF > f` whose body lines are valid instructions parses on 0.8 as text."""
+    ins = parse("FROM a\nRUN cat <<EOF > /f\nEXPOSE 80\n", "0.8").stages[0].instructions[0]
+    assert (ins.args, ins.heredocs, ins.command) == (("cat <<EOF > /f",), (), "RUN cat <<EOF > /f")
+
+
+def test_copy_heredoc_expansion_keeps_quotes():
+    """Seen on 28.5: `say "hi $V" 'x $V' \\$V` with V=one became `say "hi one" 'x one' $V`."""
+    from cachesim.shellwords import expand_heredoc
+
+    assert expand_heredoc("say \"hi $V\" 'x $V' \\$V\n", {"V": "one"}) == (
+        "say \"hi one\" 'x one' $V\n"
+    )
