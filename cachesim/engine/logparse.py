@@ -1,7 +1,8 @@
 """Reading what a real ``docker build`` printed: pure functions from log text to steps.
 
-Two builders, two formats (Engine 20.10, as observed on captured logs in
-``tests/engine_logs``):
+Two builders, two formats, as observed on captured logs in ``tests/engine_logs``
+(``buildkit-*``/``legacy-*``: Docker 20.10 and its client; ``buildkit28-*``/``legacy28-*``:
+Docker 28.5 and its 28.x client with buildx; ``meta.json`` says which engine printed each):
 
 BuildKit, ``--progress=plain``. Each vertex prints blocks of lines ``#N ...``; blocks of
 different vertices interleave, and one vertex may print several blocks::
@@ -27,7 +28,14 @@ different vertices interleave, and one vertex may print several blocks::
 - On failure the failing vertex prints ``#N ERROR: why``, then comes a block
   ``------ / > [STAGE K/N] INSTR: / ------`` and the build's error text. An error before
   any step (parse error, unknown target) is a bare line such as ``failed to solve with
-  frontend dockerfile.v0: ...``. When the solve fails, vertices still pending may print
+  frontend dockerfile.v0: ...``.
+- 28.5's client differs: the log opens with ``#0 building with "default" instance using
+  docker driver``, vertices print no ``#N sha256:`` line, a failed build ends with a quote
+  of the Dockerfile around the failing line and one ``ERROR: failed to build: failed to
+  solve: ...`` line, and a successful one may end with build-check warnings
+  (``N warnings found``) or buildx's ``WARNING:`` about git commit information, neither an
+  error. Step numbers are padded when a stage has 10 or more steps (``[ 2/10]``,
+  ``[build  2/10]``), on both engines. When the solve fails, vertices still pending may print
   ``CACHED`` although they never ran, and running ones may still finish afterwards.
 
 Classic builder::
@@ -125,9 +133,18 @@ def stage_names(dockerfile_text: str) -> list[str]:
 # --- BuildKit -----------------------------------------------------------------------------
 
 _VERTEX = re.compile(r"^#(\d+) (.*)$")
-_STEP_HEADER = re.compile(r"^\[(?:(\S+) )?(\d+)/(\d+)\] (.*)$")
+# `[2/3]`, `[stage-1 2/3]`; with 10 or more steps in a stage the index is padded to the
+# width of the total: `[ 2/10]`, `[build  2/10]` (both 20.10 and 28.5).
+_STEP_HEADER = re.compile(r"^\[(?:(\S+) +)? *(\d+)/(\d+)\] (.*)$")
 _DONE = re.compile(r"^DONE (\d+(?:\.\d+)?)s$")
 _BLOCK_RULE = "------"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# What a successful build may print after its steps (28.5's client): build-check warnings
+# (`3 warnings found (use docker --debug to expand):` and one ` - Rule: ...` line each),
+# and buildx's `WARNING: current commit information was not captured ...` for a context
+# holding `.git`. None of them is an error.
+_WARNINGS_FOUND = re.compile(r"^\s*\d+ warnings? found\b")
+_CLIENT_ERROR = "ERROR: "  # 28.5's client: `ERROR: failed to build: failed to solve: ...`
 
 
 @dataclass(slots=True)
@@ -167,13 +184,39 @@ def _order_key(names: Sequence[str]):
     return key
 
 
+def _trailer_lines(lines: Sequence[str]) -> list[str]:
+    """The lines outside vertex blocks, without colour codes and without warnings."""
+    out: list[str] = []
+    in_warnings = False
+    for raw in lines:
+        line = _ANSI.sub("", raw)
+        if not line.strip() or _VERTEX.match(line):
+            in_warnings = False
+            continue
+        if _WARNINGS_FOUND.match(line):
+            in_warnings = True
+            continue
+        if (in_warnings and line.startswith(" - ")) or line.startswith("WARNING:"):
+            continue
+        in_warnings = False
+        out.append(line)
+    return out
+
+
 def _buildkit_error(lines: Sequence[str]) -> str | None:
-    """The build's error text: after the last ``------`` rule, else the bare trailing lines."""
-    rules = [i for i, line in enumerate(lines) if line == _BLOCK_RULE]
+    """The build's error text.
+
+    28.5's client ends a failed build with one ``ERROR: ...`` line (after a quote of the
+    Dockerfile around the failing line); its text is the error. 20.10's client prints the
+    error after the last ``------`` rule, or, for an error before any step, as bare lines.
+    """
+    tail = _trailer_lines(lines)
+    client = [line for line in tail if line.startswith(_CLIENT_ERROR)]
+    if client:
+        return client[-1][len(_CLIENT_ERROR) :].strip() or None
+    rules = [i for i, line in enumerate(tail) if line == _BLOCK_RULE]
     if rules:
-        tail = [line for line in lines[rules[-1] + 1 :] if line.strip()]
-    else:
-        tail = [line for line in lines if line.strip() and not _VERTEX.match(line)]
+        tail = tail[rules[-1] + 1 :]
     text = "\n".join(tail).strip()
     return text or None
 
@@ -327,7 +370,9 @@ def parse_log(
     """Dispatch to the parser of ``engine`` (``buildkit`` or ``legacy``)."""
     if engine == "buildkit":
         steps, error, failed = parse_buildkit_log(log, stages)
-        if exit_code != 0 and error is None:
+        if exit_code == 0:
+            error = None  # it built: whatever else it printed was a warning
+        elif error is None:
             error = f"docker build exited with status {exit_code}"
         return steps, error, failed
     if engine == "legacy":
