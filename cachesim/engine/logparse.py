@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import dockerfile
@@ -69,7 +69,8 @@ class ObservedStep:
     ``image`` is what a FROM step names: the resolved reference for BuildKit, the image id
     that the classic builder prints. ``base_changed`` is filled in by the runner, which
     knows whether that image got a new version before this build (None: not known, e.g.
-    a FROM of another stage).
+    a FROM of another stage). ``output`` keeps the last ``OUTPUT_LINES`` lines the step
+    printed, so that a failed command can be shown with what it said.
     """
 
     stage: str
@@ -81,6 +82,7 @@ class ObservedStep:
     is_from: bool = False
     image: str | None = None
     base_changed: bool | None = None
+    output: str = ""  # the last lines the step's command printed (a RUN's output)
 
     @property
     def keyword(self) -> str:
@@ -100,6 +102,10 @@ class ObservedBuild:
     log: str
     engine: str = "buildkit"
     failed_step: ObservedStep | None = None
+    # Images BuildKit printed as a bare vertex (``#5 FROM docker.io/library/alpine:3.20``):
+    # the source of a ``COPY --from=image``, and then also of a FROM of the same image,
+    # whose step header it then does not print.
+    sources: tuple[str, ...] = ()
 
 
 def instruction_keyword(instruction: str) -> str:
@@ -137,6 +143,9 @@ _VERTEX = re.compile(r"^#(\d+) (.*)$")
 # width of the total: `[ 2/10]`, `[build  2/10]` (both 20.10 and 28.5).
 _STEP_HEADER = re.compile(r"^\[(?:(\S+) +)? *(\d+)/(\d+)\] (.*)$")
 _DONE = re.compile(r"^DONE (\d+(?:\.\d+)?)s$")
+_OUTPUT = re.compile(r"^\d+\.\d+ (.*)$")
+_BARE_SOURCE = re.compile(r"^#\d+ FROM (\S+)$")
+OUTPUT_LINES = 20
 _BLOCK_RULE = "------"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # What a successful build may print after its steps (28.5's client): build-check warnings
@@ -158,6 +167,7 @@ class _Vertex:
     output: bool = False
     error: str | None = None
     seconds: float | None = None
+    printed: list[str] = field(default_factory=list)
 
 
 def _buildkit_stage(printed: str | None, names: Sequence[str]) -> str:
@@ -257,8 +267,9 @@ def parse_buildkit_log(
             v.seconds = float(done.group(1))
         elif rest.startswith("ERROR"):
             v.error = rest.partition(":")[2].strip() or rest
-        elif re.match(r"^\d+\.\d+ ", rest):
+        elif out := _OUTPUT.match(rest):
             v.output = True
+            v.printed = [*v.printed[-(OUTPUT_LINES - 1) :], out.group(1)]
 
     steps: list[ObservedStep] = []
     failed: ObservedStep | None = None
@@ -281,6 +292,7 @@ def parse_buildkit_log(
             seconds=v.seconds if status != "cached" else None,
             is_from=is_from,
             image=v.instruction.split()[1] if is_from and len(v.instruction.split()) > 1 else None,
+            output="\n".join(v.printed),
         )
         steps.append(step)
     steps.sort(key=_order_key(stages))
@@ -338,6 +350,7 @@ def parse_legacy_log(
             )
             stage_count += 1
         results = [r.group(1) for line in body if (r := _RESULT.match(line))]
+        printed = [line for line in body if line.strip() and not _KNOWN.match(line)]
         before_from = stage_count == 0  # a global ARG: nothing runs, nothing is printed
         status: Status = (
             "cached" if " ---> Using cache" in body or is_from or before_from else "built"
@@ -353,6 +366,7 @@ def parse_legacy_log(
                 status=status,
                 is_from=is_from,
                 image=results[0] if is_from and results else None,
+                output="\n".join(printed[-OUTPUT_LINES:]),
             )
         )
 
@@ -362,6 +376,27 @@ def parse_legacy_log(
         error = tail[-1].strip() if tail else f"docker build exited with status {exit_code}"
     failed = steps[-1] if steps and steps[-1].status == "failed" else None
     return steps, error, failed
+
+
+_COMMAND_EXIT = (
+    re.compile(r'process ".*" did not complete successfully: exit code: (\d+)'),  # 28.5
+    re.compile(r"executor failed running \[.*\]: exit code: (\d+)"),  # BuildKit on 20.10
+    re.compile(r"The command '.*' returned a non-zero code: (\d+)"),  # the classic builder
+)
+
+
+def command_exit_code(error: str | None) -> int | None:
+    """The exit status of the RUN command a build error reports, or None for other errors."""
+    for pattern in _COMMAND_EXIT:
+        if error and (m := pattern.search(error)):
+            return int(m.group(1))
+    return None
+
+
+def bare_sources(log: str) -> tuple[str, ...]:
+    """The images a BuildKit log printed as bare ``#N FROM ref`` vertices, in order."""
+    found = (m.group(1) for line in log.splitlines() if (m := _BARE_SOURCE.match(line)))
+    return tuple(dict.fromkeys(found))
 
 
 def parse_log(
