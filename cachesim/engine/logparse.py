@@ -306,6 +306,7 @@ def parse_buildkit_log(
 # --- classic builder ----------------------------------------------------------------------
 
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+_LEGACY_EXIT = re.compile(r"^The command '.*' returned a non-zero code: \d+$")
 _RESULT = re.compile(r"^ ---> ([0-9a-f]{12,64})$")
 _KNOWN = re.compile(
     r"^( ---> |Removing intermediate container |Successfully built |Successfully tagged "
@@ -350,7 +351,12 @@ def parse_legacy_log(
             )
             stage_count += 1
         results = [r.group(1) for line in body if (r := _RESULT.match(line))]
-        printed = [line for line in body if line.strip() and not _KNOWN.match(line)]
+        plain = [_ANSI.sub("", line) for line in body]
+        printed = [
+            line
+            for line in plain
+            if line.strip() and not _KNOWN.match(line) and not _LEGACY_EXIT.match(line)
+        ]
         before_from = stage_count == 0  # a global ARG: nothing runs, nothing is printed
         status: Status = (
             "cached" if " ---> Using cache" in body or is_from or before_from else "built"
