@@ -29,6 +29,7 @@ from cachesim.fs import FileSystem
 from cachesim.plan import Plan, Resolved
 from cachesim.runeffects import run_effect
 from cachesim.versions import DEFAULT_BUILDKIT
+from cachesim.wording import worded_for
 
 STEP_KEYWORDS = frozenset({"RUN", "COPY", "ADD", "WORKDIR"})
 
@@ -172,7 +173,8 @@ class BuildKitRules:
         return keyword != "WORKDIR"
 
     def wording(self, reason: str) -> str:
-        return reason
+        """The reason as this BuildKit release prints it (wording.py: texts by version)."""
+        return worded_for(reason, "buildkit", self.version)
 
     def cancels_on_key_failure(self, keyword: str) -> bool:
         """A COPY/ADD source error is found while computing cache keys, before the steps

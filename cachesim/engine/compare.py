@@ -29,6 +29,12 @@ The rules, and why:
   (a tool it lacks, a user it does not have). That is no cache disagreement, but the
   build proves nothing after it, so it still counts as a difference, labelled as such and
   with the command's output.
+- When both sides fail, the engine's error must contain the predicted reason (kind
+  ``reason``): each engine release words failures its own way (cachesim/wording.py). Two
+  things in the engine's text vary from run to run and are read as placeholders: the id
+  in ``checksum of ref <id>:`` (read as ``ref ...``) and the host path of a snapshot
+  (``/var/lib/docker/vfs/dir/<id>/app`` is read as ``/app``). A RUN whose command exited
+  non-zero is the command's failure, not the builder's words, and is checked by its step.
 - In a build that failed on the engine, BuildKit may print ``CACHED`` for steps that were
   still pending when the solve stopped (they never ran), and steps of other stages may
   be cut short or finish after the failure. So there, a step observed ``cached`` but
@@ -60,7 +66,8 @@ class Difference:
 
     ``kind`` is one of ``status``, ``missing`` (predicted, not printed by the engine),
     ``unpredicted`` (printed by the engine, not predicted), ``instruction``, ``numbering``,
-    ``failure`` (the build failed on one side only), ``failed-step``, ``builds`` (the
+    ``failure`` (the build failed on one side only), ``failed-step``, ``reason`` (both
+    failed, for reasons worded differently), ``builds`` (the
     number or names of builds differ) and ``standin`` (a RUN the prediction lets succeed
     failed on the engine: the stand-in could not run it; ``detail`` holds its output).
     """
@@ -90,6 +97,7 @@ class Difference:
             "numbering": f"predicted {self.predicted}, the engine numbered it {self.observed}",
             "failure": f"predicted {self.predicted}, the engine {self.observed}",
             "failed-step": f"predicted failure at {self.predicted}, the engine at {self.observed}",
+            "reason": f"predicted the reason {self.predicted!r}, the engine said {self.observed!r}",
             "builds": f"predicted {self.predicted}, the engine ran {self.observed}",
             "standin": (
                 f"predicted {self.predicted}, but the stand-in could not run this command "
@@ -219,6 +227,18 @@ def _compare_pair(
     return out
 
 
+_REF_ID = re.compile(r"\bref [0-9A-Za-z-]+::[0-9A-Za-z]+")
+_SNAPSHOT_PATH = re.compile(
+    r"/\S*?/(?:vfs/dir/[^/\s]+|overlay2/[^/\s]+/(?:merged|diff)|snapshots/\d+/fs)(?=/)"
+)
+
+
+def reason_matches(predicted: str, observed: str) -> bool:
+    """True when the engine's error text says the predicted reason (module doc: the rules)."""
+    said = _SNAPSHOT_PATH.sub("", _REF_ID.sub("ref ...", observed))
+    return " ".join(predicted.split()) in " ".join(said.split())
+
+
 def _printed_as_source(step: Mapping[str, Any], obs: ObservedBuild) -> bool:
     """A predicted FROM whose image BuildKit printed as a bare source vertex instead."""
     words = str(step["instruction"]).split()
@@ -289,6 +309,10 @@ def compare_build(engine: str, pred: Mapping[str, Any], obs: ObservedBuild) -> l
                     detail=f"engine error: {obs.error}",
                 )
             )
+        reason = str(pred.get("error") or "")
+        by_command = command_exit_code(obs.error) is not None  # the command's, not the builder's
+        if reason and obs.error and not by_command and not reason_matches(reason, obs.error):
+            diffs.append(Difference(name, "reason", predicted=reason, observed=obs.error))
     lenient = pred_failed or engine_failed
 
     observed = {_key(engine, s.stage, s.index): s for s in obs.steps}
