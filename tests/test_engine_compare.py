@@ -219,10 +219,14 @@ def test_a_reason_worded_otherwise_is_a_difference():
     modern = with_bases(observed("buildkit28-fail-copy-missing.log"), changed=False)
     diffs = compare(doc(pred), [modern])
     assert [d.kind for d in diffs] == ["reason"]
-    assert diffs[0].describe().startswith(
-        "build 'b': predicted the reason 'failed to compute cache key: \"/missing.txt\" not "
-        "found: not found', the engine said 'failed to build: failed to solve: failed to "
-        "compute cache key: failed to calculate checksum of ref "
+    assert (
+        diffs[0]
+        .describe()
+        .startswith(
+            "build 'b': predicted the reason 'failed to compute cache key: \"/missing.txt\" not "
+            "found: not found', the engine said 'failed to build: failed to solve: failed to "
+            "compute cache key: failed to calculate checksum of ref "
+        )
     )
     pred["error"] = (
         'failed to compute cache key: failed to calculate checksum of ref ...: "/missing.txt": '
