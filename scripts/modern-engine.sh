@@ -29,7 +29,7 @@ TIMEOUT=${CACHESIM_ENGINE_TIMEOUT:-60}
 PACKAGES="docker.io docker-cli docker-buildx containerd"
 
 die() { echo "error: $*" >&2; exit 1; }
-usage() { sed -n '5,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '5,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 installed() {
     [ -f "$CACHE/installed" ] && [ -x "$CACHE/bin/dockerd" ] && [ -x "$CACHE/bin/docker" ] \
@@ -100,46 +100,13 @@ client_env() {  # the environment the 28.x client needs, for DIR's daemon
         "BUILDX_GIT_INFO=0 BUILDX_NO_DEFAULT_ATTESTATIONS=1"
 }
 
-start() {
+start() {  # the same private daemon as scripts/start-engine.sh, with the 28.5 binaries
     [ $# -ge 1 ] || usage
     installed || die "the modern engine is not installed: run $0 install"
-    mkdir -p "$1"
-    local dir sock
-    dir=$(cd "$1" && pwd); shift
-    sock=$dir/docker.sock
-    local ask=(env DOCKER_HOST="unix://$sock" DOCKER_CONFIG="$CACHE/dockercfg" "$CACHE/bin/docker")
-    if [ -f "$dir/pid" ] && kill -0 "$(cat "$dir/pid")" 2>/dev/null \
-        && "${ask[@]}" version >/dev/null 2>&1; then
-        echo "unix://$sock"
-        return 0
-    fi
-    local driver=(--storage-driver=vfs) a
-    for a in "$@"; do
-        case "$a" in --storage-driver*|containerd-snapshotter*|*containerd-snapshotter=true) driver=();; esac
-    done
-    mkdir -p "$dir/root" "$dir/exec"
-    # setsid: the daemon outlives this script and is not killed with the caller's group.
-    PATH="$CACHE/bin:/usr/sbin:/usr/bin:/sbin:/bin" setsid "$CACHE/bin/dockerd" \
-        --data-root "$dir/root" --exec-root "$dir/exec" --pidfile "$dir/pid" -H "unix://$sock" \
-        "${driver[@]}" --iptables=false --ip6tables=false --bridge=none "$@" \
-        >"$dir/log" 2>&1 </dev/null &
-    local pid=$! waited=0
-    until "${ask[@]}" version >/dev/null 2>&1; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            echo "error: dockerd 28 exited before it answered; last lines of $dir/log:" >&2
-            tail -n 30 "$dir/log" >&2
-            exit 1
-        fi
-        if [ "$waited" -ge "$TIMEOUT" ]; then
-            echo "error: dockerd 28 did not answer within ${TIMEOUT}s; last lines of $dir/log:" >&2
-            tail -n 30 "$dir/log" >&2
-            kill "$pid" 2>/dev/null || true
-            exit 1
-        fi
-        sleep 1
-        waited=$((waited + 1))
-    done
-    echo "unix://$sock"
+    # dockerd finds containerd, runc and docker-init on its PATH.
+    PATH="$CACHE/bin:/usr/sbin:/usr/bin:/sbin:/bin" CACHESIM_DOCKERD="$CACHE/bin/dockerd" \
+        CACHESIM_DOCKER="$CACHE/bin/docker" DOCKER_CONFIG="$CACHE/dockercfg" \
+        CACHESIM_ENGINE_TIMEOUT="$TIMEOUT" sh "$(dirname "$0")/start-engine.sh" "$@"
 }
 
 cmd=${1:-}
