@@ -29,6 +29,11 @@ from cachesim.errors import InputError
 from cachesim.scenario import Scenario, load, replay
 from cachesim.simulator import images_of, simulate
 
+STORE_HINT = {
+    "containerd": "start dockerd 28.5 with --feature containerd-snapshotter=true",
+    "graphdriver": "start dockerd without the containerd snapshotter",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
@@ -104,8 +109,7 @@ def verify_scenario(
             0,
             skipped=(
                 f"needs the {scenario.image_store} image store; the engine has "
-                f"{facts.image_store} (for containerd: dockerd --feature "
-                "containerd-snapshotter=true)"
+                f"{facts.image_store} ({STORE_HINT[scenario.image_store]})"
             ),
             facts=facts,
         )
