@@ -25,7 +25,6 @@ from cachesim.fs import FileSystem
 from cachesim.plan import Plan, Resolved
 from cachesim.results import StepResult
 from cachesim.versions import DEFAULT_BUILDKIT
-from cachesim.wording import worded_for
 
 
 @dataclass(frozen=True)
@@ -60,8 +59,7 @@ class LegacyRules:
         return True
 
     def wording(self, reason: str) -> str:
-        """The classic builder's words, as this engine release prints them (wording.py)."""
-        return worded_for(classic_wording(reason), "legacy", self.version)
+        return classic_wording(reason)
 
     def check(self, plan: Plan) -> None:
         """Nothing is refused up front: the classic builder meets problems step by step."""

@@ -6,13 +6,14 @@ some of them differently; the rules objects pass each reason through ``worded_fo
 their ``version``, so a predicted failure reads as that engine says it. Observed on 28.5.2
 (tests/engine_logs/buildkit28-*.log, legacy28-*.log; docs/engine-findings.md, section 22):
 
-- parse errors say ``dockerfile parse error on line N: ...`` (20.10: ``... error line N:``),
-  and an unknown instruction gets a suggestion appended (``(did you mean COPY?)``), which
-  the reason leaves out: it is a prefix of what the engine prints;
 - BuildKit's missing COPY source: ``failed to compute cache key: failed to calculate
   checksum of ref ...: "/x": not found`` (the ref id differs in every build, so the
   reason says ``...``; compare.py reads the engine's id as ``...`` too);
 - BuildKit's unknown target: ``target stage "x" could not be found`` (quoted).
+
+Parse errors (``dockerfile parse error on line N: ...`` on 28.5) are worded by the parser's
+dialect of each release (cachesim/dockerfile.py), where they are raised. The classic
+builder of 28.5 words its own failures as 20.10's did.
 """
 
 from __future__ import annotations
@@ -20,12 +21,7 @@ from __future__ import annotations
 import re
 
 # Rewrites per (builder, release), in order, each on the reason as the planner words it.
-_PARSE_ERROR = (
-    re.compile(r"^dockerfile parse error line (\d+):"),
-    r"dockerfile parse error on line \1:",
-)
 _NEWER_BUILDKIT = (
-    _PARSE_ERROR,
     (
         re.compile(r'^failed to compute cache key: "(.+)" not found: not found$'),
         r'failed to compute cache key: failed to calculate checksum of ref ...: "\1": not found',
@@ -35,11 +31,9 @@ _NEWER_BUILDKIT = (
         r'target stage "\1" could not be found',
     ),
 )
-_NEWER_CLASSIC = (_PARSE_ERROR,)
 
 _WORDING: dict[tuple[str, str], tuple[tuple[re.Pattern[str], str], ...]] = {
     ("buildkit", "0.25"): _NEWER_BUILDKIT,
-    ("legacy", "0.25"): _NEWER_CLASSIC,
 }
 
 
