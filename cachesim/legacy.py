@@ -25,6 +25,7 @@ from cachesim.fs import FileSystem
 from cachesim.plan import Plan, Resolved
 from cachesim.results import StepResult
 from cachesim.versions import DEFAULT_BUILDKIT
+from cachesim.wording import worded_for
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ class LegacyRules:
         return True
 
     def wording(self, reason: str) -> str:
-        return classic_wording(reason)
+        """The classic builder's words, as this engine release prints them (wording.py)."""
+        return worded_for(classic_wording(reason), "legacy", self.version)
 
     def check(self, plan: Plan) -> None:
         """Nothing is refused up front: the classic builder meets problems step by step."""
