@@ -24,6 +24,7 @@ from typing import Any
 from cachesim import inputs
 from cachesim.cache import digest
 from cachesim.context import content_digest
+from cachesim.dockerfile import check_version
 from cachesim.errors import BuildFailure
 from cachesim.fs import FileSystem
 from cachesim.plan import Plan, Resolved
@@ -188,6 +189,7 @@ class BuildKitRules:
     def check(self, plan: Plan) -> None:
         """Refusals found while the Dockerfile becomes LLB, before any step runs: BuildKit
         resolves the image of every needed `COPY --from=NAME` that is no stage."""
+        check_version(plan.dockerfile, self.version)
         for index in self.stages_to_build(plan):
             for step in plan.stages[index].steps:
                 if step.keyword in ("COPY", "ADD") and step.from_unknown:

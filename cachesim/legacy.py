@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cachesim import buildkit
+from cachesim.dockerfile import check_version
 from cachesim.errors import BuildFailure
 from cachesim.fs import FileSystem
 from cachesim.plan import Plan, Resolved
@@ -62,7 +63,9 @@ class LegacyRules:
         return classic_wording(reason)
 
     def check(self, plan: Plan) -> None:
-        """Nothing is refused up front: the classic builder meets problems step by step."""
+        """Only syntax newer than the engine is refused up front (its parser reads the whole
+        file first); everything else the classic builder meets step by step."""
+        check_version(plan.dockerfile, self.version)
 
     def cancels_on_key_failure(self, keyword: str) -> bool:
         return False  # it runs the steps in order and keeps each one it finished
@@ -114,7 +117,11 @@ class LegacyRules:
             return buildkit.workdir_definition(step, fs), fs, {}
         if keyword == "ARG":
             return {"values": list(step.values)}, fs, {}
-        return {"values": list(step.values or step.instruction.args)}, fs, {}
+        # The classic builder's cache compares the whole image config, so a flag counts
+        # too (`HEALTHCHECK --interval=10s` after `--interval=30s` is a miss; seen on 20.10
+        # and 28.5: scenario healthcheck-flags-legacy).
+        values = list(step.values or step.instruction.args)
+        return {"values": values, "flags": list(step.instruction.flags)}, fs, {}
 
 
 PROXY_ARGS = frozenset(

@@ -34,3 +34,10 @@ def buildkit_of_docker(server_version: str) -> str:
         if docker <= major_minor:
             chosen = buildkit
     return chosen
+
+
+def knows_healthcheck_start_interval(buildkit_version: str) -> bool:
+    """``HEALTHCHECK --start-interval`` (Dockerfile 1.6). Seen: Docker 20.10 refuses it with
+    both builders ("dockerfile parse error line N: Unknown flag: start-interval"); Docker
+    28.5 accepts it with both."""
+    return buildkit_version != "0.8"
