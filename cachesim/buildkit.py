@@ -27,9 +27,9 @@ from cachesim.context import content_digest
 from cachesim.dockerfile import check_version
 from cachesim.errors import BuildFailure
 from cachesim.fs import FileSystem
-from cachesim.plan import Plan, Resolved
+from cachesim.plan import AutomaticArgs, Plan, Resolved
 from cachesim.runeffects import run_effect
-from cachesim.versions import DEFAULT_BUILDKIT
+from cachesim.versions import DEFAULT_BUILDKIT, bare_global_arg_hides_platform
 
 STEP_KEYWORDS = frozenset({"RUN", "COPY", "ADD", "WORKDIR"})
 
@@ -166,6 +166,12 @@ class BuildKitRules:
     every_from_is_step: bool = False
     prune_clears_cache: bool = True
     twin_status: str = "built"
+
+    def automatic_args(self) -> AutomaticArgs:
+        """BuildKit defines TARGETPLATFORM, BUILDARCH... for the machine's platform."""
+        return AutomaticArgs.for_platform(
+            bare_global_hides=bare_global_arg_hides_platform(self.version)
+        )
 
     def no_cache_applies(self, keyword: str) -> bool:
         """``--no-cache`` marks RUN, COPY and ADD only: a WORKDIR can still come from the

@@ -23,7 +23,7 @@ from cachesim import buildkit
 from cachesim.dockerfile import check_version
 from cachesim.errors import BuildFailure
 from cachesim.fs import FileSystem
-from cachesim.plan import Plan, Resolved
+from cachesim.plan import NO_AUTOMATIC_ARGS, AutomaticArgs, Plan, Resolved
 from cachesim.results import StepResult
 from cachesim.versions import DEFAULT_BUILDKIT
 
@@ -56,6 +56,11 @@ class LegacyRules:
                 numbers[(index, position)] = (k, total)
         return numbers
 
+    def automatic_args(self) -> AutomaticArgs:
+        """The classic builder defines no platform ARGs: `$TARGETARCH` is empty even after
+        `ARG TARGETARCH` (seen on Docker 20.10 and 28.5: scenario platform-args-legacy)."""
+        return NO_AUTOMATIC_ARGS
+
     def no_cache_applies(self, keyword: str) -> bool:
         return True
 
@@ -72,7 +77,7 @@ class LegacyRules:
 
     def rejected_at_from(self, reason: str) -> bool:
         """The classic builder prints the FROM step before refusing a blank base name."""
-        return "should not be blank" in reason
+        return "should not be blank" in reason or reason == "invalid reference format"
 
     def preamble(self, plan: Plan) -> list[StepResult]:
         """The global ARGs, printed as steps before the first FROM; they run nothing."""
@@ -154,6 +159,10 @@ _WORDING = (
         "failed to parse Dockerfile: file with no instructions",
     ),
     (re.compile(r"^mkdir (.+): not a directory$"), r"Cannot mkdir: \1 is not a directory"),
+    (
+        re.compile(r'^failed to parse stage name ".*": invalid reference format$'),
+        "invalid reference format",
+    ),
 )
 
 

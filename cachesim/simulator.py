@@ -20,7 +20,7 @@ from cachesim.errors import BuildFailure
 from cachesim.explain import explain_miss, explain_parent
 from cachesim.fs import FileSystem
 from cachesim.inputs import BuildContext
-from cachesim.plan import Plan, plan
+from cachesim.plan import AutomaticArgs, Plan, plan
 from cachesim.results import BuildResult, SimulationResult, StepResult
 from cachesim.scenario import Scenario, image_key, replay
 from cachesim.versions import DEFAULT_BUILDKIT
@@ -32,7 +32,9 @@ ENGINES = {"buildkit": buildkit.RULES, "legacy": legacy.RULES}
 def images_of(dockerfile: str, build_args: Mapping[str, str]) -> tuple[str, ...]:
     """The external images a Dockerfile names for these build args (none if it won't plan)."""
     try:
-        return plan(dockerfile, build_args).images()
+        # BuildKit's automatic platform ARGs, so `FROM alpine:${TARGETARCH}` names the image
+        # BuildKit will look for (the classic builder fails on that FROM anyway).
+        return plan(dockerfile, build_args, automatic=AutomaticArgs.for_platform()).images()
     except BuildFailure:
         return _from_lines(dockerfile)
 
@@ -82,7 +84,8 @@ def simulate_build(request: BuildRequest, history: History, rules: Any) -> Build
         history.cache.prune()
         history.pruned = True
     try:
-        planned = plan(request.dockerfile, request.build_args, request.target)
+        automatic = rules.automatic_args()
+        planned = plan(request.dockerfile, request.build_args, request.target, automatic)
         rules.check(planned)
         context = BuildContext.of(request, rules.name)
     except BuildFailure as failure:

@@ -41,3 +41,10 @@ def knows_healthcheck_start_interval(buildkit_version: str) -> bool:
     both builders ("dockerfile parse error line N: Unknown flag: start-interval"); Docker
     28.5 accepts it with both."""
     return buildkit_version != "0.8"
+
+
+def bare_global_arg_hides_platform(buildkit_version: str) -> bool:
+    """A bare global ``ARG TARGETARCH`` (no default) hides the automatic value on BuildKit 0.8
+    (``FROM alpine:${TARGETARCH}`` -> "alpine:", invalid reference format) but not on 0.25,
+    which keeps ``amd64``. Seen on Docker 20.10 and 28.5."""
+    return buildkit_version == "0.8"
