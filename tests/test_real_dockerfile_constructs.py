@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cachesim.scenario import load, loads  # noqa: F401 - loads used below
+from cachesim.scenario import load, loads
 from cachesim.simulator import simulate
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -99,3 +99,71 @@ def test_platform_args_in_from_lines():
     assert [s.status for s in result.builds[1].steps] == ["cached", "cached", "built", "built"]
     legacy = simulate(load(SCENARIOS / "platform-args-from-legacy.yaml")).builds[0]
     assert legacy.error == "invalid reference format" and legacy.error_line == 1
+
+
+# -- ADD https://... ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["add-url", "add-url-legacy"])
+def test_add_url_is_keyed_by_the_downloaded_content(name):
+    """Same bytes: cached; new bytes: rebuilt; old bytes again or a mirror: cached."""
+    builds = [
+        [s.status for s in b.steps] for b in simulate(load(SCENARIOS / f"{name}.yaml")).builds
+    ]
+    adds = [statuses[1] for statuses in builds]
+    assert adds == ["built", "cached", "built", "cached", "cached"]
+    reason = simulate(load(SCENARIOS / f"{name}.yaml")).builds[2].steps[1].reason
+    assert reason == "the file it downloads (tool.txt) came back with other content"
+
+
+def test_an_unlisted_url_serves_the_same_bytes_every_build():
+    """A URL the scenario does not list is assumed never to change."""
+    scenario = loads(
+        "name: u\ndockerfile: |\n  FROM a\n  ADD https://x.example/f.tgz /f.tgz\n"
+        "builds:\n  - name: one\n  - name: two\n"
+    )
+    builds = simulate(scenario).builds
+    assert builds[0].error is None and builds[1].steps[1].status == "cached"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("urls: {ftp://x/f: a}\n", "is not an http:// or https:// URL"),
+        ("urls: {https://x/f: 3}\n", "the content of https://x/f must be text"),
+    ],
+)
+def test_bad_urls_are_bad_input(text, message):
+    """`urls:` must map http(s) URLs to text: else one error naming the file and line."""
+    from cachesim.errors import InputError
+
+    with pytest.raises(InputError, match=message):
+        loads("name: u\ndockerfile: FROM a\nbuilds: [{name: one}]\n" + text, "s.yaml")
+
+
+def test_url_change_needs_content():
+    """`{url: URL}` without content is bad input naming the change."""
+    from cachesim.errors import InputError
+
+    text = "name: u\ndockerfile: FROM a\nbuilds:\n  - changes:\n      - {url: 'https://x/f'}\n"
+    with pytest.raises(InputError, match="url needs 'content'"):
+        loads(text, "s.yaml")
+
+
+def test_verify_rewrites_add_urls_keeping_lines_and_file_names():
+    """The engine sees a loopback URL with the same file name on the same line."""
+    from cachesim.engine.urlserver import UrlServer
+    from cachesim.workspace import BuildRequest
+
+    text = "FROM a\nADD https://x.example/a/tool.txt \\\n    https://y.example/ /opt/\nRUN x\n"
+    server = UrlServer(port=4242)
+    request = server.publish(BuildRequest("b", text, {}, urls={"https://y.example/": b"y"}))
+    lines = request.dockerfile.split("\n")
+    assert lines[1] == "ADD http://127.0.0.1:4242/0/tool.txt \\"
+    assert lines[2] == "    http://127.0.0.1:4242/1/download /opt/"
+    assert server.files["/1/download"] == b"y"
+    assert server.files["/0/tool.txt"] == b"content of https://x.example/a/tool.txt\n"
+    log = "#5 [2/3] ADD http://127.0.0.1:4242/0/tool.txt http://127.0.0.1:4242/1/download /opt/"
+    assert (
+        server.restore(log) == "#5 [2/3] ADD https://x.example/a/tool.txt https://y.example/ /opt/"
+    )

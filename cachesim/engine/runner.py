@@ -41,6 +41,7 @@ import dockerfile
 from cachesim.engine.daemon import DEFAULT_DOCKER, EngineError, lines, run_docker
 from cachesim.engine.logparse import ObservedBuild, ObservedStep, parse_log, stage_names
 from cachesim.engine.standin import SCRATCH, ensure_standin, image_exists
+from cachesim.engine.urlserver import UrlServer, serving
 from cachesim.workspace import BuildRequest
 
 Engine = Literal["buildkit", "legacy"]
@@ -220,6 +221,7 @@ class _Run:
     count: int = 0
     written: Written = field(default_factory=dict)  # the context as the last build saw it
     standin: bool = True  # import stand-in base images; False: use the daemon's own
+    served: UrlServer | None = None  # serves the builds' ADD downloads on 127.0.0.1
 
     @property
     def tag(self) -> str:
@@ -399,6 +401,8 @@ def _build(run: _Run, request: BuildRequest, timeout: float) -> ObservedBuild:
         own = set(cache_records(run.docker)) - run.snapshot.cache
         prune_cache_records(own, run.docker)
     context = run.workdir / "context"
+    if run.served is not None:
+        request = run.served.publish(request)
     run.written = write_context(request, context, run.written)
     run.count += 1
     tag = f"{run.tag}:{run.count}"
@@ -420,6 +424,8 @@ def _build(run: _Run, request: BuildRequest, timeout: float) -> ObservedBuild:
         raise EngineError(f"build {request.name!r} did not finish within {timeout}s") from e
     wall = time.monotonic() - start
     log = proc.stdout.decode(errors="replace")
+    if run.served is not None:
+        log = run.served.restore(log)
     steps, error, failed = parse_log(
         log, run.engine, proc.returncode, stage_names(request.dockerfile)
     )
@@ -488,7 +494,11 @@ def run_builds(
         raise ValueError(f"unknown engine {engine!r} (expected 'buildkit' or 'legacy')")
     results: list[ObservedBuild] = []
     refs: set[str] = {ref for r in requests for ref in r.images if ref != SCRATCH}
-    with _daemon_lock(docker), tempfile.TemporaryDirectory(prefix="cachesim-engine-") as tmp:
+    with (
+        _daemon_lock(docker),
+        tempfile.TemporaryDirectory(prefix="cachesim-engine-") as tmp,
+        serving() as served,
+    ):
         snapshot = _Snapshot(
             images=image_ids(docker),
             containers=container_ids(docker),
@@ -502,6 +512,7 @@ def run_builds(
             workdir=Path(tmp),
             snapshot=snapshot,
             standin=standin,
+            served=served,
         )
         failure: BaseException | None = None
         try:
