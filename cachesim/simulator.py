@@ -80,6 +80,10 @@ def simulate(scenario: Scenario, buildkit_version: str = DEFAULT_BUILDKIT) -> Si
 def simulate_build(request: BuildRequest, history: History, rules: Any) -> BuildResult:
     """Predict one build and record its results in ``history``."""
     history.builds += 1
+    # The images as the builds before this one left them: every FROM of this build compares
+    # with these, so two stages on one updated base both see the update.
+    seen_before = dict(history.image_versions)
+    history.image_versions.update({image_key(ref): v for ref, v in request.images.items()})
     if request.prune_before and rules.prune_clears_cache:
         history.cache.prune()
         history.pruned = True
@@ -90,7 +94,7 @@ def simulate_build(request: BuildRequest, history: History, rules: Any) -> Build
         context = BuildContext.of(request, rules.name)
     except BuildFailure as failure:
         return _rejected(request, rules, failure)
-    walk = _Walk(planned, request, context, history, rules)
+    walk = _Walk(planned, request, context, history, rules, seen_before)
     return walk.run()
 
 
@@ -135,7 +139,9 @@ class _Walk:
         context: BuildContext,
         history: History,
         rules: Any,
+        seen_before: Mapping[str, int] | None = None,
     ):
+        self.seen_before = dict(seen_before or {})
         self.plan = planned
         self.request = request
         self.context = context
@@ -267,9 +273,16 @@ class _Walk:
         planned = self.plan.stages[index]
         ref = planned.base_image or ""
         version = self.request.images.get(ref, 0)
-        seen = self.history.image_versions.get(image_key(ref))
+        seen = self.seen_before.get(image_key(ref))
         self.history.image_versions[image_key(ref)] = version
-        changed = seen is not None and seen != version
+        reason = ""
+        if seen is not None and seen != version:
+            reason = f"the image {ref} changed (a new digest was published)"
+        elif seen is None and self.history.builds > 1:
+            # The same rule as verify's runner: an image no earlier build used is new to
+            # this chain of builds (a FROM edited, or named through a build argument).
+            how = " (through a build argument)" if "$" in planned.stage.base else ""
+            reason = f"the FROM now names the image {ref}{how}, which no earlier build used"
         number, total = self.numbers[(index, -1)]
         ins = planned.stage.from_instruction
         return StepResult(
@@ -279,8 +292,8 @@ class _Walk:
             ins.line,
             ins.text,
             "FROM",
-            "built" if changed else "cached",
-            f"the image {ref} changed (a new digest was published)" if changed else "",
+            "built" if reason else "cached",
+            reason,
             digest("FROM", image_key(ref), version),
             is_from=True,
         )

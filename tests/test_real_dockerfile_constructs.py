@@ -167,3 +167,26 @@ def test_verify_rewrites_add_urls_keeping_lines_and_file_names():
     assert (
         server.restore(log) == "#5 [2/3] ADD https://x.example/a/tool.txt https://y.example/ /opt/"
     )
+
+
+# -- FROM: two stages on one base, an image named through a build argument ----------------
+
+
+@pytest.mark.parametrize("name", ["base-update-two-stages", "base-update-two-stages-legacy"])
+def test_both_stages_see_an_updated_base(name):
+    """Every FROM of the updated image is built, and so is every step on it."""
+    build = simulate(load(SCENARIOS / f"{name}.yaml")).builds[1]
+    assert {s.status for s in build.steps} == {"built"}
+    second_run = next(s for s in build.steps if s.line == 5)
+    assert second_run.reason == "the image python:3.12 changed (a new digest was published)"
+
+
+@pytest.mark.parametrize("name", ["from-build-arg", "from-build-arg-legacy"])
+def test_from_through_a_build_argument(name):
+    """--build-arg PY=3.11: the FROM is built with a reason naming python:3.11; back: cached."""
+    builds = simulate(load(SCENARIOS / f"{name}.yaml")).builds
+    from_step = next(s for s in builds[1].steps if s.is_from)
+    assert from_step.status == "built"
+    assert "python:3.11 (through a build argument)" in from_step.reason
+    assert {s.status for s in builds[1].steps if s.keyword in ("RUN", "COPY")} == {"built"}
+    assert {s.status for s in builds[2].steps} == {"cached"}

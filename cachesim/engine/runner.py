@@ -353,6 +353,10 @@ def _prepare_images(run: _Run, request: BuildRequest) -> set[str]:
             )
         if ref in run.used and run.used[ref] != version:
             changed.add(normalize_ref(ref))
+        elif ref not in run.used and run.count > 0:
+            # an image no earlier build used (a FROM edited, or named through a build arg):
+            # new to this chain of builds, as the simulator says (cache-rules K15)
+            changed.add(normalize_ref(ref))
         run.used[ref] = version
         if not image_exists(ref, docker=run.docker):
             raise EngineError(f"build {request.name!r}: image {ref} is not on the daemon")
