@@ -21,7 +21,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any
 
-from cachesim import inputs
+from cachesim import inputs, printed
 from cachesim.cache import digest
 from cachesim.context import content_digest
 from cachesim.dockerfile import check_version
@@ -197,6 +197,12 @@ class BuildKitRules:
     every_from_is_step: bool = False
     prune_clears_cache: bool = True
     twin_status: str = "built"
+
+    def printed(self, step: Resolved) -> str:
+        return printed.buildkit_text(step)
+
+    def printed_from(self, image: str, text: str) -> str:
+        return printed.buildkit_from(image)
 
     def automatic_args(self) -> AutomaticArgs:
         """BuildKit defines TARGETPLATFORM, BUILDARCH... for the machine's platform."""

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from cachesim import buildkit
+from cachesim import buildkit, printed
 from cachesim.dockerfile import check_version
 from cachesim.errors import BuildFailure
 from cachesim.fs import FileSystem
@@ -55,6 +55,12 @@ class LegacyRules:
                 k += 1
                 numbers[(index, position)] = (k, total)
         return numbers
+
+    def printed(self, step: Resolved) -> str:
+        return printed.classic_text(step)
+
+    def printed_from(self, image: str, text: str) -> str:
+        return text
 
     def automatic_args(self) -> AutomaticArgs:
         """The classic builder defines no platform ARGs: `$TARGETARCH` is empty even after

@@ -235,7 +235,8 @@ class _Walk:
                 definition, fs_after, facts = self.rules.define(step, self, fs)
             except BuildFailure as raw:
                 failure = BuildFailure(self.rules.wording(raw.reason), raw.line)
-                self.results.append(_result(label, number, total, step, "failed", failure.reason))
+                failed = _result(label, number, total, step, "failed", failure.reason)
+                self.results.append(replace(failed, shown=self.rules.printed(step)))
                 raise _Failed(failure, step.instruction.line, step.keyword) from None
             definition = {
                 "keyword": step.keyword,
@@ -252,6 +253,7 @@ class _Walk:
             )
             status, reason = self._status(key, own_parent, definition, None if linked else last)
             result = _result(label, number, total, step, status, reason, key, **facts)
+            result = replace(result, shown=self.rules.printed(step))
             self.results.append(result)
             if status == "built":
                 self.made.add(key)
@@ -296,6 +298,7 @@ class _Walk:
             reason,
             digest("FROM", image_key(ref), version),
             is_from=True,
+            shown=self.rules.printed_from(ref, ins.command),
         )
 
     def _next_parent(self, key: str, status: str, parent: str, linked: bool) -> str:

@@ -190,3 +190,56 @@ def test_from_through_a_build_argument(name):
     assert "python:3.11 (through a build argument)" in from_step.reason
     assert {s.status for s in builds[1].steps if s.keyword in ("RUN", "COPY")} == {"built"}
     assert {s.status for s in builds[2].steps} == {"cached"}
+
+
+# -- how steps are printed ---------------------------------------------------------------
+
+
+def _run(scenario_text: str, *args: str) -> str:
+    import tempfile
+
+    from tests.helpers import cachesim
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "s.yaml"
+        path.write_text(scenario_text)
+        done = cachesim("run", str(path), *args)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+COLD = """\
+name: cold
+dockerfile: |
+  FROM python:3.12
+  RUN apt-get update && \\
+      apt-get install -y curl
+builds:
+  - name: cold
+"""
+
+
+def test_a_cold_from_that_pulls_prints_done_with_its_seconds_in_text_and_json():
+    """Real cold logs print `FROM docker.io/library/python:3.12` ... `DONE 21.3s` (a pull)."""
+    import json
+
+    document = json.loads(_run(COLD, "--format", "json"))
+    step = document["builds"][0]["steps"][0]
+    assert (step["status"], step["pulled"]) == ("cached", True)  # not a cache miss
+    text = _run(COLD).splitlines()
+    assert text[3] == "#1 [1/2] FROM docker.io/library/python:3.12"
+    assert text[4] == f"#1 DONE {step['seconds']:.1f}s"
+    assert "not a cache miss" in text[5]
+
+
+def test_a_multi_line_run_prints_on_one_line_as_the_builders_print_it():
+    """Text: the whole instruction, continuations joined; JSON `instruction`: its first line."""
+    import json
+
+    text = _run(COLD)
+    assert "#2 [2/2] RUN apt-get update &&     apt-get install -y curl\n" in text
+    legacy = _run(COLD, "--engine", "legacy")
+    assert "Step 2/2 : RUN apt-get update &&     apt-get install -y curl\n" in legacy
+    step = json.loads(_run(COLD, "--format", "json"))["builds"][0]["steps"][1]
+    assert step["instruction"] == "RUN apt-get update &&"
+    assert step["shown"] == "RUN apt-get update &&     apt-get install -y curl"
