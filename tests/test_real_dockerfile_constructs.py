@@ -243,3 +243,28 @@ def test_a_multi_line_run_prints_on_one_line_as_the_builders_print_it():
     step = json.loads(_run(COLD, "--format", "json"))["builds"][0]["steps"][1]
     assert step["instruction"] == "RUN apt-get update &&"
     assert step["shown"] == "RUN apt-get update &&     apt-get install -y curl"
+
+
+# -- time defaults of common commands ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("script", "seconds"),
+    [
+        ("uv sync --frozen --no-install-project", 5.0),
+        ("uv pip install --system -r requirements.txt", 5.0),
+        ("poetry install --no-root --only main", 30.0),
+        ("bundle install --jobs 4", 30.0),
+        ("npm run build", 20.0),
+        ("cargo chef cook --release --recipe-path recipe.json", 100.0),
+        ("go install ./cmd/server", 30.0),
+        ("if [ -f yarn.lock ]; then yarn --frozen-lockfile; fi", 10.0),
+        ("if [ -f yarn.lock ]; then yarn; elif [ -f package-lock.json ]; then npm ci; fi", 15.0),
+    ],
+)
+def test_common_commands_get_their_documented_default(script, seconds):
+    """Each has a row in docs/time-model.md; none falls back to the plain-shell 0.1 s."""
+    from cachesim.commands import estimate_run
+    from cachesim.timing import Machine
+
+    assert estimate_run(script, Machine()).seconds == pytest.approx(seconds)
