@@ -268,3 +268,26 @@ def test_common_commands_get_their_documented_default(script, seconds):
     from cachesim.timing import Machine
 
     assert estimate_run(script, Machine()).seconds == pytest.approx(seconds)
+
+
+# -- generated content -------------------------------------------------------------------
+
+
+def test_size_content_depends_on_path_and_size_only():
+    """`{edit: p, size: N}` and `{add: p, size: N}` are the bytes `files: {p: {size: N}}` has."""
+    from cachesim.context import generated_content
+    from cachesim.scenario import replay
+
+    steps = replay(load(SCENARIOS / "edit-size-revert.yaml"))
+    assert steps[2].request.files["data.bin"].content == generated_content("data.bin", 3000)
+    assert steps[2].request.files["data.bin"].content == steps[0].request.files["data.bin"].content
+    blob = generated_content("extra/blob.bin", 100)
+    assert steps[3].request.files["extra/blob.bin"].content == blob
+    assert steps[5].request.files["extra/blob.bin"].content == blob
+
+
+@pytest.mark.parametrize("name", ["edit-size-revert", "edit-size-revert-legacy"])
+def test_returning_to_an_earlier_size_is_a_cache_hit(name):
+    """Back to the first size, or the same generated file added again: all cached."""
+    builds = [{s for _, s in b} for b in statuses(f"{name}.yaml")]
+    assert builds[2] == {"cached"} and builds[5] == {"cached"}
