@@ -34,3 +34,10 @@ def buildkit_of_docker(server_version: str) -> str:
         if docker <= major_minor:
             chosen = buildkit
     return chosen
+
+
+def run_failure_wording(version: str) -> str:
+    """How BuildKit reports a RUN that exited non-zero: v0.8 says ``executor failed running
+    [CMD]``, later releases ``process "CMD" did not complete successfully`` (both seen on
+    the engines, scenario run-fails-declared)."""
+    return "executor" if version == "0.8" else "process"

@@ -37,3 +37,6 @@ class BuildRequest:
     # External images the Dockerfile names (FROM and COPY --from), each with its version:
     # 0 at first, +1 each time a `base_image` change says upstream published a new digest.
     images: Mapping[str, int] = field(default_factory=dict)
+    # The scenario's `runs:` declarations (cachesim.reads.DeclaredRun): what RUNs read,
+    # write, and in which builds they fail. The engine never sees them.
+    runs: tuple = ()
