@@ -25,7 +25,7 @@ import posixpath
 import re
 import shlex
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 ANYWHERE = "/"
 
@@ -67,6 +67,11 @@ class ToolRun:
     env: tuple[str, ...] = ()  # prefixes of the environment variables it reads
     reproducible: bool = True
     why_not: str = ""  # when not reproducible: why its bytes differ on every run
+    # filled in by the shell reader: the words it ran with (variables expanded), its
+    # folder and the environment variables of `env` it saw
+    argv: tuple[str, ...] = ()
+    cwd: str = ""
+    env_values: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +299,8 @@ def model_run(
 ) -> RunModel:
     """What one RUN reads and writes (``declared``: the scenario's own words for it)."""
     if declared is not None:
-        return RunModel((declared,), declared=True)
+        text = command[2] if command[:2] == ("/bin/sh", "-c") else " ".join(command)
+        return RunModel((replace(declared, argv=(text,), cwd=where.cwd),), declared=True)
     if len(command) == 3 and command[:2] == ("/bin/sh", "-c"):
         commands = split_commands(command[2])
         if commands is None:
@@ -333,7 +339,8 @@ def _chain(commands: list[list[str]], where: Where, depth: int = 0) -> RunModel:
         tool = _tool(name, words[1:], call, depth)
         if tool is None:
             return RunModel(unknown=" ".join(words))
-        tools.append(tool)
+        seen = sorted((k, v) for k, v in call.env.items() if tool.env and k.startswith(tool.env))
+        tools.append(replace(tool, argv=tuple(words), cwd=cwd, env_values=tuple(seen)))
     return RunModel(tuple(tools))
 
 

@@ -32,7 +32,7 @@ from typing import Any
 from cachesim.cache import digest
 from cachesim.context import content_digest, file_digest
 from cachesim.fs import FileSystem
-from cachesim.reads import DeclaredRun, RunModel, Where, model_run
+from cachesim.reads import DeclaredRun, RunModel, ToolRun, Where, model_run
 from cachesim.versions import run_failure_wording
 
 _UNSAFE = re.compile(r"[`\\<(){}*?\[\]]")
@@ -229,18 +229,29 @@ def run_output(step: Any, fs: FileSystem, definition: Mapping[str, Any], walk: A
         why = next(t.why_not for t in model.tools if not t.reproducible) + f" ({where})"
         output = digest(fs.summary(), definition)
         return _exact(effect, fs.after_tools(output, model.writes, why), definition)
-    output = digest(
-        fs.base,
-        fs.fog,
-        sorted(fs.areas.items()),
-        _read_digests(model, view),
-        definition.get("command"),
-        definition.get("user"),
-        definition.get("workdir"),
-        _env_read(model, step),
-    )
     note = f"{model.summary()} ({where})"
-    return _exact(effect, fs.after_tools(output, model.writes, note), definition)
+    return _exact(effect, _tool_outputs(model, fs, view, step.user, note), definition)
+
+
+def _tool_outputs(
+    model: RunModel, fs: FileSystem, view: Mapping[str, str], user: str, note: str
+) -> FileSystem:
+    """Each modelled command's output: a digest of what it reads (the base image, what
+    earlier commands wrote, its files, words, folder, user and environment), put in the
+    folders it writes. The stand-in tools of the real-engine checks hash the same."""
+    for tool in model.tools:
+        output = digest(
+            fs.base,
+            fs.fog,
+            sorted(fs.areas.items()),
+            _read_digests(tool, view),
+            tool.argv,
+            tool.cwd,
+            user,
+            tool.env_values,
+        )
+        fs = fs.after_tools(output, tool.writes, note)
+    return fs
 
 
 def _short(step: Any) -> str:
@@ -272,24 +283,14 @@ def home_of(user: str) -> str:
     return "/root" if name in ("root", "0") else f"/home/{name}"
 
 
-def _read_digests(model: RunModel, view: Mapping[str, str]) -> list[Any]:
-    """What the files a model reads hold: path and digest (or only the path)."""
+def _read_digests(tool: ToolRun, view: Mapping[str, str]) -> list[Any]:
+    """What the files a command reads hold: path and digest (or only the path)."""
     out: list[Any] = []
-    for reads in (r for t in model.tools for r in t.reads):
+    for reads in tool.reads:
         for path in sorted(view):
             if reads.matches(path) is not None:
                 out.append([path, "" if reads.names_only else view[path]])
     return out
-
-
-def _env_read(model: RunModel, step: Any) -> list[tuple[str, str]]:
-    """The environment a command reads: variables its text names and its tools' own."""
-    text = " ".join(step.command)
-    prefixes = tuple(p for t in model.tools for p in t.env)
-    named = set(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", text))
-    return sorted(
-        (k, v) for k, v in step.run_env if k in named or (prefixes and k.startswith(prefixes))
-    )
 
 
 def _content(walk: Any, view: Mapping[str, str]) -> Callable[[str], bytes | None]:
