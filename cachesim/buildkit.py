@@ -17,6 +17,7 @@ Each rule's proof on the real engine is listed in docs/cache-rules.md.
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,6 +127,10 @@ def copy_definition(step: Resolved, walk: Any, fs: FileSystem) -> tuple[dict, Fi
         "files": dict(selected.digests),
     }
     note = copied_note(step, walk, selected)
+    after = fs.with_files(selected.placed)
+    hidden = selected.digests.get("<written by RUN>")
+    if hidden and step.from_stage is not None:  # what RUNs wrote travels with the copy
+        after = after.after_tools(hidden, (posixpath.normpath(step.dest),), note)
     if note:
         definition["_why"] = note
         if reran(walk, step.from_stage or 0):
@@ -134,7 +139,7 @@ def copy_definition(step: Resolved, walk: Any, fs: FileSystem) -> tuple[dict, Fi
                 f"the stage {origin[6:]} re-ran, but {sources} came out the same: {note}"
             )
     facts = {"copied_files": selected.count, "copied_bytes": selected.size}
-    return definition, fs.with_files(selected.placed), facts
+    return definition, after, facts
 
 
 def after_run(
