@@ -133,18 +133,17 @@ def copy_definition(step: Resolved, walk: Any, fs: FileSystem) -> tuple[dict, Fi
         after = after.after_tools(hidden, (posixpath.normpath(step.dest),), note)
     if note:
         definition["_why"] = note
-        if reran(walk, step.from_stage or 0):
-            sources = ", ".join(step.sources)
-            definition["_same"] = (
-                f"the stage {origin[6:]} re-ran, but {sources} came out the same: {note}"
-            )
+    if step.from_stage is not None and reran(walk, step.from_stage):
+        sources = ", ".join(step.sources)
+        because = note or "no RUN of that stage wrote there, and what COPY put there is the same"
+        definition["_same"] = (
+            f"the stage {origin[6:]} re-ran, but {sources} came out the same: {because}"
+        )
     facts = {"copied_files": selected.count, "copied_bytes": selected.size}
     return definition, after, facts
 
 
-def after_run(
-    step: Resolved, fs: FileSystem, definition: dict[str, Any], walk: Any
-) -> FileSystem:
+def after_run(step: Resolved, fs: FileSystem, definition: dict[str, Any], walk: Any) -> FileSystem:
     """The file system after a RUN (``runeffects.run_output``: exact for trivial commands,
     by what it reads for the commands ``reads`` models, else new content anywhere)."""
     return run_output(step, fs, definition, walk)

@@ -40,9 +40,7 @@ class FileSystem:
 
     def after_run(self, definition: object, note: str = "") -> FileSystem:
         """After a RUN cachesim cannot read: anything may have changed, anywhere."""
-        return replace(
-            self, fog=digest(self.summary(), definition), notes={**self.notes, "": note}
-        )
+        return replace(self, fog=digest(self.summary(), definition), notes={**self.notes, "": note})
 
     def after_tools(self, output: str, writes: tuple[str, ...], note: str) -> FileSystem:
         """After a modelled RUN: each folder it writes holds what ``output`` decides."""

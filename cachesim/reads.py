@@ -770,8 +770,13 @@ def _pip(name: str, args: list[str], where: Where) -> ToolRun | None:
         if flag in options:
             writes = (where.at(options[flag]), where.home)
     compiles = "--no-compile" not in args and sub == "install" and name == "pip"
-    named = ", ".join(posixpath.basename(r.root) if r.include == EVERYTHING else
-                      r.include.replace("\\", "") for r in reads) or "no file of the build"
+    named = (
+        ", ".join(
+            posixpath.basename(r.root) if r.include == EVERYTHING else r.include.replace("\\", "")
+            for r in reads
+        )
+        or "no file of the build"
+    )
     return ToolRun(
         f"{name} {sub}",
         tuple(reads),
