@@ -267,16 +267,23 @@ def _expand(word: str, env: Mapping[str, str]) -> str:
     )
 
 
+def shell_tokens(script: str, operators: str) -> list[str] | None:
+    """The words and operators of a shell text, quotes removed (None if they do not close)."""
+    try:
+        lexer = shlex.shlex(script, posix=True, punctuation_chars=operators)
+        lexer.whitespace_split = True
+        return list(lexer)
+    except ValueError:
+        return None
+
+
 def split_commands(script: str) -> list[list[str]] | None:
     """The simple commands of a shell script joined by ``&&``, ``||``, ``;`` or ``|``;
     None when the script uses what this reader does not follow (substitutions, loops)."""
     if _UNREADABLE.search(script):
         return None
-    try:
-        lexer = shlex.shlex(script, posix=True, punctuation_chars=";&|<>()")
-        lexer.whitespace_split = True
-        tokens = list(lexer)
-    except ValueError:
+    tokens = shell_tokens(script, ";&|<>()")
+    if tokens is None:
         return None
     commands: list[list[str]] = [[]]
     for token in tokens:
@@ -804,14 +811,21 @@ def _uv(name: str, args: list[str], where: Where, depth: int) -> ToolRun | None:
         return ToolRun("uv " + " ".join(words[:2]), (), (ANYWHERE,), "")
     if words[:1] != ["sync"]:
         return None
-    project = "--no-install-project" not in options and "--only-deps" not in options
-    reads = ReadSet(where.cwd, EVERYTHING) if project else ReadSet(where.cwd, UV_MANIFESTS)
-    summary = (
-        "uv sync installs the project itself too, so it may read any file of it"
-        if project
-        else "uv sync --no-install-project reads only pyproject.toml and uv.lock"
-    )
-    return ToolRun("uv sync", (reads,), (ANYWHERE,), summary, ENV_PYTHON)
+    only = "--no-install-project" in options or "--only-deps" in options
+    return _project_install("uv sync", only, UV_MANIFESTS, "pyproject.toml and uv.lock", where)
+
+
+def _project_install(
+    tool: str, only_manifests: bool, manifests: str, named: str, where: Where
+) -> ToolRun:
+    """An install from a project's manifests that, unless told not to, installs the project
+    itself too (and may then read any file of it)."""
+    if only_manifests:
+        reads, summary = ReadSet(where.cwd, manifests), f"{tool} reads only {named}"
+    else:
+        reads = ReadSet(where.cwd, EVERYTHING)
+        summary = f"{tool} installs the project itself too, so it may read any file of it"
+    return ToolRun(tool, (reads,), (ANYWHERE,), summary, ENV_PYTHON)
 
 
 def _poetry(name: str, args: list[str], where: Where, depth: int) -> ToolRun | None:
@@ -820,14 +834,9 @@ def _poetry(name: str, args: list[str], where: Where, depth: int) -> ToolRun | N
         return ToolRun("poetry config", (), (where.home,), "")
     if words[:1] != ["install"]:
         return None
-    root = "--no-root" in options or "--only-root" in options
-    reads = ReadSet(where.cwd, POETRY_MANIFESTS if root else EVERYTHING)
-    summary = (
-        "poetry install --no-root reads only pyproject.toml and poetry.lock"
-        if root
-        else "poetry install installs the project itself too, so it may read any file of it"
-    )
-    return ToolRun("poetry install", (reads,), (ANYWHERE,), summary, ENV_PYTHON)
+    only = "--no-root" in options or "--only-root" in options
+    named = "pyproject.toml and poetry.lock"
+    return _project_install("poetry install", only, POETRY_MANIFESTS, named, where)
 
 
 def _pipenv(name: str, args: list[str], where: Where, depth: int) -> ToolRun | None:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +31,7 @@ from typing import Any
 from cachesim.cache import digest
 from cachesim.context import content_digest, file_digest
 from cachesim.fs import FileSystem
-from cachesim.reads import DeclaredRun, RunModel, ToolRun, Where, model_run
+from cachesim.reads import DeclaredRun, RunModel, ToolRun, Where, model_run, shell_tokens
 from cachesim.versions import run_failure_wording
 
 _UNSAFE = re.compile(r"[`\\<(){}*?\[\]]")
@@ -63,11 +62,8 @@ def run_effect(command: tuple[str, ...], workdir: str) -> RunEffect:
     script = command[2]
     if _UNSAFE.search(script) or "\n" in script:
         return OPAQUE
-    try:
-        lexer = shlex.shlex(script, posix=True, punctuation_chars=";&>|")
-        lexer.whitespace_split = True
-        tokens = list(lexer)
-    except ValueError:
+    tokens = shell_tokens(script, ";&>|")
+    if tokens is None:
         return OPAQUE
     chain = _split(tokens)
     if any(simple is None for simple in chain):
