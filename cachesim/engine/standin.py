@@ -275,9 +275,11 @@ def standin_tar(ref: str, version: int, nonce: str, busybox: Path = BUSYBOX) -> 
         tag = f"cachesim{version}x{nonce}"[:32]
         users, groups = PASSWD, GROUP
         own = image_user(ref)
-        if own is not None:
+        if own is not None:  # listed before `app`, so that `id` names it, as in the image
             name, uid = own
-            users += f"{name}:x:{uid}:{uid}::/home/{name}:/bin/sh\n".encode()
+            at = users.index(b"app:")
+            users = users[:at] + f"{name}:x:{uid}:{uid}::/home/{name}:/bin/sh\n".encode()
+            users += PASSWD[at:]
             groups += f"{name}:x:{uid}:\n".encode()
         add(
             "etc/passwd",

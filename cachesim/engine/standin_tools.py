@@ -16,7 +16,9 @@ What each real tool reads, with the source of that knowledge, is listed in
 docs/cache-rules.md ("What a RUN reads"); each script's header names it too.
 
 The user tools (``addgroup``, ``adduser``, ``useradd``, ``groupadd``) really add users, so
-``USER nextjs`` after them works; ``git``, ``curl``, ``wget`` never reach a network.
+``USER nextjs`` after them works; ``git`` and ``curl`` never reach a network. ``wget`` is
+busybox's own applet whatever PATH says (the busybox of Debian's busybox-static runs its
+applets before PATH from ``sh``): it fails without a network, as a real one would.
 """
 
 from __future__ import annotations
