@@ -48,6 +48,7 @@ from cachesim.engine.logparse import (
     stage_names,
 )
 from cachesim.engine.standin import SCRATCH, ensure_standin, image_exists
+from cachesim.engine.urlserver import UrlServer, serving
 from cachesim.workspace import BuildRequest
 
 Engine = Literal["buildkit", "legacy"]
@@ -227,6 +228,7 @@ class _Run:
     count: int = 0
     written: Written = field(default_factory=dict)  # the context as the last build saw it
     standin: bool = True  # import stand-in base images; False: use the daemon's own
+    served: UrlServer | None = None  # serves the builds' ADD downloads on 127.0.0.1
 
     @property
     def tag(self) -> str:
@@ -362,6 +364,10 @@ def _prepare_images(run: _Run, request: BuildRequest, engine_file: EngineDockerf
             )
         if ref in run.used and run.used[ref] != version:
             changed.add(normalize_ref(ref))
+        elif ref not in run.used and run.count > 0:
+            # an image no earlier build used (a FROM edited, or named through a build arg):
+            # new to this chain of builds, as the simulator says (cache-rules K15)
+            changed.add(normalize_ref(ref))
         run.used[ref] = version
         if not image_exists(local, docker=run.docker):
             raise EngineError(f"build {request.name!r}: image {ref} is not on the daemon")
@@ -434,6 +440,8 @@ def _build(run: _Run, request: BuildRequest, timeout: float) -> ObservedBuild:
         prune_cache_records(own, run.docker)
     context = run.workdir / "context"
     as_built = replace(request, dockerfile=engine_file.text)
+    if run.served is not None:
+        as_built = run.served.publish(as_built)
     run.written = write_context(as_built, context, run.written)
     run.count += 1
     tag = f"{run.tag}:{run.count}"
@@ -455,6 +463,8 @@ def _build(run: _Run, request: BuildRequest, timeout: float) -> ObservedBuild:
         raise EngineError(f"build {request.name!r} did not finish within {timeout}s") from e
     wall = time.monotonic() - start
     log = proc.stdout.decode(errors="replace")
+    if run.served is not None:
+        log = run.served.restore(log)
     steps, error, failed = parse_log(
         log, run.engine, proc.returncode, stage_names(request.dockerfile)
     )
@@ -525,7 +535,11 @@ def run_builds(
         raise ValueError(f"unknown engine {engine!r} (expected 'buildkit' or 'legacy')")
     results: list[ObservedBuild] = []
     refs: set[str] = {ref for r in requests for ref in r.images if ref != SCRATCH}
-    with _daemon_lock(docker), tempfile.TemporaryDirectory(prefix="cachesim-engine-") as tmp:
+    with (
+        _daemon_lock(docker),
+        tempfile.TemporaryDirectory(prefix="cachesim-engine-") as tmp,
+        serving() as served,
+    ):
         snapshot = _Snapshot(
             images=image_ids(docker),
             containers=container_ids(docker),
@@ -539,6 +553,7 @@ def run_builds(
             workdir=Path(tmp),
             snapshot=snapshot,
             standin=standin,
+            served=served,
         )
         failure: BaseException | None = None
         try:
