@@ -291,3 +291,29 @@ def test_returning_to_an_earlier_size_is_a_cache_hit(name):
     """Back to the first size, or the same generated file added again: all cached."""
     builds = [{s for _, s in b} for b in statuses(f"{name}.yaml")]
     assert builds[2] == {"cached"} and builds[5] == {"cached"}
+
+
+# -- a Dockerfile that ends in a continuation --------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["continuation-at-end", "continuation-at-end-legacy"])
+def test_a_lone_continuation_on_the_last_line_is_an_unknown_instruction(name):
+    """The engine refuses it before any step, naming the line (20.10: this exact text)."""
+    build = simulate(load(SCENARIOS / f"{name}.yaml")).builds[2]
+    assert build.steps == ()
+    assert (build.error, build.error_line) == (
+        "dockerfile parse error line 4: unknown instruction: ",
+        4,
+    )
+
+
+def test_a_trailing_continuation_changes_nothing():
+    """`RUN echo done \\` at the end is the step `RUN echo done`: the cache has it."""
+    assert {s for _, s in statuses("continuation-at-end.yaml")[1]} == {"cached"}
+
+
+def test_an_empty_run_fails_with_the_classic_builder_only():
+    """`RUN \\` at the end: BuildKit succeeds, the classic builder's shell exits 2."""
+    assert simulate(load(SCENARIOS / "continuation-at-end.yaml")).builds[3].error is None
+    legacy = simulate(load(SCENARIOS / "continuation-at-end-legacy.yaml")).builds[3]
+    assert legacy.error == "The command '/bin/sh -c' returned a non-zero code: 2"
