@@ -345,8 +345,13 @@ class _Walk:
                 "runs on top of both"
             )
         siblings = [r for r in self.history.cache.siblings(parent) if r.key != key]
+        ignored = frozenset(p for p in self.context.files if p not in self.context.tree.files)
         reason = explain_miss(
-            definition, siblings, first_build=self.history.builds == 1, pruned=self.history.pruned
+            definition,
+            siblings,
+            first_build=self.history.builds == 1,
+            pruned=self.history.pruned,
+            ignored=ignored,
         )
         return "built", reason
 

@@ -317,3 +317,76 @@ def test_an_empty_run_fails_with_the_classic_builder_only():
     assert simulate(load(SCENARIOS / "continuation-at-end.yaml")).builds[3].error is None
     legacy = simulate(load(SCENARIOS / "continuation-at-end-legacy.yaml")).builds[3]
     assert legacy.error == "The command '/bin/sh -c' returned a non-zero code: 2"
+
+
+# -- the command line: plots, --build, reasons -------------------------------------------
+
+
+def test_a_plot_in_a_missing_folder_is_one_line_and_exit_2(tmp_path):
+    """No traceback: `error: FILE: no such folder: ...`, status 2."""
+    from tests.helpers import cachesim
+
+    done = cachesim("run", "examples/ordering-python.yaml", "--plot", "/no/such/dir/x.png")
+    assert done.returncode == 2
+    assert done.stderr == "error: /no/such/dir/x.png: no such folder: /no/such/dir\n"
+
+
+def test_build_zero_is_refused():
+    """Builds are numbered from 1: `--build 0` is bad input, not the last build."""
+    from tests.helpers import cachesim
+
+    done = cachesim("run", "examples/ordering-python.yaml", "--plot", "/tmp/x.png", "--build", "0")
+    assert done.returncode == 2
+    assert "--build 0: builds are numbered 1 to 4" in done.stderr
+
+
+def test_plots_of_a_failed_build_say_where_it_fails():
+    """The title says the build fails and at which step, not `image 1 B`."""
+    from cachesim import plot
+    from cachesim.cost import apply_costs
+
+    scenario = load(SCENARIOS / "copy-missing-file.yaml")
+    build = apply_costs(scenario, simulate(scenario)).builds[0]
+    for figure in (plot.timeline(build), plot.layers(build)):
+        title = figure.axes[0].get_title(loc="left")
+        assert "the build fails at line 4 (COPY requirement.txt .)" in title
+        assert "image 1 B" not in title
+    rejected = simulate(load(SCENARIOS / "continuation-at-end.yaml")).builds[2]
+    assert plot.failure_text(rejected).startswith(
+        "the build fails before any step (Dockerfile line 4)"
+    )
+
+
+IGNORED = """\
+name: ignored
+dockerfile: |
+  FROM alpine:3.19
+  COPY . /app
+  RUN --mount=type=bind,source=uv.lock,target=uv.lock --mount=type=bind,source=a.txt,target=/m/b.txt true
+files:
+  README.md: "hi\\n"
+  uv.lock: "1\\n"
+  a.txt: "1\\n"
+builds:
+  - name: cold
+  - name: README.md now ignored
+    changes:
+      - {dockerignore: "README.md\\n.dockerignore\\n"}
+  - name: lock bumped
+    changes:
+      - {edit: uv.lock, content: "2\\n"}
+  - name: a.txt edited
+    changes:
+      - {edit: a.txt, content: "2\\n"}
+"""
+
+
+def test_reasons_name_ignored_files_and_mounted_files_plainly():
+    """`README.md is now excluded by .dockerignore`, `uv.lock changed` (no `uv.lock:uv.lock`)."""
+    builds = simulate(loads(IGNORED)).builds
+    assert builds[1].steps[1].reason == "README.md is now excluded by .dockerignore"
+    scenario = loads(IGNORED.replace("COPY . /app", "COPY a.txt /app/"))
+    builds = simulate(scenario).builds
+    assert builds[2].steps[2].reason == "uv.lock changed"
+    assert builds[3].steps[1].reason == "a.txt changed"
+    assert builds[3].steps[2].reason.startswith("the step above it was built")
