@@ -304,6 +304,8 @@ def _compare(args: argparse.Namespace) -> int:
             print(
                 f"  {number:>2}. {build.name:<40} {build.seconds or 0.0:8.1f}s  total {total:8.1f}s"
             )
+    for line in report.compare_summary(results):
+        print(line)
     if args.plot:
         from cachesim import plot
 

@@ -390,3 +390,34 @@ def test_reasons_name_ignored_files_and_mounted_files_plainly():
     assert builds[2].steps[2].reason == "uv.lock changed"
     assert builds[3].steps[1].reason == "a.txt changed"
     assert builds[3].steps[2].reason.startswith("the step above it was built")
+
+
+def test_compare_ends_with_a_summary_of_the_saving():
+    """Which scenario is faster overall, by how much, and per build."""
+    from tests.helpers import cachesim
+
+    done = cachesim(
+        "compare", "examples/ordering-python.yaml", "examples/ordering-python-better.yaml"
+    )
+    assert done.returncode == 0
+    summary = done.stdout.split("summary\n", 1)[1].splitlines()
+    assert summary[0].startswith("  overall: ordering-python-better is faster: ")
+    assert "s saved (" in summary[0]
+    assert summary[2].startswith("   2. edit the source")
+    assert "ordering-python-better saves " in summary[2]
+    assert len(summary) == 5  # overall, then the 4 builds
+
+
+def test_engine_both_shows_the_builders_side_by_side():
+    """One table a build: each Dockerfile line with BuildKit's and the classic builder's verdict."""
+    from tests.helpers import cachesim
+
+    done = cachesim("run", "tests/scenarios/env-change.yaml", "--engine", "both")
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("line  instruction"))
+    assert "BuildKit" in lines[header] and lines[header].endswith("classic builder")
+    env_row = lines[header + 3].split()
+    assert env_row[:2] == ["3", "ENV"] and "(no" in env_row and env_row[-1] == "<"
+    pip_row = lines[header + 4].split()
+    assert pip_row[:2] == ["4", "RUN"] and pip_row.count("built") == 2
