@@ -15,6 +15,7 @@ from typing import Any
 from cachesim.cache import Record
 
 MAX_NAMED = 3
+COPIED_CHANGED = "the files it copies from that stage changed"
 
 
 def _quote(value: Any) -> str:
@@ -43,7 +44,7 @@ def _files(
         removed.remove(was)
     hidden = ("<written by RUN>", "<from the base image>")
     if any(p in hidden for p in content + added + removed):
-        out.append("the files it copies from that stage changed")
+        out.append(COPIED_CHANGED)
         content = [p for p in content if p not in hidden]
         added = [p for p in added if p not in hidden]
         removed = [p for p in removed if p not in hidden]
@@ -116,6 +117,8 @@ def differences(
         _mounted(new.get("mount_files") or {}),
         mounted_ignored,
     )
+    if new.get("_why") and COPIED_CHANGED in out:
+        out[out.index(COPIED_CHANGED)] = f"{COPIED_CHANGED}: {new['_why']}"
     out += _mapping("build argument", old.get("args") or {}, new.get("args") or {})
     out += _mapping("ENV", old.get("env") or {}, new.get("env") or {})
     for key, label in (("user", "USER"), ("workdir", "working directory")):
@@ -129,7 +132,7 @@ def differences(
     if not out and old.get("command") != new.get("command"):
         out.append("the command changed (a heredoc body or an expanded value)")
     if not out:
-        for key in sorted(set(old) | set(new)):
+        for key in sorted(k for k in set(old) | set(new) if not k.startswith("_")):
             if old.get(key) != new.get(key):
                 out.append(f"its {key} changed")
     return out

@@ -127,7 +127,7 @@ class LegacyRules:
             proxies = sorted(k for k in walk.request.build_args if k in PROXY_ARGS)
             if proxies or step.args:
                 definition["prefix"] = f"|{len(step.args)}"
-            return definition, buildkit.after_run(step, fs, definition), {}
+            return definition, buildkit.after_run(step, fs, definition, walk), {}
         if keyword in ("COPY", "ADD"):
             return buildkit.copy_definition(step, walk, fs)
         if keyword == "WORKDIR":

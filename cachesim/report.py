@@ -30,6 +30,8 @@ def _buildkit_step(number: int, step: StepResult, stages: int) -> list[str]:
     out = [f"#{number} [{name}{step.index}/{step.total}] {shown}"]
     if step.status == "cached" and not step.pulled:
         out.append(f"#{number} CACHED")
+        if step.reason:  # e.g. a COPY --from whose stage re-ran with the same output
+            out.append(f"#{number} why cached: {step.reason}")
     elif step.status in ("built", "cached"):  # a pulling FROM prints DONE, as on the engine
         out.append(f"#{number} DONE{_seconds(step)}")
         if step.reason:
@@ -51,6 +53,8 @@ def _legacy_step(step: StepResult) -> list[str]:
         return out
     if step.status == "cached":
         out.append(" ---> Using cache")
+        if step.reason:
+            out.append(f"      why cached: {step.reason}")
     elif step.status == "built":
         out.append(f" ---> Running{_seconds(step)}")
         if step.reason:

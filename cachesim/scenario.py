@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import dockerfile as dockerfile_parser
 import yaml
 
 from cachesim.context import (
@@ -27,6 +28,7 @@ from cachesim.context import (
 )
 from cachesim.downloads import is_url
 from cachesim.errors import InputError
+from cachesim.reads import DeclaredRun
 from cachesim.workspace import BuildRequest, ContextFile
 
 TOP_KEYS = {
@@ -46,7 +48,9 @@ TOP_KEYS = {
     "timing",
     "image_store",
     "urls",
+    "runs",
 }
+RUN_KEYS = {"run", "line", "reads", "writes", "fails"}
 BUILD_KEYS = {"name", "changes", "build_args", "target", "no_cache", "timing"}
 CHANGE_KEYS: dict[str, set[str]] = {
     "edit": {"content", "append", "size"},
@@ -147,6 +151,7 @@ class Scenario:
     timing: Mapping[str, Any] = field(default_factory=dict)
     image_store: str = "graphdriver"  # the engine's image store: graphdriver | containerd
     urls: Mapping[str, bytes] = field(default_factory=dict)  # URL -> what it serves at first
+    runs: tuple[DeclaredRun, ...] = ()  # what RUNs read and write, or that they fail
 
 
 def load(path: str | Path) -> Scenario:
@@ -264,6 +269,7 @@ class _Reader:
             timing=timing,
             image_store=image_store,
             urls=self._urls(data.get("urls"), data.lines.get("urls")),
+            runs=self._runs(data, builds, dockerfile),
         )
 
     def _urls(self, raw: Any, line: int | None) -> dict[str, bytes]:
@@ -280,6 +286,68 @@ class _Reader:
                 raise self.fail(f"'urls': the content of {url} must be text", where)
             out[str(url)] = text.encode()
         return out
+
+    def _runs(self, data: _Lines, builds: tuple[Build, ...], dockerfile: str) -> tuple:
+        """The `runs:` list: each entry names one RUN (by `run:` text or `line:`) and says
+        what it reads and writes, or in which builds it fails."""
+        raw = data.get("runs")
+        if raw is None:
+            return ()
+        line = data.lines.get("runs")
+        if not isinstance(raw, list):
+            raise self.fail("'runs' must be a list of {run: TEXT, reads: [...]}", line)
+        texts = set()
+        for text in [dockerfile] + [
+            c.subject for b in builds for c in b.changes if c.kind == "dockerfile"
+        ]:
+            texts |= run_texts(text or "")
+        names = {b.name for b in builds}
+        out = []
+        for number, entry in enumerate(raw, start=1):
+            what = f"runs entry {number}"
+            spec = self._mapping(entry, what, line)
+            self._keys(spec, RUN_KEYS, what)
+            at = spec.line
+            if ("run" in spec) == ("line" in spec):
+                raise self.fail(f"{what}: give 'run: COMMAND TEXT' or 'line: N', one of them", at)
+            run = spec.get("run")
+            if run is not None:
+                if not isinstance(run, str) or " ".join(run.split()) not in texts:
+                    raise self.fail(f"{what}: no RUN of the Dockerfile has the text {run!r}", at)
+                run = " ".join(run.split())
+            number_line = spec.get("line")
+            if number_line is not None and (
+                not isinstance(number_line, int) or isinstance(number_line, bool)
+            ):
+                raise self.fail(f"{what}: 'line' must be a Dockerfile line number", at)
+            globs = {}
+            for key in ("reads", "writes"):
+                value = spec.get(key)
+                if value is not None and (
+                    not isinstance(value, list) or not all(isinstance(v, str) for v in value)
+                ):
+                    raise self.fail(f"{what}: '{key}' must be a list of paths or globs", at)
+                globs[key] = None if value is None else tuple(value)
+            fails = spec.get("fails", False)
+            if fails is True:
+                failing: tuple[str, ...] | None = None
+            elif fails is False:
+                failing = ()
+            elif isinstance(fails, list) and all(isinstance(f, str) for f in fails):
+                unknown = [f for f in fails if f not in names]
+                if unknown:
+                    raise self.fail(f"{what}: 'fails' names no build '{unknown[0]}'", at)
+                failing = tuple(fails)
+            else:
+                raise self.fail(f"{what}: 'fails' must be true, false or a list of builds", at)
+            if globs["reads"] is None and globs["writes"] is not None:
+                raise self.fail(f"{what}: 'writes' needs 'reads' too", at)
+            out.append(
+                DeclaredRun(
+                    run, number_line, globs["reads"], globs["writes"] or (), failing, at
+                )
+            )
+        return tuple(out)
 
     def _target(self, data: _Lines, what: str) -> str | None:
         value = data.get("target")
@@ -433,6 +501,16 @@ class _Reader:
         return Change(kind, subject, options, line)
 
 
+def run_texts(dockerfile: str) -> set[str]:
+    """The command text of every RUN of a Dockerfile, whitespace runs as one space (what a
+    `runs:` entry's `run:` is matched against)."""
+    try:
+        commands = dockerfile_parser.parse_string(dockerfile)
+    except dockerfile_parser.GoParseError:
+        return set()
+    return {" ".join(" ".join(c.value).split()) for c in commands if c.cmd.upper() == "RUN"}
+
+
 def _empty() -> _Lines:
     empty = _Lines()
     empty.lines, empty.line = {}, 1
@@ -583,6 +661,7 @@ def replay(scenario: Scenario, images_of=None) -> list[Step]:
             prune_before=state.prune,
             images={ref: state.versions.get(image_key(ref), 0) for ref in images},
             urls=dict(state.urls),
+            runs=scenario.runs,
         )
         out.append(Step(build, request))
     return out

@@ -252,10 +252,14 @@ class _Walk:
             # without the steps above it; what follows sits on the merge of the two.
             linked = bool(definition.get("link")) and self.rules.name == "buildkit"
             own_parent = digest("link") if linked else parent
-            key = digest(
-                own_parent, {k: v for k, v in definition.items() if k not in ("text", "line")}
-            )
+            key = digest(own_parent, key_fields(definition))
             status, reason = self._status(key, own_parent, definition, None if linked else last)
+            if status == "cached" and definition.get("_same"):
+                reason = definition["_same"]  # the source stage re-ran with the same output
+            if status == "built" and definition.get("_fails"):
+                failure = BuildFailure(definition["_fails"], step.instruction.line)
+                self.results.append(_result(label, number, total, step, "failed", failure.reason))
+                raise _Failed(failure, step.instruction.line, step.keyword)
             result = _result(label, number, total, step, status, reason, key, **facts)
             result = replace(result, shown=self.rules.printed(step))
             self.results.append(result)
@@ -354,6 +358,14 @@ class _Walk:
             ignored=ignored,
         )
         return "built", reason
+
+
+def key_fields(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """What of a step's definition its cache key holds: not the text as written or the
+    line, nor the explanations (keys starting with ``_``)."""
+    return {
+        k: v for k, v in definition.items() if k not in ("text", "line") and not k.startswith("_")
+    }
 
 
 def _result(

@@ -46,3 +46,6 @@ class BuildRequest:
     def download(self, url: str) -> bytes:
         """The bytes ``url`` serves at this build."""
         return self.urls.get(url, url_content(url))
+    # The scenario's `runs:` declarations (cachesim.reads.DeclaredRun): what RUNs read,
+    # write, and in which builds they fail. The engine never sees them.
+    runs: tuple = ()
