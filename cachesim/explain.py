@@ -15,6 +15,7 @@ from typing import Any
 from cachesim.cache import Record
 
 MAX_NAMED = 3
+COPIED_CHANGED = "the files it copies from that stage changed"
 
 
 def _quote(value: Any) -> str:
@@ -41,10 +42,15 @@ def _files(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
         removed.remove(was)
     hidden = ("<written by RUN>", "<from the base image>")
     if any(p in hidden for p in content + added + removed):
-        out.append("the files it copies from that stage changed")
+        out.append(COPIED_CHANGED)
         content = [p for p in content if p not in hidden]
         added = [p for p in added if p not in hidden]
         removed = [p for p in removed if p not in hidden]
+    fetched = [p for p in content if p.startswith("<downloaded ")]
+    for path in fetched:
+        name = path.removeprefix("<downloaded ").removesuffix(">")
+        out.append(f"the file it downloads ({name}) came back with other content")
+    content = [p for p in content if p not in fetched]
     if content:
         verb = "changed" if len(content) == 1 else f"changed ({len(content)} files)"
         out.append(f"{_named(content)} {verb}")
@@ -84,6 +90,8 @@ def differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
         out.append(f"the instruction changed (was `{old.get('text')}`)")
     for key in ("files", "mount_files"):
         out += _files(old.get(key) or {}, new.get(key) or {})
+    if new.get("_why") and COPIED_CHANGED in out:
+        out[out.index(COPIED_CHANGED)] = f"{COPIED_CHANGED}: {new['_why']}"
     out += _mapping("build argument", old.get("args") or {}, new.get("args") or {})
     out += _mapping("ENV", old.get("env") or {}, new.get("env") or {})
     for key, label in (("user", "USER"), ("workdir", "working directory")):
@@ -97,7 +105,7 @@ def differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     if not out and old.get("command") != new.get("command"):
         out.append("the command changed (a heredoc body or an expanded value)")
     if not out:
-        for key in sorted(set(old) | set(new)):
+        for key in sorted(k for k in set(old) | set(new) if not k.startswith("_")):
             if old.get(key) != new.get(key):
                 out.append(f"its {key} changed")
     return out
