@@ -1,9 +1,9 @@
 """The real-world corpus: scenarios modelled on public projects' Dockerfiles.
 
 tests/scenarios/realworld/ holds scenarios that agree with both engines (Docker 20.10 and
-28.5); tests/scenarios/realworld-pending/ holds those that wait for a fix in another part
-of cachesim (tests/scenarios/realworld/FINDINGS.md says which and why) and is never run
-on an engine here. Each one names the project, the file and the commit it was read at, and
+28.5; tests/test_real_engine.py verifies them); tests/scenarios/realworld-pending/ holds
+those that wait for a fix in another part of cachesim (tests/scenarios/realworld/FINDINGS.md
+says which and why) and is never run on an engine. Each one names the project, the file and the commit it was read at, and
 marks every change made so that the stand-in images can run it with a `# stand-in:`
 comment, so a reader can tell the original's text from the adaptation.
 """
@@ -17,9 +17,7 @@ import pytest
 
 from cachesim.scenario import load
 from cachesim.simulator import simulate
-from cachesim.verify import verify_scenario
 from cachesim.versions import BUILDKIT_VERSIONS
-from tests.conftest import DOCKER
 
 HERE = Path(__file__).parent / "scenarios"
 REALWORLD = sorted((HERE / "realworld").glob("*.yaml"))
@@ -60,20 +58,10 @@ def test_each_verified_scenario_simulates_without_a_failed_build(path, version):
     assert [b.error for b in result.builds if b.error] == []
 
 
-def _collected_by_the_engine_suite() -> bool:
-    """True when tests/test_real_engine.py already runs the corpus (no need to run it twice)."""
+def test_the_engine_suite_runs_the_corpus_but_not_the_pending():
+    """tests/test_real_engine.py verifies realworld/ on both engines and skips the pending."""
     from tests import test_real_engine
 
-    return any("realworld" in Path(p).parts for p in test_real_engine.SCENARIOS)
-
-
-@pytest.mark.engine
-@pytest.mark.parametrize("path", REALWORLD, ids=lambda p: p.stem)
-def test_realworld_scenario_agrees_with_the_real_engine(docker_engine, path):
-    """The prediction matches the engine (the one DOCKER_HOST names) on every step."""
-    if _collected_by_the_engine_suite():
-        pytest.skip("tests/test_real_engine.py runs the real-world corpus")
-    verdict = verify_scenario(load(path), docker=DOCKER)
-    assert verdict.skipped is None, f"{path.name} is not verifiable: {verdict.skipped}"
-    details = "\n".join(d.describe() for d in verdict.differences)
-    assert not verdict.differences, f"{path.name} disagrees with the engine:\n{details}"
+    collected = set(test_real_engine.SCENARIOS)
+    assert set(REALWORLD) <= collected
+    assert not set(PENDING) & collected
