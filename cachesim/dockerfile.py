@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import dockerfile as _bk_parser
 
 from cachesim.errors import BuildFailure
-from cachesim.versions import DEFAULT_BUILDKIT, is_modern
+from cachesim.versions import DEFAULT_BUILDKIT, is_modern, knows_healthcheck_start_interval
 
 KNOWN = frozenset(
     {
@@ -46,7 +46,7 @@ KNOWN = frozenset(
 )
 
 # Flags each instruction accepts, per built-in frontend (BuildKit's instructions/parse.go at
-# each release; every set below was probed on the engine, docs/engine-findings.md section 20).
+# each release; every set below was probed on the engine, docs/engine-findings.md section 21).
 # Others are an error. `COPY --parents` and `RUN --security` exist only in the labs frontend:
 # both built-in frontends refuse them.
 _FLAGS_0_8: dict[str, frozenset[str]] = {
@@ -276,10 +276,12 @@ def _first_line(lines: tuple[str, ...], line: int, escape: str) -> str:
 
 
 def _instruction(cmd, lines: tuple[str, ...], escape: str, dialect: Dialect) -> Instruction:
-    keyword = cmd.cmd.upper()
+    # A line holding only a continuation (`\`) where an instruction should start is an
+    # instruction with no name: "unknown instruction: " (seen on Docker 20.10 and 28.5).
+    keyword = (cmd.cmd or "").upper()
     line = cmd.start_line
     if keyword not in KNOWN:
-        raise BuildFailure(dialect.unknown_instruction(_restored(cmd.cmd), line), line)
+        raise BuildFailure(dialect.unknown_instruction(_restored(cmd.cmd or ""), line), line)
     text = _first_line(lines, line, escape)
     trigger = None
     if keyword == "ONBUILD" and cmd.sub_cmd:
@@ -393,6 +395,26 @@ def parse(text: str, version: str = DEFAULT_BUILDKIT) -> Dockerfile:
     if not stages:
         raise BuildFailure("dockerfile parse error: no build stage in current context", None)
     return Dockerfile(tuple(global_args), tuple(stages), escape, found.get("syntax"), lines)
+
+
+def check_version(parsed: Dockerfile, buildkit_version: str) -> None:
+    """Refuse, as the parser of that engine release does, syntax newer than it.
+
+    The parser above reads the newest syntax; an older engine's parser stops at the first
+    instruction it does not know yet, with the same words as any unknown flag.
+    """
+    instructions = [*parsed.global_args]
+    for stage in parsed.stages:
+        instructions += [stage.from_instruction, *stage.instructions]
+    for ins in sorted(instructions, key=lambda i: i.line):
+        if (
+            ins.keyword == "HEALTHCHECK"
+            and ins.flag("start-interval") is not None
+            and not knows_healthcheck_start_interval(buildkit_version)
+        ):
+            raise BuildFailure(
+                f"dockerfile parse error line {ins.line}: Unknown flag: start-interval", ins.line
+            )
 
 
 def _unterminated_heredoc_line(lines: tuple[str, ...]) -> int | None:

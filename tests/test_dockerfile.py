@@ -64,7 +64,7 @@ def test_heredoc_is_read():
 @pytest.mark.parametrize(
     ("text", "reason", "line"),
     [
-        # the engine's words (Docker 28.5, BuildKit 0.25, the default): findings section 20
+        # the engine's words (Docker 28.5, BuildKit 0.25, the default): findings section 21
         (
             "FROM a\nFOO bar\n",
             "dockerfile parse error on line 2: unknown instruction: FOO (did you mean FROM?)",
@@ -113,7 +113,7 @@ def test_rejections_carry_reason_and_line(text, reason, line):
 @pytest.mark.parametrize(
     ("text", "reason", "line"),
     [
-        # Docker 20.10's words (BuildKit 0.8 and its classic builder): findings 15 and 20
+        # Docker 20.10's words (BuildKit 0.8 and its classic builder): findings 15 and 21
         ("FROM a\nFOO bar\n", "dockerfile parse error line 2: unknown instruction: FOO", 2),
         ("FROM a\nCOPY --bogus a b\n", "dockerfile parse error line 2: Unknown flag: bogus", 2),
         ("FROM a\nCOPY --link a b\n", "dockerfile parse error line 2: Unknown flag: link", 2),

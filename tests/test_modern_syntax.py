@@ -1,6 +1,6 @@
 """What BuildKit 0.25 (Docker 28.5) does with syntax BuildKit 0.8 (Docker 20.10) refuses.
 
-Every expectation here was seen on the engines (docs/engine-findings.md section 20); the
+Every expectation here was seen on the engines (docs/engine-findings.md section 21); the
 scenarios named in each docstring run the same cases on both engines.
 """
 
