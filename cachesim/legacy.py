@@ -112,6 +112,12 @@ class LegacyRules:
                 f"invalid from flag value {name}: pull access denied for {name}, repository "
                 "does not exist or may require authorization (no stage has that name)"
             )
+        if keyword == "RUN" and not step.instruction.json and not step.command[-1].strip():
+            # `RUN` with nothing after it (`RUN \` on the last line): the classic builder
+            # runs `/bin/sh -c` with no command, which the shell refuses with status 2;
+            # BuildKit runs `/bin/sh -c ""` and succeeds (seen on Docker 20.10 and 28.5).
+            shell = " ".join(step.command[:-1])
+            raise BuildFailure(f"The command '{shell}' returned a non-zero code: 2")
         if keyword == "RUN":
             definition, _, _ = buildkit.run_definition(step, walk)
             definition.pop("mounts")

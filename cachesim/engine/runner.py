@@ -89,7 +89,7 @@ def named_images(dockerfile_text: str) -> set[str]:
     stages: set[str] = set()
     images: set[str] = set()
     for cmd in commands:
-        kind = cmd.cmd.upper()
+        kind = (cmd.cmd or "").upper()
         if kind == "FROM":
             words = list(cmd.value)
             if (
