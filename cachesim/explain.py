@@ -46,6 +46,11 @@ def _files(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
         content = [p for p in content if p not in hidden]
         added = [p for p in added if p not in hidden]
         removed = [p for p in removed if p not in hidden]
+    fetched = [p for p in content if p.startswith("<downloaded ")]
+    for path in fetched:
+        name = path.removeprefix("<downloaded ").removesuffix(">")
+        out.append(f"the file it downloads ({name}) came back with other content")
+    content = [p for p in content if p not in fetched]
     if content:
         verb = "changed" if len(content) == 1 else f"changed ({len(content)} files)"
         out.append(f"{_named(content)} {verb}")

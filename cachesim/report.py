@@ -16,26 +16,39 @@ def _seconds(step: StepResult) -> str:
     return f" {step.seconds:.1f}s" if step.seconds is not None else ""
 
 
+def _pull_note(step: StepResult) -> str:
+    """Why a FROM takes time without being a cache miss: its image is downloaded."""
+    if step.status == "built":
+        return "the new image is downloaded"
+    return "the image is not on this machine yet, so it is downloaded (not a cache miss)"
+
+
 def _buildkit_step(number: int, step: StepResult, stages: int) -> list[str]:
     stage = f"stage-{step.stage}" if step.stage.isdigit() else step.stage
     name = f"{stage} " if stages > 1 else ""
-    shown = step.instruction
+    shown = step.shown or step.instruction
     out = [f"#{number} [{name}{step.index}/{step.total}] {shown}"]
-    if step.status == "cached":
+    if step.status == "cached" and not step.pulled:
         out.append(f"#{number} CACHED")
         if step.reason:  # e.g. a COPY --from whose stage re-ran with the same output
             out.append(f"#{number} why cached: {step.reason}")
-    elif step.status == "built":
+    elif step.status in ("built", "cached"):  # a pulling FROM prints DONE, as on the engine
         out.append(f"#{number} DONE{_seconds(step)}")
         if step.reason:
             out.append(f"#{number} why: {step.reason}")
+        if step.pulled:
+            out.append(f"#{number} pull: {_pull_note(step)}")
     else:
         out.append(f"#{number} ERROR: {step.reason}")
     return out
 
 
 def _legacy_step(step: StepResult) -> list[str]:
-    out = [f"Step {step.index}/{step.total} : {step.instruction}"]
+    out = [f"Step {step.index}/{step.total} : {step.shown or step.instruction}"]
+    if step.is_from and step.pulled:
+        out.append(f" ---> pulled{_seconds(step)}: {_pull_note(step)}")
+    if step.is_from and step.status == "built" and step.reason:
+        out.append(f"      why: {step.reason}")
     if step.is_from or (step.keyword == "ARG" and step.stage == ""):
         return out
     if step.status == "cached":

@@ -20,7 +20,7 @@ from cachesim.errors import BuildFailure
 from cachesim.explain import explain_miss, explain_parent
 from cachesim.fs import FileSystem
 from cachesim.inputs import BuildContext
-from cachesim.plan import Plan, plan
+from cachesim.plan import AutomaticArgs, Plan, plan
 from cachesim.results import BuildResult, SimulationResult, StepResult
 from cachesim.scenario import Scenario, image_key, replay
 from cachesim.versions import DEFAULT_BUILDKIT
@@ -32,7 +32,9 @@ ENGINES = {"buildkit": buildkit.RULES, "legacy": legacy.RULES}
 def images_of(dockerfile: str, build_args: Mapping[str, str]) -> tuple[str, ...]:
     """The external images a Dockerfile names for these build args (none if it won't plan)."""
     try:
-        return plan(dockerfile, build_args).images()
+        # BuildKit's automatic platform ARGs, so `FROM alpine:${TARGETARCH}` names the image
+        # BuildKit will look for (the classic builder fails on that FROM anyway).
+        return plan(dockerfile, build_args, automatic=AutomaticArgs.for_platform()).images()
     except BuildFailure:
         return _from_lines(dockerfile)
 
@@ -78,16 +80,21 @@ def simulate(scenario: Scenario, buildkit_version: str = DEFAULT_BUILDKIT) -> Si
 def simulate_build(request: BuildRequest, history: History, rules: Any) -> BuildResult:
     """Predict one build and record its results in ``history``."""
     history.builds += 1
+    # The images as the builds before this one left them: every FROM of this build compares
+    # with these, so two stages on one updated base both see the update.
+    seen_before = dict(history.image_versions)
+    history.image_versions.update({image_key(ref): v for ref, v in request.images.items()})
     if request.prune_before and rules.prune_clears_cache:
         history.cache.prune()
         history.pruned = True
     try:
-        planned = plan(request.dockerfile, request.build_args, request.target)
+        automatic = rules.automatic_args()
+        planned = plan(request.dockerfile, request.build_args, request.target, automatic)
         rules.check(planned)
         context = BuildContext.of(request, rules.name)
     except BuildFailure as failure:
         return _rejected(request, rules, failure)
-    walk = _Walk(planned, request, context, history, rules)
+    walk = _Walk(planned, request, context, history, rules, seen_before)
     return walk.run()
 
 
@@ -132,7 +139,9 @@ class _Walk:
         context: BuildContext,
         history: History,
         rules: Any,
+        seen_before: Mapping[str, int] | None = None,
     ):
+        self.seen_before = dict(seen_before or {})
         self.plan = planned
         self.request = request
         self.context = context
@@ -226,7 +235,8 @@ class _Walk:
                 definition, fs_after, facts = self.rules.define(step, self, fs)
             except BuildFailure as raw:
                 failure = BuildFailure(self.rules.wording(raw.reason), raw.line)
-                self.results.append(_result(label, number, total, step, "failed", failure.reason))
+                failed = _result(label, number, total, step, "failed", failure.reason)
+                self.results.append(replace(failed, shown=self.rules.printed(step)))
                 raise _Failed(failure, step.instruction.line, step.keyword) from None
             definition = {
                 "keyword": step.keyword,
@@ -247,6 +257,7 @@ class _Walk:
                 self.results.append(_result(label, number, total, step, "failed", failure.reason))
                 raise _Failed(failure, step.instruction.line, step.keyword)
             result = _result(label, number, total, step, status, reason, key, **facts)
+            result = replace(result, shown=self.rules.printed(step))
             self.results.append(result)
             if status == "built":
                 self.made.add(key)
@@ -268,9 +279,16 @@ class _Walk:
         planned = self.plan.stages[index]
         ref = planned.base_image or ""
         version = self.request.images.get(ref, 0)
-        seen = self.history.image_versions.get(image_key(ref))
+        seen = self.seen_before.get(image_key(ref))
         self.history.image_versions[image_key(ref)] = version
-        changed = seen is not None and seen != version
+        reason = ""
+        if seen is not None and seen != version:
+            reason = f"the image {ref} changed (a new digest was published)"
+        elif seen is None and self.history.builds > 1:
+            # The same rule as verify's runner: an image no earlier build used is new to
+            # this chain of builds (a FROM edited, or named through a build argument).
+            how = " (through a build argument)" if "$" in planned.stage.base else ""
+            reason = f"the FROM now names the image {ref}{how}, which no earlier build used"
         number, total = self.numbers[(index, -1)]
         ins = planned.stage.from_instruction
         return StepResult(
@@ -280,10 +298,11 @@ class _Walk:
             ins.line,
             ins.text,
             "FROM",
-            "built" if changed else "cached",
-            f"the image {ref} changed (a new digest was published)" if changed else "",
+            "built" if reason else "cached",
+            reason,
             digest("FROM", image_key(ref), version),
             is_from=True,
+            shown=self.rules.printed_from(ref, ins.command),
         )
 
     def _next_parent(self, key: str, status: str, parent: str, linked: bool) -> str:

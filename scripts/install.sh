@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install everything cachesim and its tests need on a Debian/Ubuntu machine, as root:
-# the Docker engine and busybox-static (for the real-engine checks) and the Python package.
+# Docker 20.10 (Debian's docker.io) and busybox-static for the real-engine checks, Docker 28.5
+# (scripts/modern-engine.sh install) and the Python package.
 set -eu
 cd "$(dirname "$0")/.."
 if command -v apt-get >/dev/null 2>&1; then
@@ -10,6 +11,11 @@ if command -v apt-get >/dev/null 2>&1; then
     fi
 else
     echo "warning: no apt-get: install a Docker engine and busybox-static yourself" >&2
+fi
+# The modern engine (Docker 28.5, BuildKit v0.25), unpacked from Debian's archive into a cache
+# folder; nothing system-wide. Fast when it is already there.
+if command -v apt-get >/dev/null 2>&1; then
+    bash scripts/modern-engine.sh install
 fi
 python3 -m pip install -q -e '.[dev]'
 echo "cachesim installed: $(command -v cachesim)"
