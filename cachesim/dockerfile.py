@@ -150,7 +150,9 @@ def _first_line(lines: tuple[str, ...], line: int, escape: str) -> str:
 
 
 def _instruction(cmd, lines: tuple[str, ...], escape: str) -> Instruction:
-    keyword = cmd.cmd.upper()
+    # A line holding only a continuation (`\`) where an instruction should start is an
+    # instruction with no name: "unknown instruction: " (seen on Docker 20.10 and 28.5).
+    keyword = (cmd.cmd or "").upper()
     line = cmd.start_line
     if keyword not in KNOWN:
         raise BuildFailure(

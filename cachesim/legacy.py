@@ -26,6 +26,7 @@ from cachesim.fs import FileSystem
 from cachesim.plan import NO_AUTOMATIC_ARGS, AutomaticArgs, Plan, Resolved
 from cachesim.results import StepResult
 from cachesim.versions import DEFAULT_BUILDKIT
+from cachesim.wording import worded_for
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,8 @@ class LegacyRules:
         return True
 
     def wording(self, reason: str) -> str:
-        return classic_wording(reason)
+        """The classic builder's words, as this engine release prints them (wording.py)."""
+        return worded_for(classic_wording(reason), "legacy", self.version)
 
     def check(self, plan: Plan) -> None:
         """Only syntax newer than the engine is refused up front (its parser reads the whole
@@ -110,6 +112,12 @@ class LegacyRules:
                 f"invalid from flag value {name}: pull access denied for {name}, repository "
                 "does not exist or may require authorization (no stage has that name)"
             )
+        if keyword == "RUN" and not step.instruction.json and not step.command[-1].strip():
+            # `RUN` with nothing after it (`RUN \` on the last line): the classic builder
+            # runs `/bin/sh -c` with no command, which the shell refuses with status 2;
+            # BuildKit runs `/bin/sh -c ""` and succeeds (seen on Docker 20.10 and 28.5).
+            shell = " ".join(step.command[:-1])
+            raise BuildFailure(f"The command '{shell}' returned a non-zero code: 2")
         if keyword == "RUN":
             definition, _, _ = buildkit.run_definition(step, walk)
             definition.pop("mounts")

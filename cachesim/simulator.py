@@ -46,8 +46,12 @@ def _from_lines(dockerfile: str) -> tuple[str, ...]:
         commands = dockerfile_parser.parse_string(dockerfile)
     except dockerfile_parser.GoParseError:
         return ()
-    names = {c.value[2].lower() for c in commands if c.cmd.upper() == "FROM" and len(c.value) == 3}
-    refs = [c.value[0] for c in commands if c.cmd.upper() == "FROM" and c.value]
+    names = {
+        c.value[2].lower()
+        for c in commands
+        if (c.cmd or "").upper() == "FROM" and len(c.value) == 3
+    }
+    refs = [c.value[0] for c in commands if (c.cmd or "").upper() == "FROM" and c.value]
     return tuple(
         dict.fromkeys(r for r in refs if "$" not in r and r.lower() not in names | {"scratch"})
     )
@@ -345,8 +349,13 @@ class _Walk:
                 "runs on top of both"
             )
         siblings = [r for r in self.history.cache.siblings(parent) if r.key != key]
+        ignored = frozenset(p for p in self.context.files if p not in self.context.tree.files)
         reason = explain_miss(
-            definition, siblings, first_build=self.history.builds == 1, pruned=self.history.pruned
+            definition,
+            siblings,
+            first_build=self.history.builds == 1,
+            pruned=self.history.pruned,
+            ignored=ignored,
         )
         return "built", reason
 

@@ -291,3 +291,133 @@ def test_returning_to_an_earlier_size_is_a_cache_hit(name):
     """Back to the first size, or the same generated file added again: all cached."""
     builds = [{s for _, s in b} for b in statuses(f"{name}.yaml")]
     assert builds[2] == {"cached"} and builds[5] == {"cached"}
+
+
+# -- a Dockerfile that ends in a continuation --------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["continuation-at-end", "continuation-at-end-legacy"])
+def test_a_lone_continuation_on_the_last_line_is_an_unknown_instruction(name):
+    """The engine refuses it before any step, naming the line (20.10: this exact text)."""
+    build = simulate(load(SCENARIOS / f"{name}.yaml")).builds[2]
+    assert build.steps == ()
+    assert (build.error, build.error_line) == (
+        "dockerfile parse error line 4: unknown instruction: ",
+        4,
+    )
+
+
+def test_a_trailing_continuation_changes_nothing():
+    """`RUN echo done \\` at the end is the step `RUN echo done`: the cache has it."""
+    assert {s for _, s in statuses("continuation-at-end.yaml")[1]} == {"cached"}
+
+
+def test_an_empty_run_fails_with_the_classic_builder_only():
+    """`RUN \\` at the end: BuildKit succeeds, the classic builder's shell exits 2."""
+    assert simulate(load(SCENARIOS / "continuation-at-end.yaml")).builds[3].error is None
+    legacy = simulate(load(SCENARIOS / "continuation-at-end-legacy.yaml")).builds[3]
+    assert legacy.error == "The command '/bin/sh -c' returned a non-zero code: 2"
+
+
+# -- the command line: plots, --build, reasons -------------------------------------------
+
+
+def test_a_plot_in_a_missing_folder_is_one_line_and_exit_2(tmp_path):
+    """No traceback: `error: FILE: no such folder: ...`, status 2."""
+    from tests.helpers import cachesim
+
+    done = cachesim("run", "examples/ordering-python.yaml", "--plot", "/no/such/dir/x.png")
+    assert done.returncode == 2
+    assert done.stderr == "error: /no/such/dir/x.png: no such folder: /no/such/dir\n"
+
+
+def test_build_zero_is_refused():
+    """Builds are numbered from 1: `--build 0` is bad input, not the last build."""
+    from tests.helpers import cachesim
+
+    done = cachesim("run", "examples/ordering-python.yaml", "--plot", "/tmp/x.png", "--build", "0")
+    assert done.returncode == 2
+    assert "--build 0: builds are numbered 1 to 4" in done.stderr
+
+
+def test_plots_of_a_failed_build_say_where_it_fails():
+    """The title says the build fails and at which step, not `image 1 B`."""
+    from cachesim import plot
+    from cachesim.cost import apply_costs
+
+    scenario = load(SCENARIOS / "copy-missing-file.yaml")
+    build = apply_costs(scenario, simulate(scenario)).builds[0]
+    for figure in (plot.timeline(build), plot.layers(build)):
+        title = figure.axes[0].get_title(loc="left")
+        assert "the build fails at line 4 (COPY requirement.txt .)" in title
+        assert "image 1 B" not in title
+    rejected = simulate(load(SCENARIOS / "continuation-at-end.yaml")).builds[2]
+    assert plot.failure_text(rejected).startswith(
+        "the build fails before any step (Dockerfile line 4)"
+    )
+
+
+IGNORED = """\
+name: ignored
+dockerfile: |
+  FROM alpine:3.19
+  COPY . /app
+  RUN --mount=type=bind,source=uv.lock,target=uv.lock --mount=type=bind,source=a.txt,target=/m/b.txt true
+files:
+  README.md: "hi\\n"
+  uv.lock: "1\\n"
+  a.txt: "1\\n"
+builds:
+  - name: cold
+  - name: README.md now ignored
+    changes:
+      - {dockerignore: "README.md\\n.dockerignore\\n"}
+  - name: lock bumped
+    changes:
+      - {edit: uv.lock, content: "2\\n"}
+  - name: a.txt edited
+    changes:
+      - {edit: a.txt, content: "2\\n"}
+"""
+
+
+def test_reasons_name_ignored_files_and_mounted_files_plainly():
+    """`README.md is now excluded by .dockerignore`, `uv.lock changed` (no `uv.lock:uv.lock`)."""
+    builds = simulate(loads(IGNORED)).builds
+    assert builds[1].steps[1].reason == "README.md is now excluded by .dockerignore"
+    scenario = loads(IGNORED.replace("COPY . /app", "COPY a.txt /app/"))
+    builds = simulate(scenario).builds
+    assert builds[2].steps[2].reason == "uv.lock changed"
+    assert builds[3].steps[1].reason == "a.txt changed"
+    assert builds[3].steps[2].reason.startswith("the step above it was built")
+
+
+def test_compare_ends_with_a_summary_of_the_saving():
+    """Which scenario is faster overall, by how much, and per build."""
+    from tests.helpers import cachesim
+
+    done = cachesim(
+        "compare", "examples/ordering-python.yaml", "examples/ordering-python-better.yaml"
+    )
+    assert done.returncode == 0
+    summary = done.stdout.split("summary\n", 1)[1].splitlines()
+    assert summary[0].startswith("  overall: ordering-python-better is faster: ")
+    assert "s saved (" in summary[0]
+    assert summary[2].startswith("   2. edit the source")
+    assert "ordering-python-better saves " in summary[2]
+    assert len(summary) == 5  # overall, then the 4 builds
+
+
+def test_engine_both_shows_the_builders_side_by_side():
+    """One table a build: each Dockerfile line with BuildKit's and the classic builder's verdict."""
+    from tests.helpers import cachesim
+
+    done = cachesim("run", "tests/scenarios/env-change.yaml", "--engine", "both")
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("line  instruction"))
+    assert "BuildKit" in lines[header] and lines[header].endswith("classic builder")
+    env_row = lines[header + 3].split()
+    assert env_row[:2] == ["3", "ENV"] and "(no" in env_row and env_row[-1] == "<"
+    pip_row = lines[header + 4].split()
+    assert pip_row[:2] == ["4", "RUN"] and pip_row.count("built") == 2

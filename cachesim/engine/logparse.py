@@ -126,7 +126,7 @@ def stage_names(dockerfile_text: str) -> list[str]:
         return []
     names: list[str] = []
     for cmd in commands:
-        if cmd.cmd.upper() != "FROM":
+        if (cmd.cmd or "").upper() != "FROM":
             continue
         words = [w for w in cmd.value if not w.startswith("--")]
         if len(words) >= 3 and words[1].upper() == "AS":

@@ -38,7 +38,7 @@ def add_urls(dockerfile: str) -> list[tuple[int, str]]:
         return []
     found = []
     for cmd in commands:
-        if cmd.cmd.upper() == "ADD":
+        if (cmd.cmd or "").upper() == "ADD":
             found += [(cmd.start_line, v) for v in cmd.value[:-1] if is_url(v)]
     return found
 
