@@ -421,3 +421,13 @@ def test_engine_both_shows_the_builders_side_by_side():
     assert env_row[:2] == ["3", "ENV"] and "(no" in env_row and env_row[-1] == "<"
     pip_row = lines[header + 4].split()
     assert pip_row[:2] == ["4", "RUN"] and pip_row.count("built") == 2
+
+
+def test_the_constructs_together():
+    """HEALTHCHECK flags, platform ARGs and ADD <url> in one Dockerfile: no failure, and
+    each change rebuilds what the engines rebuild (constructs-together, 20.10 and 28.5)."""
+    builds = statuses("constructs-together.yaml")
+    assert all(status != "failed" for build in builds for _, status in build)
+    assert {s for _, s in builds[1]} == {"cached"}  # the health check's flags
+    assert {s for _, s in builds[2]} == {"cached"}  # the arm64 binary: never read
+    assert [line for line, s in builds[3] if s == "built"] == [6, 7]  # ADD, then COPY --from
