@@ -431,3 +431,13 @@ def test_the_constructs_together():
     assert {s for _, s in builds[1]} == {"cached"}  # the health check's flags
     assert {s for _, s in builds[2]} == {"cached"}  # the arm64 binary: never read
     assert [line for line, s in builds[3] if s == "built"] == [6, 7]  # ADD, then COPY --from
+
+
+def test_a_from_on_the_build_platform_is_the_twin_of_a_bare_from():
+    """BuildKit runs `FROM --platform=$BUILDPLATFORM x` and `FROM x` once on this machine."""
+    from cachesim.engine.compare import _chain_text
+
+    bare = _chain_text("FROM alpine:3.19")
+    assert _chain_text("FROM --platform=$BUILDPLATFORM alpine:3.19 AS build") == bare
+    assert _chain_text("FROM --platform=${TARGETPLATFORM} alpine:3.19") == bare
+    assert _chain_text("FROM --platform=linux/arm64 alpine:3.19") != bare
