@@ -36,7 +36,9 @@ class FileSystem:
         return digest(self.base, self.fog, sorted(self.files.items()), sorted(self.areas.items()))
 
     def with_files(self, placed: Mapping[str, str]) -> FileSystem:
-        return replace(self, files={**self.files, **placed})
+        """Files now known exactly: they replace what a RUN wrote at those very paths."""
+        areas = {a: d for a, d in self.areas.items() if a not in placed}
+        return replace(self, files={**self.files, **placed}, areas=areas)
 
     def after_run(self, definition: object, note: str = "") -> FileSystem:
         """After a RUN cachesim cannot read: anything may have changed, anywhere."""

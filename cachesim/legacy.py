@@ -26,6 +26,7 @@ from cachesim.fs import FileSystem
 from cachesim.plan import NO_AUTOMATIC_ARGS, AutomaticArgs, Plan, Resolved
 from cachesim.results import StepResult
 from cachesim.versions import DEFAULT_BUILDKIT
+from cachesim.wording import worded_for
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,8 @@ class LegacyRules:
         return True
 
     def wording(self, reason: str) -> str:
-        return classic_wording(reason)
+        """The classic builder's words, as this engine release prints them (wording.py)."""
+        return worded_for(classic_wording(reason), "legacy", self.version)
 
     def check(self, plan: Plan) -> None:
         """Only syntax newer than the engine is refused up front (its parser reads the whole

@@ -11,9 +11,12 @@ their ``version``, so a predicted failure reads as that engine says it. Observed
   reason says ``...``; compare.py reads the engine's id as ``...`` too);
 - BuildKit's unknown target: ``target stage "x" could not be found`` (quoted).
 
+- the classic builder's unknown target: 28.5's daemon says ``target stage "x" could not
+  be found`` as BuildKit does (20.10: ``failed to reach build target x in Dockerfile``);
+  its other failures read as on 20.10 (``legacy28-*.log``).
+
 Parse errors (``dockerfile parse error on line N: ...`` on 28.5) are worded by the parser's
-dialect of each release (cachesim/dockerfile.py), where they are raised. The classic
-builder of 28.5 words its own failures as 20.10's did.
+dialect of each release (cachesim/dockerfile.py), where they are raised.
 """
 
 from __future__ import annotations
@@ -32,13 +35,24 @@ _NEWER_BUILDKIT = (
     ),
 )
 
+_NEWER_CLASSIC = (
+    (
+        re.compile(r"^failed to reach build target (.+) in Dockerfile$"),
+        r'target stage "\1" could not be found',
+    ),
+)
+
 _WORDING: dict[tuple[str, str], tuple[tuple[re.Pattern[str], str], ...]] = {
     ("buildkit", "0.25"): _NEWER_BUILDKIT,
+    ("legacy", "0.25"): _NEWER_CLASSIC,
 }
 
 
 def worded_for(reason: str, builder: str, version: str) -> str:
-    """``reason`` (planner's words) as ``builder`` (buildkit|legacy) of that release says it."""
+    """``reason`` as ``builder`` (buildkit|legacy) of that release says it.
+
+    For the classic builder ``reason`` is already in its 20.10 words (``classic_wording``).
+    """
     for pattern, replacement in _WORDING.get((builder, version), ()):
         reason = pattern.sub(replacement, reason)
     return reason

@@ -22,7 +22,10 @@ from cachesim.verify import verify_scenario
 from tests.conftest import FIXTURE_OF
 
 HERE = Path(__file__).parent
-SCENARIOS = sorted((HERE / "scenarios").rglob("*.yaml"))
+# realworld-pending/ holds real-world scenarios that wait for a fix elsewhere
+# (tests/scenarios/realworld/FINDINGS.md): never run on an engine until moved to realworld/.
+PENDING = "realworld-pending"
+SCENARIOS = sorted(p for p in (HERE / "scenarios").rglob("*.yaml") if PENDING not in p.parts)
 MODERN_ONLY_STORES = {"containerd": "28.5-containerd"}
 
 

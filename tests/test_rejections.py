@@ -80,7 +80,7 @@ CASES = [
         "FROM python:3.12-slim AS a\nRUN echo hi\n",
         "legacy",
         {"target": "nope"},
-        "failed to reach build target nope in Dockerfile",
+        'target stage "nope" could not be found',  # 28.5 daemon; 20.10: test_wording.py
         None,
         0,
     ),

@@ -64,9 +64,19 @@ def test_the_classic_builder_words_alike_on_both_releases():
     ):
         assert rules_for("legacy", version).wording(words) == words
         assert reason_matches(words, engine_error(log)), log
-    assert rules_for("legacy", "0.25").wording("target stage x could not be found") == (
-        "failed to reach build target x in Dockerfile"
+    assert rules_for("legacy", "0.8").wording("target stage nope could not be found") == (
+        "failed to reach build target nope in Dockerfile"
     )
+    assert reason_matches(
+        "failed to reach build target nope in Dockerfile", engine_error("legacy-bad-target.log")
+    )
+
+
+def test_the_classic_builder_of_28_5_words_an_unknown_target_as_buildkit():
+    """28.5's daemon: `target stage "nope" could not be found` (legacy28-bad-target.log)."""
+    predicted = rules_for("legacy", "0.25").wording("target stage nope could not be found")
+    assert predicted == 'target stage "nope" could not be found'
+    assert reason_matches(predicted, engine_error("legacy28-bad-target.log"))
 
 
 def test_unknown_wording_is_left_alone():

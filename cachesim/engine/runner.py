@@ -369,7 +369,7 @@ def _prepare_images(run: _Run, request: BuildRequest, engine_file: EngineDockerf
             # new to this chain of builds, as the simulator says (cache-rules K15)
             changed.add(normalize_ref(ref))
         run.used[ref] = version
-        if not image_exists(local if run.standin else ref, docker=run.docker):
+        if not image_exists(local, docker=run.docker):
             raise EngineError(f"build {request.name!r}: image {ref} is not on the daemon")
     known = {normalize_ref(engine_file.local_ref(r)) for r in request.images}
     for ref in named_images(engine_file.text):
@@ -409,7 +409,7 @@ def _mark_bases(
     for ref in request.images:
         if ref == SCRATCH:
             continue
-        ident = image_id(engine_file.local_ref(ref) if run.standin else ref, run.docker)
+        ident = image_id(engine_file.local_ref(ref), run.docker)
         if ident:
             by_id[ident.removeprefix("sha256:")] = normalize_ref(ref)
     known = {normalize_ref(r) for r in request.images}

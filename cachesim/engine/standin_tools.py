@@ -246,7 +246,9 @@ cs_install() {
 # cs_script NAME ARGS: run a package.json script, as npm run does (node_modules/.bin first)
 cs_script() {
   text=$(sed -n "s/^[[:space:]]*\"$1\"[[:space:]]*:[[:space:]]*\"\(.*\)\",\{0,1\}[[:space:]]*$/\1/p" package.json 2>/dev/null | head -n 1)
-  if [ -z "$text" ]; then echo "npm error Missing script: \"$1\"" >&2; exit 1; fi
+  # Real npm fails on a missing script; cachesim does not predict that (it may not know
+  # package.json), so the stand-in says so and succeeds, writing nothing.
+  if [ -z "$text" ]; then echo "[stand-in] no script \"$1\" in package.json: nothing run" >&2; exit 0; fi
   shift
   PATH="$(pwd)/node_modules/.bin:$PATH" exec sh -c "$text $*"
 }
