@@ -423,3 +423,23 @@ def test_engine_both_shows_the_builders_side_by_side():
     assert env_row[:2] == ["3", "ENV"] and "(no" in env_row and env_row[-1] == "<"
     pip_row = lines[header + 4].split()
     assert pip_row[:2] == ["4", "RUN"] and pip_row.count("built") == 2
+
+
+def test_the_constructs_together():
+    """HEALTHCHECK flags, platform ARGs and ADD <url> in one Dockerfile: no failure, and
+    each change rebuilds what the engines rebuild (constructs-together, 20.10 and 28.5)."""
+    builds = statuses("constructs-together.yaml")
+    assert all(status != "failed" for build in builds for _, status in build)
+    assert {s for _, s in builds[1]} == {"cached"}  # the health check's flags
+    assert {s for _, s in builds[2]} == {"cached"}  # the arm64 binary: never read
+    assert [line for line, s in builds[3] if s == "built"] == [6, 7]  # ADD, then COPY --from
+
+
+def test_a_from_on_the_build_platform_is_the_twin_of_a_bare_from():
+    """BuildKit runs `FROM --platform=$BUILDPLATFORM x` and `FROM x` once on this machine."""
+    from cachesim.engine.compare import _chain_text
+
+    bare = _chain_text("FROM alpine:3.19")
+    assert _chain_text("FROM --platform=$BUILDPLATFORM alpine:3.19 AS build") == bare
+    assert _chain_text("FROM --platform=${TARGETPLATFORM} alpine:3.19") == bare
+    assert _chain_text("FROM --platform=linux/arm64 alpine:3.19") != bare

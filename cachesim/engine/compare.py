@@ -56,6 +56,7 @@ from cachesim.engine.logparse import (
     instruction_keyword,
 )
 from cachesim.engine.runner import normalize_ref
+from cachesim.plan import MACHINE_PLATFORM
 
 Key = tuple[str, int]
 
@@ -122,11 +123,19 @@ def _norm(text: str) -> str:
     return " ".join(text.split())
 
 
+_MACHINE_PLATFORM_FLAG = (
+    r"\s+--platform=(\$\{?(BUILD|TARGET)PLATFORM\}?|" + re.escape(MACHINE_PLATFORM) + r")(?=\s)"
+)
+
+
 def _chain_text(instruction: str) -> str:
     """Text that identifies a step for twin-finding; ``FROM x AS name`` loses its name."""
     text = _norm(instruction)
     if instruction_keyword(text) == "FROM":
         text = re.sub(r"\s+as\s+\S+$", "", text, flags=re.IGNORECASE)
+        # `--platform=$BUILDPLATFORM` is the machine's platform, as a bare FROM's is: the
+        # same image, one vertex (seen on 20.10 and 28.5: scenario constructs-together)
+        text = re.sub(_MACHINE_PLATFORM_FLAG, "", text, flags=re.IGNORECASE)
     return text.upper() if instruction_keyword(text) == "FROM" else text
 
 
