@@ -1,0 +1,237 @@
+"""Exercise checks and small tables for the lessons (``notebooks/``).
+
+A lesson asks the learner something, then calls a check: the check returns a ``Feedback``
+(right or not, a message, and a *hint* when not) and shows it. A check that only said
+"wrong" would teach nothing, so every check that can fail carries a hint that points at
+what to look at next. ``Table`` turns a simulation's results into rows that render as HTML
+in Jupyter and as aligned text elsewhere, without pandas.
+
+Nothing here needs Jupyter: without IPython, ``show`` prints. That keeps the checks
+testable with plain pytest and the notebooks runnable where no widget frontend exists.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cachesim.results import BuildResult, SimulationResult
+
+__all__ = [
+    "Feedback",
+    "Table",
+    "builds_table",
+    "check",
+    "check_statuses",
+    "show",
+    "statuses",
+    "steps_table",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """The answer to one exercise: right or not, what to say, and where to look if not."""
+
+    ok: bool
+    message: str
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        mark = "✔ Right" if self.ok else "✘ Not yet"
+        text = f"{mark}: {self.message}"
+        if not self.ok and self.hint:
+            text += f"\nHint: {self.hint}"
+        return text
+
+    def _repr_html_(self) -> str:
+        colour = "#0072B2" if self.ok else "#D55E00"
+        mark = "✔ Right" if self.ok else "✘ Not yet"
+        body = f"<b>{mark}:</b> {html.escape(self.message)}"
+        if not self.ok and self.hint:
+            body += f"<br><b>Hint:</b> {html.escape(self.hint)}"
+        return (
+            f'<div style="border-left:6px solid {colour};padding:6px 12px;'
+            f'font-size:1.1em">{body}</div>'
+        )
+
+
+def show(item: Any) -> Any:
+    """Display ``item`` in a notebook (rich HTML where it has it), or print it elsewhere.
+
+    Returns the item, so a check can be both shown and tested: ``fb = show(check(...))``.
+    """
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # plain Python: no notebook to display in
+        print(item)
+        return item
+    if get_ipython() is None:
+        print(item)
+    else:
+        display(item)
+    return item
+
+
+def check(
+    answer: Any,
+    expected: Any,
+    right: str,
+    hint: str | Callable[[Any], str],
+    hints: Mapping[Any, str] | None = None,
+) -> Feedback:
+    """Compare an answer with the expected one, and say why it is right or where to look.
+
+    ``hints`` maps a known wrong answer to the hint that fits it (a learner who answers
+    "every instruction" needs a different nudge from one who answers "none"); ``hint``
+    is used for any other wrong answer, and may be a function of the answer.
+    Strings are compared without case and surrounding spaces, so "Built " is "built".
+    """
+    if _normal(answer) == _normal(expected):
+        return Feedback(True, right)
+    if answer is None or answer is ...:
+        return Feedback(False, "no answer yet: replace the ... with yours.", _text(hint, answer))
+    for wrong, text in (hints or {}).items():
+        if _normal(answer) == _normal(wrong):
+            return Feedback(False, f"{answer!r} is not it.", text)
+    return Feedback(False, f"{answer!r} is not it.", _text(hint, answer))
+
+
+def _normal(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip().lower()
+    if isinstance(value, (list, tuple)):
+        return tuple(_normal(v) for v in value)
+    if isinstance(value, (set, frozenset)):
+        return frozenset(_normal(v) for v in value)
+    return value
+
+
+def _text(hint: str | Callable[[Any], str], answer: Any) -> str:
+    return hint(answer) if callable(hint) else hint
+
+
+def statuses(build: BuildResult) -> list[str]:
+    """The status of every step of a build, in the order the engine lists them."""
+    return [step.status for step in build.steps]
+
+
+def check_statuses(answer: Sequence[str], build: BuildResult) -> Feedback:
+    """A learner's prediction of each step's status against cachesim's.
+
+    The hint names the first step predicted wrong and the reason cachesim gives for it,
+    because one wrong step usually drags every step after it (a step's key holds its
+    parent's).
+    """
+    expected = statuses(build)
+    given = [str(s).strip().lower() for s in answer] if answer not in (None, ...) else []
+    if len(given) != len(expected):
+        return Feedback(
+            False,
+            f"this build has {len(expected)} steps; you gave {len(given)} statuses.",
+            "give one of 'cached' or 'built' per step, FROM included, in Dockerfile order.",
+        )
+    if given == expected:
+        return Feedback(True, f"every step of {build.name!r} predicted right.")
+    for step, guess, real in zip(build.steps, given, expected, strict=True):
+        if guess != real:
+            why = f" cachesim says: {step.reason}." if step.reason else ""
+            return Feedback(
+                False,
+                f"step {step.index} ({step.instruction}) is not {guess!r}.",
+                f"look at line {step.line} and what changed before this build.{why}",
+            )
+    raise AssertionError("unreachable: lists differ but no element does")
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """Rows for display: HTML in Jupyter, aligned columns as text (and in stored outputs)."""
+
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    title: str = ""
+
+    def __str__(self) -> str:
+        widths = [
+            max([len(h), *(len(r[i]) for r in self.rows)]) for i, h in enumerate(self.headers)
+        ]
+        lines = [self.title] if self.title else []
+        lines.append("  ".join(h.ljust(w) for h, w in zip(self.headers, widths, strict=True)))
+        lines.append("  ".join("-" * w for w in widths))
+        for row in self.rows:
+            lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+        return "\n".join(line.rstrip() for line in lines)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in self.headers)
+        body = "".join(
+            "<tr>" + "".join(f"<td style='text-align:left'>{_cell(c)}</td>" for c in row) + "</tr>"
+            for row in self.rows
+        )
+        caption = f"<caption><b>{html.escape(self.title)}</b></caption>" if self.title else ""
+        return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+_STATUS_COLOURS = {"built": "#D55E00", "cached": "#0072B2", "failed": "#000000"}
+
+
+def _cell(text: str) -> str:
+    colour = _STATUS_COLOURS.get(text)
+    if colour:
+        return f"<b style='color:{colour}'>{text}</b>"
+    return html.escape(text)
+
+
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}s"
+
+
+def steps_table(build: BuildResult, title: str | None = None) -> Table:
+    """One row a step: where it is, the instruction, cached or built, why, and its time."""
+    with_time = any(step.seconds is not None for step in build.steps)
+    headers = ("step", "instruction", "status", "why")
+    rows = []
+    for step in build.steps:
+        row = (
+            f"{step.index}/{step.total}",
+            step.instruction,
+            step.status,
+            step.reason,
+        )
+        rows.append(row + ((_seconds(step.seconds),) if with_time else ()))
+    if build.error:
+        rows.append(("", "(build stops)", "failed", build.error) + (("",) if with_time else ()))
+    return Table(headers + (("time",) if with_time else ()), tuple(rows), title or build.name)
+
+
+def builds_table(results: SimulationResult | Iterable[SimulationResult]) -> Table:
+    """One row a build, one column group a scenario: steps built, and time when known.
+
+    Given several results over the same builds (two Dockerfiles, or two builders), the
+    columns sit side by side so the difference is read along a row.
+    """
+    group = [results] if isinstance(results, SimulationResult) else list(results)
+    headers = ["build"]
+    for result in group:
+        label = f"{result.scenario} ({result.engine})" if len(group) > 1 else ""
+        headers += [f"{label} built".strip(), f"{label} time".strip()]
+    rows = []
+    for number, build in enumerate(group[0].builds):
+        row = [build.name]
+        for result in group:
+            other = result.builds[number] if number < len(result.builds) else None
+            if other is None:
+                row += ["", ""]
+                continue
+            counts = other.counts()
+            built = f"{counts['built']}/{len(other.steps)}"
+            row += [built + (" FAILED" if other.failed else ""), _seconds(other.seconds)]
+        rows.append(tuple(row))
+    return Table(tuple(headers), tuple(rows))
