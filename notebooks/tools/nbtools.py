@@ -1,0 +1,104 @@
+"""What the notebook tools share: where the lessons are, how one is executed, and how
+its outputs are compared.
+
+A lesson is executed the way a learner's fresh kernel would run it: top to bottom, in the
+notebooks folder, with no Docker engine reachable (``DOCKER_HOST`` points at a socket that
+does not exist) so that nothing a lesson shows can come from the machine it ran on.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).resolve().parents[1]
+ROOT = NOTEBOOKS.parent
+TIMEOUT = 120  # seconds a cell may take
+
+# Bits of an output that differ from run to run without meaning anything: object
+# addresses, temporary folders, widget model ids.
+VOLATILE = [
+    (re.compile(r"0x[0-9a-f]{6,}"), "0x…"),
+    (re.compile(r"/tmp/[^\s'\"]+"), "/tmp/…"),
+    (re.compile(r"\"model_id\": \"[0-9a-f]+\""), '"model_id": "…"'),
+]
+
+
+def lessons() -> list[Path]:
+    """Every notebook of the course, in order (00-Contents first)."""
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
+
+
+def quiet_env() -> dict[str, str]:
+    """The environment a lesson runs in: no engine, the repository's package first."""
+    env = dict(os.environ)
+    env["DOCKER_HOST"] = "unix:///nonexistent/cachesim-lessons-have-no-engine.sock"
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    env.pop("DOCKER_CONFIG", None)
+    return env
+
+
+def execute(path: Path) -> nbformat.NotebookNode:
+    """The notebook at ``path`` executed in a fresh kernel (not written anywhere)."""
+    notebook = nbformat.read(path, as_version=4)
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(quiet_env())  # the kernel inherits this process's environment
+    try:
+        client = NotebookClient(
+            notebook,
+            timeout=TIMEOUT,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        )
+        client.execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return notebook
+
+
+def text_outputs(notebook: nbformat.NotebookNode) -> list[list[str]]:
+    """Per code cell, its text outputs (streams, text/plain, errors), normalised.
+
+    Images are left out: the same figure can differ by a few bytes between matplotlib
+    builds, while the text around it says what it shows.
+    """
+    cells = []
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        texts = []
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream":
+                texts.append(output.text)
+            elif output.output_type in ("execute_result", "display_data"):
+                data = output.get("data", {})
+                if "text/plain" in data and "image/png" not in data:
+                    texts.append(data["text/plain"])
+            elif output.output_type == "error":
+                texts.append(f"{output.ename}: {output.evalue}")
+        cells.append([normalise(t) for t in texts])
+    return cells
+
+
+def normalise(text: str) -> str:
+    for pattern, replacement in VOLATILE:
+        text = pattern.sub(replacement, text)
+    return text.rstrip()
+
+
+def figure_count(notebook: nbformat.NotebookNode) -> int:
+    """How many figures (PNG outputs) the executed notebook shows."""
+    return sum(
+        1
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if "image/png" in output.get("data", {})
+    )
