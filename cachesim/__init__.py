@@ -25,10 +25,12 @@ from cachesim.results import BuildResult, SimulationResult, StepResult
 from cachesim.scenario import Scenario
 from cachesim.teach import (
     Feedback,
+    Recording,
     Table,
     builds_table,
     check,
     check_statuses,
+    read_recording,
     show,
     statuses,
     steps_table,
@@ -45,6 +47,7 @@ __all__ = [
     "BuildResult",
     "Feedback",
     "InputError",
+    "Recording",
     "Scenario",
     "SimulationResult",
     "StepResult",
@@ -54,9 +57,11 @@ __all__ = [
     "check",
     "check_statuses",
     "load_scenario",
+    "plot_board",
     "plot_cumulative",
     "plot_layers",
     "plot_timeline",
+    "read_recording",
     "report_text",
     "save_figure",
     "show",
@@ -151,6 +156,13 @@ def plot_cumulative(results: list[SimulationResult], title: str | None = None) -
     from cachesim import plot
 
     return plot.cumulative(results, title=title)
+
+
+def plot_board(results: list[SimulationResult], title: str | None = None) -> Figure:
+    """Steps (rows) by builds (columns), each cell cached or built: one panel a result."""
+    from cachesim import board
+
+    return board.board(results, title=title)
 
 
 def save_figure(figure: Figure, path: str) -> None:

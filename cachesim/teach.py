@@ -21,10 +21,12 @@ from cachesim.results import BuildResult, SimulationResult
 
 __all__ = [
     "Feedback",
+    "Recording",
     "Table",
     "builds_table",
     "check",
     "check_statuses",
+    "read_recording",
     "show",
     "statuses",
     "steps_table",
@@ -235,3 +237,50 @@ def builds_table(results: SimulationResult | Iterable[SimulationResult]) -> Tabl
             row += [built + (" FAILED" if other.failed else ""), _seconds(other.seconds)]
         rows.append(tuple(row))
     return Table(tuple(headers), tuple(rows))
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """A real engine's run stored by ``notebooks/tools/record.py``: header and commands.
+
+    The header (``# recorded: 2026-12-01``, ``# docker: 28.5.2``...) says when and on what
+    it ran, so a lesson can quote the engine with its version instead of asserting.
+    """
+
+    path: str
+    header: Mapping[str, str]
+    sections: tuple[tuple[str, str], ...]  # (command line, its output)
+
+    def output(self, command_start: str) -> str:
+        """The output of the first command that starts with ``command_start``."""
+        for command, text in self.sections:
+            if command.startswith(command_start):
+                return text
+        raise KeyError(f"{self.path}: no command starting with {command_start!r}")
+
+    @property
+    def engine(self) -> str:
+        """``Docker 28.5.2+dfsg4 (BuildKit 0.25), builder buildkit, recorded 2026-12-01``."""
+        h = self.header
+        return (
+            f"Docker {h.get('docker', '?')} (BuildKit {h.get('buildkit', '?').split()[0]}), "
+            f"builder {h.get('builder', '?').split()[0]}, recorded {h.get('recorded', '?')}"
+        )
+
+
+def read_recording(path: str | Any) -> Recording:
+    """Read a recorded run: ``# key: value`` header lines, then ``$ command`` sections."""
+    header: dict[str, str] = {}
+    sections: list[tuple[str, list[str]]] = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle.read().splitlines():
+            if not sections and line.startswith("# ") and ":" in line:
+                key, _, value = line[2:].partition(":")
+                header[key.strip()] = value.strip()
+            elif line.startswith("$ "):
+                sections.append((line[2:], []))
+            elif sections:
+                sections[-1][1].append(line)
+    return Recording(
+        str(path), header, tuple((cmd, "\n".join(out)) for cmd, out in sections)
+    )

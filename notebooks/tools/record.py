@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import io
+import json
 import os
 import subprocess
 import sys
+import tarfile
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -155,9 +158,12 @@ def record(experiment: Experiment, builder: str, docker: str) -> Path:
         history = [docker, "history", "--no-trunc", "--format", "{{.Size}}\t{{.CreatedBy}}", tag]
         out += [f"$ docker history --format '{{{{.Size}}}}\\t{{{{.CreatedBy}}}}' {tag}"]
         out.append(run(history, env)[1])
-        layers = [docker, "image", "inspect", "--format", "{{range .RootFS.Layers}}{{println .}}{{end}}", tag]
+        each_layer = "{{range .RootFS.Layers}}{{println .}}{{end}}"
+        layers = [docker, "image", "inspect", "--format", each_layer, tag]
         out += [f"$ docker image inspect --format '{{{{range .RootFS.Layers}}}}...' {tag}"]
         out.append(run(layers, env)[1])
+        out += [f"$ docker save {tag}: the image config's history (empty_layer = no layer)"]
+        out += _config_history(tag, docker, env)
         base_layers = run([*layers[:-1], base], env)[1]
         out += [f"# the base image {base} has {len(base_layers.split())} layer(s)"]
     if status == 0 and experiment.list_files:
@@ -171,7 +177,8 @@ def record(experiment: Experiment, builder: str, docker: str) -> Path:
         wanted = sorted(
             p for p in listing.splitlines() if p.startswith(experiment.list_files + "/")
         )
-        out += [f"$ docker export $(docker create {tag}) | tar -t | grep '^{experiment.list_files}/'"]
+        folder = experiment.list_files
+        out += [f"$ docker export $(docker create {tag}) | tar -t | grep '^{folder}/'"]
         out += wanted
         run([docker, "rm", container], env)
     run([docker, "image", "rm", "-f", tag], env)
@@ -179,6 +186,18 @@ def record(experiment: Experiment, builder: str, docker: str) -> Path:
     path = RECORDED / f"{experiment.name}-docker{major_minor}-{builder}.txt"
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
     return path
+
+
+def _config_history(tag: str, docker: str, env: dict[str, str]) -> list[str]:
+    """Each history entry of the image config: its instruction and whether it made a layer."""
+    saved = subprocess.run([docker, "save", tag], env=env, capture_output=True, check=True)
+    with tarfile.open(fileobj=io.BytesIO(saved.stdout)) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+        config = json.load(tar.extractfile(manifest[0]["Config"]))  # type: ignore[arg-type]
+    return [
+        f"{'no layer' if entry.get('empty_layer') else 'LAYER   '}  {entry.get('created_by', '')}"
+        for entry in config.get("history", [])
+    ]
 
 
 def main() -> int:

@@ -17,8 +17,8 @@ import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import make_contents  # noqa: E402
-from nbtools import execute, lessons  # noqa: E402
+import make_contents
+from nbtools import execute, lessons
 
 
 def main(argv: list[str]) -> int:
