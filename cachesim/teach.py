@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Feedback:
     """The answer to one exercise: right or not, what to say, and where to look if not."""
 
@@ -47,6 +47,8 @@ class Feedback:
         if not self.ok and self.hint:
             text += f"\nHint: {self.hint}"
         return text
+
+    __repr__ = __str__
 
     def _repr_html_(self) -> str:
         colour = "#0072B2" if self.ok else "#D55E00"
