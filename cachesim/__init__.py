@@ -16,7 +16,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +69,9 @@ __all__ = [
     "statuses",
     "steps_table",
     "with_dockerfile",
+    # lessons 5-7: the real engine, when one answers
+    "EngineRun",
+    "run_on_engine",
 ]
 
 BUILDERS: tuple[str, ...] = ("buildkit", "legacy")  # legacy = the classic builder
@@ -170,3 +173,35 @@ def save_figure(figure: Figure, path: str) -> None:
     from cachesim import plot
 
     plot.save(figure, path)
+
+
+# --- The real engine, when one answers (lessons 5-7 show live runs, recorded ones otherwise)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineRun:
+    """What a real engine did with a scenario: its version and, per build, the steps it
+    printed as ``(instruction, status)`` pairs (status ``cached``, ``built`` or ``failed``)."""
+
+    docker_version: str
+    builder: str
+    builds: tuple[tuple[tuple[str, str], ...], ...]
+
+
+def run_on_engine(
+    scenario: Scenario, builder: str | None = None, docker: str = "docker"
+) -> EngineRun | None:
+    """Run every build of ``scenario`` on the engine ``DOCKER_HOST`` names, or None when no
+    engine answers (a lesson then quotes a recorded run). Base images are cachesim's local
+    stand-ins, nothing is pulled, and everything the run made is removed afterwards."""
+    from cachesim.engine import engine_answers, run_builds, server_version
+    from cachesim.scenario import replay
+    from cachesim.simulator import images_of
+
+    if not engine_answers(docker, timeout=5.0):
+        return None
+    engine = builder or scenario.engine
+    requests = [step.request for step in replay(scenario, images_of)]
+    observed = run_builds(requests, engine, docker=docker)  # type: ignore[arg-type]
+    builds = tuple(tuple((s.instruction, s.status) for s in b.steps) for b in observed)
+    return EngineRun(server_version(docker), engine, builds)
