@@ -45,6 +45,7 @@ __all__ = [
     "BUILDKIT_VERSIONS",
     "DEFAULT_BUILDKIT",
     "BuildResult",
+    "EngineRun",
     "Feedback",
     "InputError",
     "Recording",
@@ -63,15 +64,13 @@ __all__ = [
     "plot_timeline",
     "read_recording",
     "report_text",
+    "run_on_engine",
     "save_figure",
     "show",
     "simulate",
     "statuses",
     "steps_table",
     "with_dockerfile",
-    # lessons 5-7: the real engine, when one answers
-    "EngineRun",
-    "run_on_engine",
 ]
 
 BUILDERS: tuple[str, ...] = ("buildkit", "legacy")  # legacy = the classic builder
