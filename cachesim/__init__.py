@@ -24,16 +24,20 @@ from cachesim.errors import InputError
 from cachesim.results import BuildResult, SimulationResult, StepResult
 from cachesim.scenario import Scenario
 from cachesim.teach import (
+    Expect,
     Feedback,
     Recording,
     Table,
     builds_table,
     check,
+    check_expectations,
+    check_saving,
     check_statuses,
     read_recording,
     show,
     statuses,
     steps_table,
+    total_seconds,
 )
 from cachesim.versions import BUILDKIT_VERSIONS, DEFAULT_BUILDKIT
 
@@ -46,6 +50,7 @@ __all__ = [
     "DEFAULT_BUILDKIT",
     "BuildResult",
     "EngineRun",
+    "Expect",
     "Feedback",
     "InputError",
     "Recording",
@@ -56,6 +61,8 @@ __all__ = [
     "__version__",
     "builds_table",
     "check",
+    "check_expectations",
+    "check_saving",
     "check_statuses",
     "load_scenario",
     "plot_board",
@@ -70,7 +77,9 @@ __all__ = [
     "simulate",
     "statuses",
     "steps_table",
+    "total_seconds",
     "with_dockerfile",
+    "with_dockerignore",
 ]
 
 BUILDERS: tuple[str, ...] = ("buildkit", "legacy")  # legacy = the classic builder
@@ -101,6 +110,11 @@ def load_scenario(source: str | Path | Mapping[str, Any], base_dir: str | Path =
 def with_dockerfile(scenario: Scenario, dockerfile: str, name: str | None = None) -> Scenario:
     """The same context and builds with another Dockerfile: compare variants fairly."""
     return replace(scenario, dockerfile=dockerfile, name=name or scenario.name)
+
+
+def with_dockerignore(scenario: Scenario, dockerignore: str, name: str | None = None) -> Scenario:
+    """The same scenario with another .dockerignore at the start (empty text: none)."""
+    return replace(scenario, dockerignore=dockerignore or None, name=name or scenario.name)
 
 
 def simulate(

@@ -20,16 +20,20 @@ from typing import Any
 from cachesim.results import BuildResult, SimulationResult
 
 __all__ = [
+    "Expect",
     "Feedback",
     "Recording",
     "Table",
     "builds_table",
     "check",
+    "check_expectations",
+    "check_saving",
     "check_statuses",
     "read_recording",
     "show",
     "statuses",
     "steps_table",
+    "total_seconds",
 ]
 
 
@@ -223,8 +227,9 @@ def builds_table(results: SimulationResult | Iterable[SimulationResult]) -> Tabl
     """
     group = [results] if isinstance(results, SimulationResult) else list(results)
     headers = ["build"]
+    same_scenario = len({r.scenario for r in group}) == 1
     for result in group:
-        label = f"{result.scenario} ({result.engine})" if len(group) > 1 else ""
+        label = "" if len(group) == 1 else result.engine if same_scenario else result.scenario
         headers += [f"{label} built".strip(), f"{label} time".strip()]
     rows = []
     for number, build in enumerate(group[0].builds):
@@ -286,3 +291,107 @@ def read_recording(path: str | Any) -> Recording:
     return Recording(
         str(path), header, tuple((cmd, "\n".join(out)) for cmd, out in sections)
     )
+
+
+def total_seconds(result: SimulationResult) -> float:
+    """The predicted time of all builds of a result together."""
+    return sum(build.seconds or 0.0 for build in result.builds)
+
+
+def check_saving(
+    dockerfile: Any,
+    scenario: Any,
+    reference: str,
+    builder: str = "buildkit",
+    slack: float = 0.05,
+) -> Feedback:
+    """Does a learner's Dockerfile save (nearly) as much build time as the reference does?
+
+    Both replace the scenario's Dockerfile over the same builds. The learner's must keep
+    every ``RUN`` of the original (dropping the install is not a fix), build without
+    failing, and come within ``slack`` of the reference's total. The hint names the
+    expensive step that still runs most often, since that is what is left to move.
+    """
+    from cachesim import simulate, with_dockerfile  # the facade: one way to simulate
+
+    if dockerfile in (None, ...) or not str(dockerfile).strip():
+        return Feedback(False, "no answer yet.", "copy the Dockerfile above and reorder it.")
+    runs = [line.strip() for line in scenario.dockerfile.splitlines() if line.startswith("RUN")]
+    missing = [run for run in runs if run not in dockerfile]
+    if missing:
+        return Feedback(
+            False,
+            f"your Dockerfile no longer has `{missing[0]}`.",
+            "keep every RUN: the point is to move the COPY lines, not to drop the work.",
+        )
+    before = simulate(scenario, builder)
+    mine = simulate(with_dockerfile(scenario, dockerfile, "yours"), builder)
+    best = simulate(with_dockerfile(scenario, reference, "reference"), builder)
+    failed = [b for b in mine.builds if b.failed]
+    if failed:
+        return Feedback(
+            False,
+            f"build {failed[0].name!r} fails: {failed[0].error}",
+            "check the COPY destinations and the order of WORKDIR and COPY.",
+        )
+    old, new, target = total_seconds(before), total_seconds(mine), total_seconds(best)
+    saved = f"the month takes {new:.0f} s instead of {old:.0f} s (the reference: {target:.0f} s)"
+    if new <= target * (1 + slack):
+        return Feedback(True, f"{saved}: you saved {old - new:.0f} s.")
+    return Feedback(False, saved + ".", _still_wrong(mine, best))
+
+
+def _still_wrong(mine: SimulationResult, best: SimulationResult) -> str:
+    """Name the step that costs the learner most more than the reference."""
+    def cost_by_step(result: SimulationResult) -> dict[str, tuple[float, int]]:
+        out: dict[str, tuple[float, int]] = {}
+        for build in result.builds:
+            for step in build.steps:
+                if step.status == "built" and not step.is_from:
+                    seconds, count = out.get(step.instruction, (0.0, 0))
+                    out[step.instruction] = (seconds + (step.seconds or 0.0), count + 1)
+        return out
+
+    ours, theirs = cost_by_step(mine), cost_by_step(best)
+    worst = max(ours, key=lambda k: ours[k][0] - theirs.get(k, (0.0, 0))[0])
+    count = ours[worst][1]
+    return (
+        f"`{worst}` still runs in {count} of {len(mine.builds)} builds "
+        f"({theirs.get(worst, (0.0, 0))[1]} in the reference): which COPY comes before it, "
+        "and does it copy more than that step needs?"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Expect:
+    """What one step of one build should do, and the hint to give when it does not."""
+
+    build: str  # the build's name
+    step: str  # the start of the step's instruction, e.g. "COPY . ."
+    status: str  # "cached" or "built"
+    hint: str
+
+
+def check_expectations(
+    result: SimulationResult, expected: Sequence[Expect], right: str
+) -> Feedback:
+    """Check a simulated answer (a learner's .dockerignore, Dockerfile...) step by step.
+
+    The first expectation that fails gives its own hint, so each hint can say exactly what
+    a build that behaves that way reveals about the answer.
+    """
+    builds = {build.name: build for build in result.builds}
+    for expect in expected:
+        build = builds[expect.build]
+        if build.failed:
+            return Feedback(False, f"build {build.name!r} fails: {build.error}", expect.hint)
+        step = next(s for s in build.steps if s.instruction.startswith(expect.step))
+        if step.status != expect.status:
+            why = f" ({step.reason})" if step.reason else ""
+            return Feedback(
+                False,
+                f"in build {build.name!r}, `{step.instruction}` is {step.status}{why}; "
+                f"it should be {expect.status}.",
+                expect.hint,
+            )
+    return Feedback(True, right)

@@ -65,7 +65,11 @@ def main() -> int:
             "of lesson 3."
         ),
     ]
-    notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    notebook.metadata["kernelspec"] = {
+        "display_name": "Python 3",
+        "language": "python",
+        "name": "python3",
+    }
     nbformat.write(notebook, CONTENTS)
     return 0
 
