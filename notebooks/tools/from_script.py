@@ -3,9 +3,12 @@
     python3 notebooks/tools/from_script.py lesson.py notebooks/NN-Name.ipynb
 
 ``# %% [markdown]`` starts a Markdown cell (its lines are comments: ``# `` is removed),
-``# %%`` a code cell. Writing a lesson as a script makes it easy to write in an editor;
-the notebook is what is stored and edited afterwards (then regenerate its outputs with
-``run_all.py``).
+``# %%`` a code cell. A ``# %% [exercises]`` section is no cell: its ``# right: CODE`` and
+``# wrong: CODE`` lines, in pairs, become the notebook's ``metadata.cachesim.exercises``,
+which tests/test_notebooks.py runs (see nbtools.exercises).
+
+A script is easy to write in an editor; the notebook is what is stored and edited
+afterwards (then regenerate its outputs with ``run_all.py``).
 """
 
 from __future__ import annotations
@@ -16,13 +19,20 @@ from pathlib import Path
 import nbformat
 
 
-def cells_of(text: str) -> list[nbformat.NotebookNode]:
+def cells_of(text: str, exercises: list[dict[str, str]] | None = None) -> list:
     cells: list[nbformat.NotebookNode] = []
     kind, lines = None, []
 
     def flush() -> None:
         body = "\n".join(lines).strip("\n")
-        if kind == "markdown":
+        if kind == "exercises" and exercises is not None:
+            for line in body.splitlines():
+                key, _, code = line.lstrip("# ").partition(":")
+                if key == "right":
+                    exercises.append({"right": code.strip()})
+                elif key == "wrong":
+                    exercises[-1]["wrong"] = code.strip()
+        elif kind == "markdown":
             body = "\n".join(
                 line[2:] if line.startswith("# ") else line.lstrip("#")
                 for line in body.splitlines()
@@ -34,7 +44,8 @@ def cells_of(text: str) -> list[nbformat.NotebookNode]:
     for line in text.splitlines():
         if line.startswith("# %%"):
             flush()
-            kind, lines = ("markdown" if "[markdown]" in line else "code"), []
+            kind = next((k for k in ("markdown", "exercises") if f"[{k}]" in line), "code")
+            lines = []
         else:
             lines.append(line)
     flush()
@@ -44,7 +55,10 @@ def cells_of(text: str) -> list[nbformat.NotebookNode]:
 def main(argv: list[str]) -> int:
     source, target = Path(argv[0]), Path(argv[1])
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = cells_of(source.read_text(encoding="utf-8"))
+    exercises: list[dict[str, str]] = []
+    notebook.cells = cells_of(source.read_text(encoding="utf-8"), exercises)
+    if exercises:
+        notebook.metadata["cachesim"] = {"exercises": exercises}
     notebook.metadata["kernelspec"] = {
         "display_name": "Python 3",
         "language": "python",

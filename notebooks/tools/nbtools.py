@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import nbformat
@@ -28,6 +30,26 @@ VOLATILE = [
 ]
 
 
+# Run at kernel start (an IPython startup file): any connection that leaves the machine
+# raises, so a lesson that reached for the network or a registry fails instead of passing.
+NO_NETWORK = """\
+import socket as _socket
+
+_connect = _socket.socket.connect
+
+
+def _local_only(self, address, _connect=_connect):
+    if self.family in (_socket.AF_INET, _socket.AF_INET6):
+        host = address[0]
+        if host not in ("127.0.0.1", "::1", "localhost"):
+            raise OSError(f"the lessons run without network: refused {address!r}")
+    return _connect(self, address)
+
+
+_socket.socket.connect = _local_only
+"""
+
+
 def lessons() -> list[Path]:
     """Every notebook of the course, in order (00-Contents first)."""
     return sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
@@ -43,12 +65,22 @@ def quiet_env() -> dict[str, str]:
     return env
 
 
-def execute(path: Path) -> nbformat.NotebookNode:
-    """The notebook at ``path`` executed in a fresh kernel (not written anywhere)."""
+def execute(path: Path, extra_cells: Sequence[str] = ()) -> nbformat.NotebookNode:
+    """The notebook at ``path`` executed in a fresh kernel (not written anywhere).
+
+    ``extra_cells`` are appended as code cells and run after the lesson's own, in the same
+    kernel: the tests use them to call a lesson's exercise checks with known answers.
+    """
     notebook = nbformat.read(path, as_version=4)
+    notebook.cells += [nbformat.v4.new_code_cell(code) for code in extra_cells]
     saved = dict(os.environ)
+    ipython_dir = tempfile.TemporaryDirectory(prefix="cachesim-lesson-ipython-")
+    startup = Path(ipython_dir.name) / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00-no-network.py").write_text(NO_NETWORK)
     os.environ.clear()
     os.environ.update(quiet_env())  # the kernel inherits this process's environment
+    os.environ["IPYTHONDIR"] = ipython_dir.name
     try:
         client = NotebookClient(
             notebook,
@@ -60,17 +92,29 @@ def execute(path: Path) -> nbformat.NotebookNode:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+        ipython_dir.cleanup()
     return notebook
 
 
-def text_outputs(notebook: nbformat.NotebookNode) -> list[list[str]]:
+def exercises(notebook: nbformat.NotebookNode) -> list[dict[str, str]]:
+    """The lesson's exercises as its metadata declares them, for the tests.
+
+    ``metadata.cachesim.exercises`` is a list of ``{"right": CODE, "wrong": CODE}``: two
+    expressions that call one of the lesson's checks, with a right and with a wrong answer.
+    The tests run them after the lesson and require a ``Feedback`` that is ok for the
+    first, and not ok with a hint for the second.
+    """
+    return list(notebook.metadata.get("cachesim", {}).get("exercises", []))
+
+
+def text_outputs(notebook: nbformat.NotebookNode, cells: int | None = None) -> list[list[str]]:
     """Per code cell, its text outputs (streams, text/plain, errors), normalised.
 
     Images are left out: the same figure can differ by a few bytes between matplotlib
     builds, while the text around it says what it shows.
     """
-    cells = []
-    for cell in notebook.cells:
+    out = []
+    for cell in notebook.cells[:cells]:
         if cell.cell_type != "code":
             continue
         texts = []
@@ -83,8 +127,8 @@ def text_outputs(notebook: nbformat.NotebookNode) -> list[list[str]]:
                     texts.append(data["text/plain"])
             elif output.output_type == "error":
                 texts.append(f"{output.ename}: {output.evalue}")
-        cells.append([normalise(t) for t in texts])
-    return cells
+        out.append([normalise(t) for t in texts])
+    return out
 
 
 def normalise(text: str) -> str:
