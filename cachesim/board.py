@@ -9,6 +9,7 @@ the same builds. Colours are plot.py's (Okabe-Ito, colour-blind safe).
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 from matplotlib.figure import Figure
@@ -17,6 +18,7 @@ from matplotlib.patches import Patch, Rectangle
 from cachesim.plot import BUILT, CACHED, FAILED, STYLE, _short, plt
 from cachesim.results import SimulationResult
 
+FEW_BUILDS = 8  # up to this many columns, build names are written in full, wrapped
 BUILDER_NAMES = {"buildkit": "BuildKit", "legacy": "classic builder"}
 
 
@@ -32,7 +34,7 @@ def _rows(result: SimulationResult) -> dict[tuple[str, int], str]:
             key = (step.stage, step.index)
             first = rows.setdefault(key, step.instruction)
             if first != step.instruction and not first.endswith("(edited)"):
-                rows[key] = f"{_short(first, 26)} (edited)"
+                rows[key] = f"{_short(first, 32)} (edited)"
     return rows
 
 
@@ -82,9 +84,16 @@ def _panel(ax, result: SimulationResult, rows: dict[tuple[str, int], str]) -> No
             )
     ax.set_xlim(0, max(len(result.builds), 1))
     ax.set_ylim(len(rows), 0)
-    ax.set_yticks([i + 0.5 for i in range(len(rows))], [_short(text, 36) for text in rows.values()])
-    names = [_short(b.name, 26) for b in result.builds]
-    ax.set_xticks([i + 0.5 for i in range(len(names))], names, rotation=30, ha="right")
+    ax.set_yticks([i + 0.5 for i in range(len(rows))], [_short(t, 44) for t in rows.values()])
+    ticks = [i + 0.5 for i in range(len(result.builds))]
+    if len(result.builds) <= FEW_BUILDS:  # room to write each build's name in full
+        names = [textwrap.fill(b.name, 18) for b in result.builds]
+        ax.set_xticks(ticks, names, fontsize=STYLE["xtick.labelsize"] - 1)
+    else:  # too many names to read: number the builds (tables give their names)
+        every = 1 if len(ticks) <= 2 * FEW_BUILDS else 5
+        shown = [(x, str(n)) for n, x in enumerate(ticks, start=1) if n == 1 or n % every == 0]
+        ax.set_xticks([tick for tick, _ in shown], [label for _, label in shown])
+        ax.set_xlabel("build number")
     ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)

@@ -87,8 +87,8 @@ def test_exercises_accept_right_answers_and_hint_at_wrong_ones(path):
         if out.output_type == "stream"
     ]
     results = [line.split(" ", 2) for text in printed for line in text.splitlines()]
-    rights = [r for r in results if r[0] == "'right'"]
-    wrongs = [r for r in results if r[0] == "'wrong'"]
+    rights = [r for r in results if r[0] == "right"]
+    wrongs = [r for r in results if r[0] == "wrong"]
     assert len(rights) == len(wrongs) == len(nbtools.exercises(stored))
     assert all(r[1] == "True" for r in rights), rights
     assert all(w[1] == "False" and w[2] not in ("None", "''") for w in wrongs), wrongs
