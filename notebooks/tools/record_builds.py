@@ -9,10 +9,11 @@ with stub tools: cachesim/engine/standin.py), exactly as ``cachesim verify`` run
 nothing is pulled and everything the run made is removed afterwards.
 
 One file a scenario, engine and builder: ``notebooks/recorded/<scenario>-docker<X.Y>-
-<builder>.txt``. It opens with the date, the Docker and BuildKit versions, then for every
-build a ``step`` line per step the engine printed (tab-separated: stage, k/n, status as
-the engine said it, instruction; read from the log by cachesim's log parser), the exit
-status and the engine's whole log. The lessons read the ``step`` lines and quote the logs.
+<builder>.txt``, in the shape ``cachesim.read_recording`` reads: ``# key: value`` header
+lines (the date, the Docker and BuildKit versions), then one ``$ docker build ...`` section
+a build, holding a ``step`` line per step the engine printed (tab-separated: stage, k/n,
+status as the engine said it, instruction; read from the log by cachesim's log parser),
+the exit status and the engine's whole log. The lessons read the ``step`` lines.
 Sequences of builds are what this adds to ``record.py``, which records single cold builds.
 """
 
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from cachesim.engine import run_builds, server_version  # noqa: E402
+from cachesim.engine.runner import build_command  # noqa: E402
 from cachesim.scenario import load, replay  # noqa: E402
 from cachesim.simulator import images_of  # noqa: E402
 from cachesim.versions import buildkit_of_docker  # noqa: E402
@@ -62,15 +64,21 @@ def record(path: Path, builder: str, docker: str) -> Path:
         f"# scenario: notebooks/scenarios/{path.name}",
         "# tool: notebooks/tools/record_builds.py",
     ]
-    for number, (build, seen) in enumerate(zip(scenario.builds, observed, strict=True), 1):
+    for number, (request, seen) in enumerate(zip(requests, observed, strict=True), 1):
+        build = scenario.builds[number - 1]
+        command = build_command(request, builder, f"lesson:{number}", Path("."), "docker")
         changes = "; ".join(change.describe() for change in build.changes) or "none"
-        args = ", ".join(f"{k}={v}" for k, v in build.build_args.items())
-        out += ["", f"## build {number}/{len(observed)}: {seen.name}", f"# changes: {changes}"]
-        if args:
-            out.append(f"# build args: {args}")
+        out += [
+            "",
+            f"$ DOCKER_BUILDKIT={env_builder} {' '.join(command)}",
+            f"# build {number}/{len(observed)}: {seen.name}",
+            f"# changes: {changes}",
+        ]
         for step in seen.steps:
             status = SHOWN[step.status]
-            out.append(f"step\t{step.stage}\t{step.index}/{step.total}\t{status}\t{step.instruction}")
+            out.append(
+                f"step\t{step.stage}\t{step.index}/{step.total}\t{status}\t{step.instruction}"
+            )
         out.append(f"# exit status {seen.exit_code}" + (f": {seen.error}" if seen.error else ""))
         out += ["# the engine's log:", seen.log.rstrip()]
     RECORDED.mkdir(parents=True, exist_ok=True)
