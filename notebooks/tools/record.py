@@ -83,6 +83,12 @@ EXPERIMENTS = {
         "seed-layers", SEED_DOCKERFILE, {"app.py": "print('hello')\n", "README.md": "# app\n"}
     ),
     "seed-simple": Experiment("seed-simple", SEED_SIMPLE, {"app.py": "print('hello')\n"}),
+    # Does WORKDIR make a layer when its folder does not exist yet? (lesson 1)
+    "workdir-new": Experiment(
+        "workdir-new",
+        "FROM python:3.10-slim\nWORKDIR /srv/app\nCOPY app.py .\n",
+        {"app.py": "print('hello')\n"},
+    ),
     "env-leak": Experiment(
         "env-leak",
         LEAK_DOCKERFILE,
