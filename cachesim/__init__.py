@@ -202,11 +202,12 @@ class EngineRun:
 
 
 def run_on_engine(
-    scenario: Scenario, builder: str | None = None, docker: str = "docker"
+    scenario: Scenario, builder: str | None = None, docker: str = "/usr/bin/docker"
 ) -> EngineRun | None:
     """Run every build of ``scenario`` on the engine ``DOCKER_HOST`` names, or None when no
     engine answers (a lesson then quotes a recorded run). Base images are cachesim's local
-    stand-ins, nothing is pulled, and everything the run made is removed afterwards."""
+    stand-ins, nothing is pulled, and everything the run made is removed afterwards.
+    ``docker`` is the client, as for ``cachesim verify --docker``."""
     from cachesim.engine import engine_answers, run_builds, server_version
     from cachesim.scenario import replay
     from cachesim.simulator import images_of
