@@ -37,6 +37,7 @@ SIDE_BY_SIDE_COLUMNS = 96  # narrower terminals show the two sides one above the
 DEFAULT_DELAY = 2.0  # seconds a screen stays up under --auto
 SIDE_KEYS = {"label", "engine", "dockerfile", "dockerignore"}
 FIRST_BUILD = "nothing: the first build, the cache is empty"
+PARENT_REASON = "the step above it was built"
 COLD_REASON = "no earlier build"  # said once in the header, not under every step
 DEMO_KEYS = {"title", "lesson", "about", "left", "right", "scenario"}
 
@@ -164,6 +165,8 @@ def _why(step: StepResult) -> str:
     """The reason worth a line on screen: a cached step needs none, a cold build says once."""
     if step.status != "built" or not step.reason or step.reason.startswith(COLD_REASON):
         return ""
+    if step.reason.startswith(PARENT_REASON):
+        return "the step above ran"  # the line it names is the row just above
     return step.reason
 
 
@@ -230,7 +233,9 @@ def plain_intro(demo: Demo) -> str:
 
 def _side_panel(label: str, build: BuildResult, total: float):
     from rich import box
+    from rich.console import Group
     from rich.panel import Panel
+    from rich.rule import Rule
     from rich.table import Table
     from rich.text import Text
 
@@ -251,14 +256,13 @@ def _side_panel(label: str, build: BuildResult, total: float):
     footer = Text.assemble(
         ("this build ", ""),
         (_seconds(build.seconds) or "-", "bold"),
-        ("   so far ", ""),
+        (" · so far ", ""),
         (f"{total:.1f} s", "bold"),
-        *((("   image ", ""), (image_size(build), "bold")) if image_size(build) else ()),
+        *(((" · image ", ""), (image_size(build), "bold")) if image_size(build) else ()),
     )
     return Panel(
-        table,
+        Group(table, Rule(style="dim"), footer),
         title=Text(label, style="bold"),
-        subtitle=footer,
         box=box.HEAVY,
         padding=(0, 1),
     )
