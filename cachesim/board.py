@@ -87,7 +87,7 @@ def _panel(ax, result: SimulationResult, rows: dict[tuple[str, int], str]) -> No
     ax.set_yticks([i + 0.5 for i in range(len(rows))], [_short(t, 44) for t in rows.values()])
     ticks = [i + 0.5 for i in range(len(result.builds))]
     if len(result.builds) <= FEW_BUILDS:  # room to write each build's name in full
-        names = [textwrap.fill(b.name, 18) for b in result.builds]
+        names = [textwrap.fill(b.name, 14) for b in result.builds]
         ax.set_xticks(ticks, names, fontsize=STYLE["xtick.labelsize"] - 1)
     else:  # too many names to read: number the builds (tables give their names)
         every = 1 if len(ticks) <= 2 * FEW_BUILDS else 5

@@ -78,7 +78,9 @@ def test_lesson_has_two_figures(path):
 def test_exercises_accept_right_answers_and_hint_at_wrong_ones(path):
     """Each declared exercise: the right answer passes, a wrong one fails with a hint."""
     stored = nbformat.read(path, as_version=4)
-    assert nbtools.exercises(stored), f"{path.name} declares no exercise (metadata.cachesim)"
+    assert nbtools.exercises(stored), (
+        f"{path.name} declares no exercise: see notebooks/README.md (metadata.cachesim.exercises)"
+    )
     fresh, own = executed(path)
     printed = [
         out.text
