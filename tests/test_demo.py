@@ -163,6 +163,13 @@ def test_a_narrow_terminal_stacks_the_two_sides(terminal):
     assert max(len(line) for line in screen.splitlines()) <= 80
 
 
+def _plain_sides(out: str, start: str, end: str, right_label: str) -> tuple[str, str]:
+    """The left and right side of one build in the plain output, split at the right's label."""
+    screen = out.split(start, 1)[1].split(end, 1)[0]
+    left, right = screen.split(f"\n  {right_label}\n")
+    return left, right
+
+
 def test_through_a_pipe_it_prints_plain_text_without_waiting():
     """stdout not a terminal: every screen, no escape codes, no pause (no --auto needed)."""
     started = time.monotonic()
@@ -172,8 +179,7 @@ def test_through_a_pipe_it_prints_plain_text_without_waiting():
     assert "\x1b" not in result.stdout
     builds = re.findall(r"^== Order matters: build (\d)/6", result.stdout, re.M)
     assert builds == ["1", "2", "3", "4", "5", "6"]
-    second = result.stdout.split("build 2/6")[1].split("build 3/6")[0]
-    left, right = second.split("\n  dependencies first\n")
+    left, right = _plain_sides(result.stdout, "build 2/6", "build 3/6", "dependencies first")
     assert re.search(r"BUILT .* RUN pip install", left)
     assert re.search(r"CACHED .* RUN pip install", right)
 
@@ -181,8 +187,7 @@ def test_through_a_pipe_it_prints_plain_text_without_waiting():
 def test_the_classic_builder_side_lists_label_as_a_step():
     """builders demo: a LABEL edit rebuilds the classic builder's later steps, not BuildKit's."""
     out = cachesim("demo", "builders").stdout
-    label = out.split("bump the LABEL ==")[1].split("== ")[0]
-    buildkit, classic = label.split("\n  classic builder\n")
+    buildkit, classic = _plain_sides(out, "bump the LABEL ==", "== ", "classic builder")
     assert "LABEL" not in buildkit and "BUILT" not in buildkit
     assert re.search(r"BUILT .* LABEL version=\"1.1\"", classic)
     assert re.search(r"BUILT .* RUN pip install", classic)
@@ -191,8 +196,7 @@ def test_the_classic_builder_side_lists_label_as_a_step():
 def test_the_chapter_dockerfile_fails_at_workdir():
     """myths demo: COPY app.py /app then WORKDIR /app fails (findings, F4), the fix builds."""
     out = cachesim("demo", "myths").stdout
-    cold = out.split("build 1/3")[1].split("build 2/3")[0]
-    chapter, fixed = cold.split("\n  fixed\n")
+    chapter, fixed = _plain_sides(out, "build 1/3", "build 2/3", "fixed")
     assert re.search(r"FAILED .* WORKDIR /app", chapter)
     assert "not a directory" in chapter
     assert "FAILED" not in fixed and "fails" not in fixed
