@@ -327,7 +327,11 @@ def parse_log(
     """Dispatch to the parser of ``engine`` (``buildkit`` or ``legacy``)."""
     if engine == "buildkit":
         steps, error, failed = parse_buildkit_log(log, stages)
-        if exit_code != 0 and error is None:
+        if exit_code == 0:
+            # A build that succeeded has no error, whatever trails its log: Docker 28.5 ends
+            # a good build with its build checks' warnings ("1 warning found ...").
+            return steps, None, None
+        if error is None:
             error = f"docker build exited with status {exit_code}"
         return steps, error, failed
     if engine == "legacy":
