@@ -167,11 +167,24 @@ def plot_layers(build: BuildResult, title: str | None = None) -> Figure:
     return plot.layers(build, title=title)
 
 
-def plot_cumulative(results: list[SimulationResult], title: str | None = None) -> Figure:
-    """Total build time over the builds, one line per result: the race of two Dockerfiles."""
+def plot_cumulative(
+    results: list[SimulationResult], title: str | None = None, number_every: int | None = None
+) -> Figure:
+    """Total build time over the builds, one line per result: the race of two Dockerfiles.
+
+    With ``number_every=N`` the x axis shows build numbers (1 and every Nth) instead of
+    build names, which stay readable for a long history.
+    """
     from cachesim import plot
 
-    return plot.cumulative(results, title=title)
+    figure = plot.cumulative(results, title=title)
+    if number_every:
+        ax = figure.axes[0]
+        count = max(len(r.builds) for r in results)
+        shown = [n for n in range(1, count + 1) if n == 1 or n % number_every == 0]
+        ax.set_xticks(shown, [str(n) for n in shown], rotation=0, ha="center")
+        ax.set_xlabel("after build number")
+    return figure
 
 
 def plot_board(results: list[SimulationResult], title: str | None = None) -> Figure:

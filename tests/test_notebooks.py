@@ -68,8 +68,7 @@ def test_runs_and_stored_outputs_are_fresh(path):
 
 @pytest.mark.parametrize("path", LESSONS, ids=_ids(LESSONS))
 def test_lesson_has_two_figures(path):
-    """Each lesson shows at least two figures, each with a title (read from the stored PNGs'
-    cells: the code that made them sets one)."""
+    """Each lesson shows at least two figures (PNG outputs of the stored notebook)."""
     stored = nbformat.read(path, as_version=4)
     assert nbtools.figure_count(stored) >= 2, path.name
 
