@@ -240,3 +240,13 @@ def test_demos_are_packaged_with_cachesim():
     text = (ROOT / "pyproject.toml").read_text()
     assert re.search(r'cachesim = \["demos/\*\.yaml"\]', text)
     assert Path(ROOT / "cachesim" / "demos").is_dir()
+
+
+def test_whatif_a_readme_edit_reruns_the_tests_only_without_the_dockerignore():
+    """whatif demo: .dockerignore *.md keeps COPY . . cached on a README edit (rules K2, K4)."""
+    out = cachesim("demo", "whatif").stdout
+    plain, ignored = _plain_sides(out, "2: edit README.md ==", "== ", "+ .dockerignore *.md")
+    assert re.search(r"BUILT .* COPY \. \.", plain) and re.search(
+        r"BUILT .* RUN python -m pytest", plain
+    )
+    assert "BUILT" not in ignored
