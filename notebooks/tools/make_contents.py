@@ -32,6 +32,17 @@ jupyter lab notebooks/
 """
 
 
+def _items(lines: list[str]) -> list[str]:
+    """The Markdown list items among ``lines``, each with its continuation lines joined."""
+    items: list[str] = []
+    for line in lines:
+        if line.startswith("- "):
+            items.append(line)
+        elif items and line.startswith("  ") and line.strip():
+            items[-1] += " " + line.strip()
+    return items
+
+
 def entry(path: Path) -> str:
     notebook = nbformat.read(path, as_version=4)
     title, goals = path.stem, []
@@ -42,8 +53,7 @@ def entry(path: Path) -> str:
         for number, line in enumerate(lines):
             if line.startswith("# "):
                 title = line[2:].strip()
-                rest = lines[number + 1 :]
-                goals = [g for g in rest if g.startswith("- ")]
+                goals = _items(lines[number + 1 :])
                 break
         if goals or title != path.stem:
             break
