@@ -21,14 +21,16 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any
 
-from cachesim import inputs
-from cachesim.cache import digest
+from cachesim import inputs, printed
 from cachesim.context import content_digest
+from cachesim.dockerfile import check_version
+from cachesim.downloads import download_name, is_url
 from cachesim.errors import BuildFailure
 from cachesim.fs import FileSystem
-from cachesim.plan import Plan, Resolved
-from cachesim.runeffects import run_effect
-from cachesim.versions import DEFAULT_BUILDKIT
+from cachesim.plan import AutomaticArgs, Plan, Resolved
+from cachesim.runeffects import declared_run, run_failure, run_output
+from cachesim.versions import DEFAULT_BUILDKIT, bare_global_arg_hides_platform
+from cachesim.wording import worded_for
 
 STEP_KEYWORDS = frozenset({"RUN", "COPY", "ADD", "WORKDIR"})
 
@@ -72,6 +74,9 @@ def run_definition(step: Resolved, walk: Any) -> tuple[dict[str, Any], int, int]
         "mounts": mounts,
         "mount_files": mount_files,
     }
+    declared = declared_run(step, walk)
+    if declared is not None and declared.fails_in(walk.request.name):
+        definition["_fails"] = run_failure(step.command, walk.rules)
     return definition, 0, 0
 
 
@@ -90,15 +95,21 @@ def copy_definition(step: Resolved, walk: Any, fs: FileSystem) -> tuple[dict, Fi
         selected = inputs.Selected({}, {}, 0, 0)
         origin = "heredoc"
     else:
-        selected = inputs.from_context(
-            walk.context,
-            step.sources,
-            step.dest,
-            builder=walk.rules.name,
-            keyword=step.keyword,
-            workdir=step.workdir,
-            dest_is_dir=fs.is_dir(step.dest),
-        )
+        local = tuple(s for s in step.sources if not downloaded(step, s))
+        selected = inputs.Selected({}, {}, 0, 0)
+        if local:
+            selected = inputs.from_context(
+                walk.context,
+                local,
+                step.dest,
+                builder=walk.rules.name,
+                keyword=step.keyword,
+                workdir=step.workdir,
+                dest_is_dir=fs.is_dir(step.dest) or len(local) < len(step.sources),
+            )
+        urls = tuple(s for s in step.sources if downloaded(step, s))
+        if urls:
+            selected = _with_downloads(selected, urls, step, walk, fs)
         origin = "context"
     if step.inline:
         inline = {
@@ -116,7 +127,8 @@ def copy_definition(step: Resolved, walk: Any, fs: FileSystem) -> tuple[dict, Fi
             {**selected.digests, **inline}, placed, selected.count + len(inline), selected.size
         )
     definition = {
-        "sources": list(step.sources),
+        # a download is keyed by its file name and content, not by its URL (downloads.py)
+        "sources": [download_name(s) if downloaded(step, s) else s for s in step.sources],
         "dest": step.dest,
         "from": origin,
         "chown": step.chown,
@@ -124,23 +136,66 @@ def copy_definition(step: Resolved, walk: Any, fs: FileSystem) -> tuple[dict, Fi
         "link": step.link,
         "files": dict(selected.digests),
     }
+    note = copied_note(step, walk, selected)
+    after = fs.with_files(selected.placed)
+    hidden = selected.digests.get("<written by RUN>")
+    if hidden and step.from_stage is not None:  # what RUNs wrote travels with the copy
+        after = after.after_tools(hidden, (posixpath.normpath(step.dest),), note)
+    if note:
+        definition["_why"] = note
+    if step.from_stage is not None and reran(walk, step.from_stage):
+        sources = ", ".join(step.sources)
+        because = note or "no RUN of that stage wrote there, and what COPY put there is the same"
+        definition["_same"] = (
+            f"the stage {origin[6:]} re-ran, but {sources} came out the same: {because}"
+        )
     facts = {"copied_files": selected.count, "copied_bytes": selected.size}
-    return definition, fs.with_files(selected.placed), facts
+    return definition, after, facts
 
 
-def after_run(step: Resolved, fs: FileSystem, definition: dict[str, Any]) -> FileSystem:
-    """The file system after a RUN: exact for trivial commands, else a new ``fog``."""
-    effect = run_effect(step.command, step.workdir)
-    if effect.opaque or step.mounts:
-        fs = fs.after_run(definition)
-    for src, dst in effect.copies:
-        if src not in fs.files:  # a copy of something unknown: unknown
-            return fs.after_run(definition)
-        where = posixpath.join(dst, posixpath.basename(src)) if fs.is_dir(dst) else dst
-        fs = fs.with_files({posixpath.normpath(where): fs.files[src]})
-    made = {path: f"{digest('generated', kind)[:32]}:0644" for path, kind in effect.made.items()}
-    written = {path: f"{content_digest(data)[:32]}:0644" for path, data in effect.writes.items()}
-    return fs.with_files({**made, **written})
+def downloaded(step: Resolved, source: str) -> bool:
+    """A source that ``ADD`` downloads (``COPY`` reads every source from the context)."""
+    return step.keyword == "ADD" and is_url(source)
+
+
+def _with_downloads(
+    selected: inputs.Selected, urls: tuple[str, ...], step: Resolved, walk: Any, fs: FileSystem
+) -> inputs.Selected:
+    """Add the files ``ADD`` downloads to what it copies: each is placed under its name
+    (the destination itself when it is a file path and the only source)."""
+    digests, placed = dict(selected.digests), dict(selected.placed)
+    size = selected.size
+    into_dir = step.dest.endswith("/") or fs.is_dir(step.dest) or len(step.sources) > 1
+    for url in urls:
+        content = walk.request.download(url)
+        name = download_name(url)
+        value = f"{content_digest(content)[:32]}:0600"
+        digests[f"<downloaded {name}>"] = value
+        placed[posixpath.join(step.dest, name) if into_dir else step.dest] = value
+        size += len(content)
+    return inputs.Selected(digests, placed, selected.count + len(urls), size)
+
+
+def after_run(step: Resolved, fs: FileSystem, definition: dict[str, Any], walk: Any) -> FileSystem:
+    """The file system after a RUN (``runeffects.run_output``: exact for trivial commands,
+    by what it reads for the commands ``reads`` models, else new content anywhere)."""
+    return run_output(step, fs, definition, walk)
+
+
+def copied_note(step: Resolved, walk: Any, selected: inputs.Selected) -> str:
+    """Why the files a `COPY --from=stage` takes came out as they did, when RUNs wrote them:
+    what the RUN reads (a known command) or that cachesim assumed new output."""
+    if step.from_stage is None or "<written by RUN>" not in selected.digests:
+        return ""
+    source_fs = walk.ends[step.from_stage].fs
+    notes = [n for s in step.sources for n in source_fs.why(s)]
+    return "; ".join(dict.fromkeys(notes))
+
+
+def reran(walk: Any, stage: int) -> bool:
+    """Some step of that stage was built in this build."""
+    label = walk.plan.stages[stage].label
+    return any(r.stage == label and r.status == "built" for r in walk.results)
 
 
 def unknown_from_reason(name: str) -> str:
@@ -166,13 +221,26 @@ class BuildKitRules:
     prune_clears_cache: bool = True
     twin_status: str = "built"
 
+    def printed(self, step: Resolved) -> str:
+        return printed.buildkit_text(step)
+
+    def printed_from(self, image: str, text: str) -> str:
+        return printed.buildkit_from(image)
+
+    def automatic_args(self) -> AutomaticArgs:
+        """BuildKit defines TARGETPLATFORM, BUILDARCH... for the machine's platform."""
+        return AutomaticArgs.for_platform(
+            bare_global_hides=bare_global_arg_hides_platform(self.version)
+        )
+
     def no_cache_applies(self, keyword: str) -> bool:
         """``--no-cache`` marks RUN, COPY and ADD only: a WORKDIR can still come from the
         cache (findings #14: WORKDIRs above the first RUN/COPY stayed CACHED, 3 of 3)."""
         return keyword != "WORKDIR"
 
     def wording(self, reason: str) -> str:
-        return reason
+        """The reason as this BuildKit release prints it (wording.py: texts by version)."""
+        return worded_for(reason, "buildkit", self.version)
 
     def cancels_on_key_failure(self, keyword: str) -> bool:
         """A COPY/ADD source error is found while computing cache keys, before the steps
@@ -188,6 +256,7 @@ class BuildKitRules:
     def check(self, plan: Plan) -> None:
         """Refusals found while the Dockerfile becomes LLB, before any step runs: BuildKit
         resolves the image of every needed `COPY --from=NAME` that is no stage."""
+        check_version(plan.dockerfile, self.version)
         for index in self.stages_to_build(plan):
             for step in plan.stages[index].steps:
                 if step.keyword in ("COPY", "ADD") and step.from_unknown:
@@ -217,7 +286,7 @@ class BuildKitRules:
     def define(self, step: Resolved, walk: Any, fs: FileSystem) -> tuple[dict, FileSystem, dict]:
         if step.keyword == "RUN":
             definition, _, _ = run_definition(step, walk)
-            return definition, after_run(step, fs, definition), {}
+            return definition, after_run(step, fs, definition, walk), {}
         if step.keyword in ("COPY", "ADD"):
             return copy_definition(step, walk, fs)
         return workdir_definition(step, fs), fs, {}

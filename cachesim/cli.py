@@ -9,6 +9,7 @@ Exit statuses: 0 done; 1 ``verify`` found a difference between prediction and en
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -99,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--build",
         type=int,
-        default=0,
+        default=None,
         metavar="N",
         help="the build (1-based) that a timeline or layers plot shows (default: the last)",
     )
@@ -216,8 +217,14 @@ def _profile(args: argparse.Namespace, scenario=None):
 
 
 def _check_plot(path: str | None) -> None:
-    if path and not path.lower().endswith((".png", ".svg")):
+    """Refuse, before simulating, a plot file that cannot be written."""
+    if not path:
+        return
+    if not path.lower().endswith((".png", ".svg")):
         raise InputError("the plot file must end in .png or .svg", path)
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise InputError(f"no such folder: {folder}", path)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -241,8 +248,11 @@ def _run(args: argparse.Namespace) -> int:
         from cachesim import plot
 
         count = len(result.builds)
-        if not 0 <= args.build <= count:
-            raise InputError(f"--build {args.build}: the scenario has {count} builds")
+        if args.build is not None and not 1 <= args.build <= count:
+            raise InputError(
+                f"--build {args.build}: builds are numbered 1 to {count} (the scenario has "
+                f"{count} build{'s' if count != 1 else ''})"
+            )
         build = result.builds[(args.build or count) - 1]
         if args.plot_kind == "timeline":
             figure = plot.timeline(build, result.engine, title=f"{result.scenario}: {build.name}")
@@ -299,6 +309,8 @@ def _compare(args: argparse.Namespace) -> int:
             print(
                 f"  {number:>2}. {build.name:<40} {build.seconds or 0.0:8.1f}s  total {total:8.1f}s"
             )
+    for line in report.compare_summary(results):
+        print(line)
     if args.plot:
         from cachesim import plot
 

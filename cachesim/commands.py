@@ -29,6 +29,16 @@ class Default:
 # Keyed by (program, subcommand or ""): order-of-magnitude figures for a cold run.
 DEFAULTS: dict[tuple[str, str], Default] = {
     ("pip", "install"): Default(20.0, 100 * MB, 3000),
+    ("uv", ""): Default(5.0, 100 * MB, 3000),  # uv sync, uv pip install: same files, faster
+    ("poetry", "install"): Default(30.0, 100 * MB, 3000),
+    ("bundle", "install"): Default(30.0, 100 * MB, 5000),
+    ("gem", "install"): Default(10.0, 20 * MB, 500),
+    ("composer", "install"): Default(15.0, 50 * MB, 5000),
+    ("npm", "run"): Default(20.0, 20 * MB, 200),  # npm run build (pnpm run build)
+    ("yarn", "build"): Default(20.0, 20 * MB, 200),
+    ("yarn", "run"): Default(20.0, 20 * MB, 200),
+    ("go", "install"): Default(30.0, 30 * MB, 1),
+    ("cargo", "chef"): Default(100.0, 400 * MB, 4000),  # cargo chef cook: the dependencies
     ("npm", "install"): Default(30.0, 200 * MB, 20000),
     ("npm", "ci"): Default(15.0, 200 * MB, 20000),
     ("yarn", ""): Default(10.0, 200 * MB, 20000),
@@ -48,7 +58,6 @@ DEFAULTS: dict[tuple[str, str], Default] = {
 }
 ALIASES = {
     "pip3": "pip",
-    "uv": "pip",
     "pnpm": "npm",
     "g++": "gcc",
     "cc": "gcc",
@@ -60,6 +69,11 @@ ALIASES = {
     "./mvnw": "mvn",
 }
 NEUTRAL = {"sudo", "env", "exec", "time", "nice", "command", "set", "cd", "export", "true", ":"}
+# Words of the shell's own grammar that may open a piece of a script: the command follows
+# (`if [ -f yarn.lock ]; then yarn install; fi` holds the command `yarn install`).
+SHELL_GRAMMAR = {"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "{", "}", "!"}
+# Markers of an if's branches: only one branch runs, so the RUN costs its dearest branch.
+BRANCHES = {"if": "<if>", "elif": "<branch>", "else": "<branch>", "fi": "<fi>"}
 FILE_CREATE_MS = 0.6  # one small file made by a command (xargs touch, a shell loop)
 
 
@@ -82,6 +96,10 @@ def _segments(script: str) -> list[list[str]]:
             words = shlex.split(piece, comments=True)
         except ValueError:
             words = piece.split()
+        if words and words[0] in BRANCHES:
+            out.append([BRANCHES[words[0]]])
+        while words and words[0] in SHELL_GRAMMAR:
+            words = words[1:]
         while words and (re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]) or words[0] in NEUTRAL):
             if words[0] in ("cd", "set", "export"):
                 words = []
@@ -130,7 +148,22 @@ def estimate_run(script: str, machine: Machine) -> Estimate:
     size = files = 0
     kinds: list[str] = []
     counted = 0
+    # per open `if`: the totals when it opened, and the dearest branch seen so far
+    opened: list[tuple[tuple[float, int, int], tuple[float, int, int]]] = []
     for words in _segments(script):
+        if words[0] in ("<if>", "<branch>", "<fi>"):
+            now = (seconds, size, files)
+            if words[0] == "<if>":
+                opened.append((now, now))
+            elif opened:
+                start, dearest = opened.pop()
+                dearest = max(dearest, now)
+                if words[0] == "<branch>":
+                    opened.append((start, dearest))
+                    seconds, size, files = start
+                else:
+                    seconds, size, files = dearest
+            continue
         program = words[0].rsplit("/", 1)[-1] if not words[0].startswith("./") else words[0]
         program = ALIASES.get(program, program)
         sub = next((w for w in words[1:] if not w.startswith("-")), "")

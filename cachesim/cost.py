@@ -40,7 +40,7 @@ from cachesim.errors import BuildFailure
 from cachesim.plan import Plan, Resolved, plan
 from cachesim.results import BuildResult, SimulationResult, StepResult
 from cachesim.scenario import Scenario, image_key, replay
-from cachesim.simulator import images_of
+from cachesim.simulator import images_of, rules_for
 from cachesim.timing import (
     MACHINE_KEYS,
     MB,
@@ -152,9 +152,10 @@ class _BuildView:
     where: dict[int, tuple[int | None, Resolved | None]]  # result position -> (stage, step)
 
 
-def _view(build: BuildResult, request: BuildRequest) -> _BuildView:
+def _view(build: BuildResult, request: BuildRequest, engine: str) -> _BuildView:
     try:
-        planned = plan(request.dockerfile, request.build_args, request.target)
+        automatic = rules_for(engine).automatic_args()
+        planned = plan(request.dockerfile, request.build_args, request.target, automatic)
     except BuildFailure:
         return _BuildView(None, {})
     by_label = {p.label: i for i, p in enumerate(planned.stages)}
@@ -232,7 +233,7 @@ def _cost_build(
     machine, msources = machine_for(timing, profile)
     if request.prune_before and engine == "buildkit":
         state.sent.clear()
-    view = _view(build, request)
+    view = _view(build, request, engine)
     if build.error is not None and not build.steps:
         return replace(build, seconds=round(machine.build_seconds, 3))
     sent, sent_files, context_total = _context_sent(request, view, engine, state)
@@ -243,6 +244,7 @@ def _cost_build(
     costs: list[StepCost] = []
     done_keys: set[str] = set()
     pulled: list[str] = []
+    pulls: set[int] = set()  # positions of the FROM steps that download their image
     for position, step in enumerate(build.steps):
         stage, resolved = view.where.get(position, (None, None))
         fs = _stage_fs(fss, stage, view, step, request, timing, profile, machine)
@@ -267,6 +269,7 @@ def _cost_build(
                 size = image_bytes(ref, timing, profile)[0]
                 seconds = machine.pull_seconds + size / (machine.network_mb_s * MB)
                 cost = replace(cost, seconds=seconds, source=msources["network_mb_s"])
+                pulls.add(position)
         costs.append(cost)
         if step.key:
             done_keys.add(step.key)
@@ -284,8 +287,9 @@ def _cost_build(
             seconds=round(c.seconds, 3),
             seconds_source=c.source,
             layer_bytes=c.layer_bytes,
+            pulled=position in pulls,
         )
-        for s, c in zip(build.steps, costs, strict=True)
+        for position, (s, c) in enumerate(zip(build.steps, costs, strict=True))
     )
     sizes = _sizes(build, costs, view, state, request, timing, profile)
     export = 0.0

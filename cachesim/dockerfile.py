@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import dockerfile as _bk_parser
 
 from cachesim.errors import BuildFailure
+from cachesim.versions import knows_healthcheck_start_interval
 
 KNOWN = frozenset(
     {
@@ -50,6 +51,10 @@ _FLAGS: dict[str, frozenset[str]] = {
     "RUN": frozenset({"mount", "network", "security"}),
     "COPY": frozenset({"from", "chown", "chmod", "link", "parents", "exclude"}),
     "ADD": frozenset({"chown", "chmod", "link", "keep-git-dir", "checksum", "exclude"}),
+    # `--start-interval` is new in Dockerfile 1.6: BuildKit 0.8 and the classic builder of
+    # Docker 20.10 refuse it ("Unknown flag: start-interval"); that check is the rules'
+    # (``BuildKitRules.check``), because the parser is the same for every version.
+    "HEALTHCHECK": frozenset({"interval", "timeout", "start-period", "start-interval", "retries"}),
 }
 
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
@@ -145,7 +150,9 @@ def _first_line(lines: tuple[str, ...], line: int, escape: str) -> str:
 
 
 def _instruction(cmd, lines: tuple[str, ...], escape: str) -> Instruction:
-    keyword = cmd.cmd.upper()
+    # A line holding only a continuation (`\`) where an instruction should start is an
+    # instruction with no name: "unknown instruction: " (seen on Docker 20.10 and 28.5).
+    keyword = (cmd.cmd or "").upper()
     line = cmd.start_line
     if keyword not in KNOWN:
         raise BuildFailure(
@@ -233,6 +240,26 @@ def parse(text: str) -> Dockerfile:
     if not stages:
         raise BuildFailure("dockerfile parse error: no build stage in current context", None)
     return Dockerfile(tuple(global_args), tuple(stages), escape, found.get("syntax"), lines)
+
+
+def check_version(parsed: Dockerfile, buildkit_version: str) -> None:
+    """Refuse, as the parser of that engine release does, syntax newer than it.
+
+    The parser above reads the newest syntax; an older engine's parser stops at the first
+    instruction it does not know yet, with the same words as any unknown flag.
+    """
+    instructions = [*parsed.global_args]
+    for stage in parsed.stages:
+        instructions += [stage.from_instruction, *stage.instructions]
+    for ins in sorted(instructions, key=lambda i: i.line):
+        if (
+            ins.keyword == "HEALTHCHECK"
+            and ins.flag("start-interval") is not None
+            and not knows_healthcheck_start_interval(buildkit_version)
+        ):
+            raise BuildFailure(
+                f"dockerfile parse error line {ins.line}: Unknown flag: start-interval", ins.line
+            )
 
 
 def _unterminated_heredoc_line(lines: tuple[str, ...]) -> int | None:

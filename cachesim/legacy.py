@@ -19,12 +19,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from cachesim import buildkit
+from cachesim import buildkit, printed
+from cachesim.dockerfile import check_version
 from cachesim.errors import BuildFailure
 from cachesim.fs import FileSystem
-from cachesim.plan import Plan, Resolved
+from cachesim.plan import NO_AUTOMATIC_ARGS, AutomaticArgs, Plan, Resolved
 from cachesim.results import StepResult
 from cachesim.versions import DEFAULT_BUILDKIT
+from cachesim.wording import worded_for
 
 
 @dataclass(frozen=True)
@@ -55,21 +57,35 @@ class LegacyRules:
                 numbers[(index, position)] = (k, total)
         return numbers
 
+    def printed(self, step: Resolved) -> str:
+        return printed.classic_text(step)
+
+    def printed_from(self, image: str, text: str) -> str:
+        return text
+
+    def automatic_args(self) -> AutomaticArgs:
+        """The classic builder defines no platform ARGs: `$TARGETARCH` is empty even after
+        `ARG TARGETARCH` (seen on Docker 20.10 and 28.5: scenario platform-args-legacy)."""
+        return NO_AUTOMATIC_ARGS
+
     def no_cache_applies(self, keyword: str) -> bool:
         return True
 
     def wording(self, reason: str) -> str:
-        return classic_wording(reason)
+        """The classic builder's words, as this engine release prints them (wording.py)."""
+        return worded_for(classic_wording(reason), "legacy", self.version)
 
     def check(self, plan: Plan) -> None:
-        """Nothing is refused up front: the classic builder meets problems step by step."""
+        """Only syntax newer than the engine is refused up front (its parser reads the whole
+        file first); everything else the classic builder meets step by step."""
+        check_version(plan.dockerfile, self.version)
 
     def cancels_on_key_failure(self, keyword: str) -> bool:
         return False  # it runs the steps in order and keeps each one it finished
 
     def rejected_at_from(self, reason: str) -> bool:
         """The classic builder prints the FROM step before refusing a blank base name."""
-        return "should not be blank" in reason
+        return "should not be blank" in reason or reason == "invalid reference format"
 
     def preamble(self, plan: Plan) -> list[StepResult]:
         """The global ARGs, printed as steps before the first FROM; they run nothing."""
@@ -96,6 +112,12 @@ class LegacyRules:
                 f"invalid from flag value {name}: pull access denied for {name}, repository "
                 "does not exist or may require authorization (no stage has that name)"
             )
+        if keyword == "RUN" and not step.instruction.json and not step.command[-1].strip():
+            # `RUN` with nothing after it (`RUN \` on the last line): the classic builder
+            # runs `/bin/sh -c` with no command, which the shell refuses with status 2;
+            # BuildKit runs `/bin/sh -c ""` and succeeds (seen on Docker 20.10 and 28.5).
+            shell = " ".join(step.command[:-1])
+            raise BuildFailure(f"The command '{shell}' returned a non-zero code: 2")
         if keyword == "RUN":
             definition, _, _ = buildkit.run_definition(step, walk)
             definition.pop("mounts")
@@ -107,14 +129,18 @@ class LegacyRules:
             proxies = sorted(k for k in walk.request.build_args if k in PROXY_ARGS)
             if proxies or step.args:
                 definition["prefix"] = f"|{len(step.args)}"
-            return definition, buildkit.after_run(step, fs, definition), {}
+            return definition, buildkit.after_run(step, fs, definition, walk), {}
         if keyword in ("COPY", "ADD"):
             return buildkit.copy_definition(step, walk, fs)
         if keyword == "WORKDIR":
             return buildkit.workdir_definition(step, fs), fs, {}
         if keyword == "ARG":
             return {"values": list(step.values)}, fs, {}
-        return {"values": list(step.values or step.instruction.args)}, fs, {}
+        # The classic builder's cache compares the whole image config, so a flag counts
+        # too (`HEALTHCHECK --interval=10s` after `--interval=30s` is a miss; seen on 20.10
+        # and 28.5: scenario healthcheck-flags-legacy).
+        values = list(step.values or step.instruction.args)
+        return {"values": values, "flags": list(step.instruction.flags)}, fs, {}
 
 
 PROXY_ARGS = frozenset(
@@ -147,6 +173,10 @@ _WORDING = (
         "failed to parse Dockerfile: file with no instructions",
     ),
     (re.compile(r"^mkdir (.+): not a directory$"), r"Cannot mkdir: \1 is not a directory"),
+    (
+        re.compile(r'^failed to parse stage name ".*": invalid reference format$'),
+        "invalid reference format",
+    ),
 )
 
 

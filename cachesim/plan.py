@@ -166,12 +166,59 @@ def _declare(
         values[key] = meta[key]
 
 
-def _meta_args(dockerfile: Dockerfile, build_args: Mapping[str, str]) -> dict[str, str]:
+# The platform of this project's machines (and of the stand-in images verify builds on).
+MACHINE_PLATFORM = "linux/amd64"
+
+
+@dataclass(frozen=True, slots=True)
+class AutomaticArgs:
+    """The platform ARGs a builder defines by itself (Dockerfile reference, "Automatic
+    platform ARGs in the global scope"), and how a bare global ``ARG NAME`` treats them.
+
+    Seen on Docker 20.10 and 28.5 (docs/cache-rules.md K16): BuildKit gives them in the
+    global scope (FROM lines) without a declaration; in a stage only after ``ARG NAME``.
+    A ``--build-arg`` or an ARG default replaces the value. BuildKit 0.8 alone lets a bare
+    global ``ARG TARGETARCH`` hide the value (FROM and the stage then see it empty).
+    The classic builder defines none of them: ``values`` is empty.
+    """
+
+    values: Mapping[str, str] = field(default_factory=dict)
+    bare_global_hides: bool = False
+
+    @classmethod
+    def for_platform(
+        cls, target: str = MACHINE_PLATFORM, build: str = MACHINE_PLATFORM, **kwargs
+    ) -> AutomaticArgs:
+        values: dict[str, str] = {}
+        for prefix, platform in (("TARGET", target), ("BUILD", build)):
+            os_name, arch, variant = [*platform.split("/"), "", ""][:3]
+            values.update(
+                {
+                    f"{prefix}PLATFORM": platform,
+                    f"{prefix}OS": os_name,
+                    f"{prefix}ARCH": arch,
+                    f"{prefix}VARIANT": variant,
+                }
+            )
+        return cls(values, **kwargs)
+
+
+NO_AUTOMATIC_ARGS = AutomaticArgs()
+
+
+def _meta_args(
+    dockerfile: Dockerfile, build_args: Mapping[str, str], automatic: AutomaticArgs
+) -> dict[str, str]:
+    """The global scope: declared global ARGs, and the automatic ARGs no global declares."""
+    auto = {k: build_args.get(k, v) for k, v in automatic.values.items()}
     values: dict[str, str] = {}
+    declared: set[str] = set()
     for ins in dockerfile.global_args:
         for raw in ins.args:
-            _declare(raw, values, build_args, values, dockerfile.escape, {})
-    return values
+            declared.add(raw.partition("=")[0])
+            seen = {} if automatic.bare_global_hides else auto
+            _declare(raw, values, build_args, values, dockerfile.escape, seen)
+    return {**{k: v for k, v in auto.items() if k not in declared}, **values}
 
 
 def _stage_index(dockerfile: Dockerfile, ref: str, before: int | None = None) -> int | None:
@@ -227,17 +274,25 @@ def plan(
     dockerfile: Dockerfile | str,
     build_args: Mapping[str, str] | None = None,
     target: str | None = None,
+    automatic: AutomaticArgs = NO_AUTOMATIC_ARGS,
 ) -> Plan:
-    """Resolve a Dockerfile for one build; raise ``BuildFailure`` where BuildKit would."""
+    """Resolve a Dockerfile for one build; raise ``BuildFailure`` where BuildKit would.
+
+    ``automatic``: the platform ARGs the builder defines (the rules' ``automatic_args``).
+    """
     parsed = parse(dockerfile) if isinstance(dockerfile, str) else dockerfile
     args = dict(build_args or {})
-    meta = _meta_args(parsed, args)
+    meta = _meta_args(parsed, args, automatic)
 
     bases: list[tuple[int | None, str | None]] = []
     for stage in parsed.stages:
         name = expand(stage.base, meta, parsed.escape)
         if not name:
             raise BuildFailure(f"base name ({stage.base}) should not be blank", stage.line)
+        if name.endswith((":", "@")):  # `alpine:${TAG}` with TAG empty (seen: 20.10, 28.5)
+            raise BuildFailure(
+                f'failed to parse stage name "{name}": invalid reference format', stage.line
+            )
         base_stage = _stage_index(parsed, name, before=stage.index)
         if base_stage is not None:
             bases.append((base_stage, None))

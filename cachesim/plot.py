@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from cachesim.cost import human_size
+from cachesim.errors import InputError
 from cachesim.results import BuildResult, SimulationResult
 
 # Okabe & Ito (2008), "Color Universal Design".
@@ -64,6 +65,20 @@ def _spread(centres: list[float], gap: float) -> list[float]:
     return placed
 
 
+def failure_text(build: BuildResult) -> str:
+    """One line saying where a failed build stops ('' for a build that succeeds)."""
+    if build.error is None:
+        return ""
+    failed = next((s for s in build.steps if s.status == "failed"), None)
+    if failed is not None:
+        where = f"at line {failed.line} ({_short(failed.shown or failed.instruction, 40)})"
+    elif build.error_line:
+        where = f"before any step (Dockerfile line {build.error_line})"
+    else:
+        where = "before any step"
+    return f"the build fails {where}:\n{_short(build.error, 80)}"
+
+
 def timeline(build: BuildResult, engine: str = "buildkit", title: str | None = None) -> Figure:
     """One bar per step from its predicted start to its end; context and export in grey.
 
@@ -79,7 +94,12 @@ def timeline(build: BuildResult, engine: str = "buildkit", title: str | None = N
     for step, start in zip(build.steps, starts, strict=False):
         where = _where(step, stages=len({s.stage for s in build.steps}))
         rows.append(
-            (f"{where} {_short(step.instruction)}", start, step.seconds or 0.0, step.status)
+            (
+                f"{where} {_short(step.shown or step.instruction)}",
+                start,
+                step.seconds or 0.0,
+                step.status,
+            )
         )
     export = time.get("export_seconds", 0.0)
     if export:
@@ -109,11 +129,16 @@ def timeline(build: BuildResult, engine: str = "buildkit", title: str | None = N
         ax.set_xlabel("seconds since the build started")
         ax.set_xlim(0, total * 1.12)
         counts = build.counts()
-        ax.set_title(
-            f"{title or f'Build {build.name!r}'}\n"
-            f"{build.seconds or 0:.1f}s wall · {counts['built']} built · {counts['cached']} cached",
-            loc="left",
+        summary = (
+            f"{build.seconds or 0:.1f}s wall · {counts['built']} built · {counts['cached']} cached"
         )
+        ax.set_title(
+            f"{title or f'Build {build.name!r}'}\n{failure_text(build) or summary}",
+            loc="left",
+            color=BUILT if build.failed else "black",
+        )
+        if not build.steps and build.failed:
+            ax.text(0.5, 0.5, failure_text(build), ha="center", va="center", transform=ax.transAxes)
         fig.legend(
             handles=[
                 Patch(facecolor=BUILT, hatch="//", edgecolor="white", label="built"),
@@ -139,7 +164,9 @@ def layers(build: BuildResult, title: str | None = None) -> Figure:
     blocks: list[tuple[str, int, str]] = [("base image", int(sizes.get("base_bytes", 0)), "other")]
     for position in positions:
         step = build.steps[position]
-        blocks.append((_short(step.instruction, 48), step.layer_bytes or 0, step.status))
+        blocks.append(
+            (_short(step.shown or step.instruction, 48), step.layer_bytes or 0, step.status)
+        )
     total = sum(b for _, b, _ in blocks) or 1
     floor = total * 0.03
     with plt.rc_context(STYLE):
@@ -179,10 +206,13 @@ def layers(build: BuildResult, title: str | None = None) -> Figure:
         ax.set_ylim(0, max(bottom, labels[-1] + total * 0.03) * 1.02)
         ax.set_ylabel("layer size (tiny ones enlarged)")
         push = sizes.get("push_bytes", 0)
+        summary = f"image {human_size(sizes.get('image_bytes', total))} · push {human_size(push)}"
+        if build.failed:  # no image is made: say so, and where the build stops
+            summary = f"no image: {failure_text(build)}"
         ax.set_title(
-            f"{title or f'Layers of {build.name!r}'}\n"
-            f"image {human_size(sizes.get('image_bytes', total))} · push {human_size(push)}",
+            f"{title or f'Layers of {build.name!r}'}\n{summary}",
             loc="left",
+            color=BUILT if build.failed else "black",
         )
         ax.legend(
             handles=[
@@ -252,6 +282,12 @@ def cumulative(results: Sequence[SimulationResult], title: str | None = None) ->
 
 
 def save(figure: Figure, path: str) -> None:
-    """Write a figure as PNG (100 dpi: crisp on a 1080p projector) or SVG, and close it."""
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    """Write a figure as PNG (100 dpi: crisp on a 1080p projector) or SVG, and close it.
+
+    A path that cannot be written is bad input: one ``InputError`` naming it."""
+    try:
+        figure.savefig(path, dpi=100)
+    except OSError as err:
+        raise InputError(f"cannot write the plot: {err.strerror or err}", path) from None
+    finally:
+        plt.close(figure)

@@ -30,6 +30,8 @@ class StepResult:
     seconds: float | None = None
     seconds_source: str | None = None
     layer_bytes: int | None = None
+    pulled: bool = False  # a FROM whose image is downloaded this build (cost model)
+    shown: str = ""  # the instruction as the builder prints it, on one line (text report)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -47,6 +49,10 @@ class StepResult:
             out["seconds_source"] = self.seconds_source
         if self.layer_bytes is not None:
             out["layer_bytes"] = self.layer_bytes
+        if self.pulled:
+            out["pulled"] = True
+        if self.shown:
+            out["shown"] = self.shown
         return out
 
 

@@ -24,8 +24,15 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shlex
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
+
+from cachesim.cache import digest
+from cachesim.context import content_digest, file_digest
+from cachesim.fs import FileSystem
+from cachesim.reads import DeclaredRun, RunModel, ToolRun, Where, model_run, shell_tokens
+from cachesim.versions import run_failure_wording
 
 _UNSAFE = re.compile(r"[`\\<(){}*?\[\]]")
 
@@ -55,11 +62,8 @@ def run_effect(command: tuple[str, ...], workdir: str) -> RunEffect:
     script = command[2]
     if _UNSAFE.search(script) or "\n" in script:
         return OPAQUE
-    try:
-        lexer = shlex.shlex(script, posix=True, punctuation_chars=";&>|")
-        lexer.whitespace_split = True
-        tokens = list(lexer)
-    except ValueError:
+    tokens = shell_tokens(script, ";&>|")
+    if tokens is None:
         return OPAQUE
     chain = _split(tokens)
     if any(simple is None for simple in chain):
@@ -188,3 +192,154 @@ def _simple(words: list[str], cwd: str, writes: dict[str, bytes]) -> bool:
         return False  # appends to content this chain did not write: unknown
     writes[path] = (writes.get(path, b"") + data) if op == ">>" else data
     return True
+
+
+# -- what a RUN leaves in the file system, for `COPY --from` ---------------------------
+def run_output(step: Any, fs: FileSystem, definition: Mapping[str, Any], walk: Any) -> FileSystem:
+    """The file system after a RUN.
+
+    Exact files for trivial commands (``run_effect``); for a command ``reads`` models,
+    each folder it writes gets a digest of only what it reads (the base image, what
+    earlier RUNs wrote, the files it reads, the command, its user and folder, the
+    environment variables it reads), so an unchanged input gives an unchanged output;
+    anything else: new content anywhere (``FileSystem.after_run``), said to be assumed.
+    """
+    effect = run_effect(step.command, step.workdir)
+    binds = [m for m in step.mounts if m.type == "bind"]
+    if not effect.opaque and not step.mounts:
+        return _exact(effect, fs, definition)
+    where = f"`RUN {_short(step)}`, line {step.instruction.line}"
+    view = _with_binds(step, fs, walk) if binds else fs.files
+    if view is None:
+        note = f"cachesim assumes that ({where}) writes new output whenever it runs: it "
+        return fs.after_run(definition, note + "cannot tell what a bind mount of a stage holds")
+    cwd, user = step.workdir or "/", home_of(step.user)
+    at = Where(cwd, dict(step.run_env), user, view, _content(walk, view))
+    declared = declared_run(step, walk)
+    model = model_run(step.command, at, declared.tool(cwd) if declared else None)
+    if not model.known:
+        note = f"cachesim assumes that the RUN ({where}) writes new output whenever it runs: it "
+        note += f"cannot tell what `{_clip(model.unknown)}` reads (a scenario's `runs:` can say)"
+        return _exact(effect, fs.after_run(definition, note), definition)
+    if not model.reproducible:
+        why = next(t.why_not for t in model.tools if not t.reproducible) + f" ({where})"
+        output = digest(fs.summary(), definition)
+        return _exact(effect, fs.after_tools(output, model.writes, why), definition)
+    note = f"{model.summary()} ({where})"
+    return _exact(effect, _tool_outputs(model, fs, view, step.user, note), definition)
+
+
+def _tool_outputs(
+    model: RunModel, fs: FileSystem, view: Mapping[str, str], user: str, note: str
+) -> FileSystem:
+    """Each modelled command's output: a digest of what it reads (the base image, what
+    earlier commands wrote, its files, words, folder, user and environment), put in the
+    folders it writes. The stand-in tools of the real-engine checks hash the same."""
+    for tool in model.tools:
+        output = digest(
+            fs.base,
+            fs.fog,
+            sorted(fs.areas.items()),
+            _read_digests(tool, view),
+            tool.argv,
+            tool.cwd,
+            user,
+            tool.env_values,
+        )
+        fs = fs.after_tools(output, tool.writes, note)
+    return fs
+
+
+def _short(step: Any) -> str:
+    return _clip(run_text(step.command))
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def run_text(command: tuple[str, ...]) -> str:
+    """A RUN's command as a scenario's `runs:` names it: the shell text, or the exec words."""
+    return command[2] if command[:2] == ("/bin/sh", "-c") else " ".join(command)
+
+
+def declared_run(step: Any, walk: Any) -> DeclaredRun | None:
+    """The scenario's own declaration for this RUN (by line or by command text), if any."""
+    text = " ".join(run_text(step.command).split())
+    for declared in getattr(walk.request, "runs", ()):
+        if declared.line == step.instruction.line or declared.run == text:
+            return declared
+    return None
+
+
+def home_of(user: str) -> str:
+    """The home folder of a RUN's user in the usual images (root's is /root)."""
+    name = (user or "root").split(":")[0]
+    return "/root" if name in ("root", "0") else f"/home/{name}"
+
+
+def _read_digests(tool: ToolRun, view: Mapping[str, str]) -> list[Any]:
+    """What the files a command reads hold: path and digest (or only the path)."""
+    out: list[Any] = []
+    for reads in tool.reads:
+        for path in sorted(view):
+            if reads.matches(path) is not None:
+                out.append([path, "" if reads.names_only else view[path]])
+    return out
+
+
+def _content(walk: Any, view: Mapping[str, str]) -> Callable[[str], bytes | None]:
+    """The bytes of a file the RUN sees, when it came from the context (else None)."""
+    table = getattr(walk, "_contents_by_digest", None)
+    if table is None:
+        table = {file_digest(f): f.content for f in walk.context.files.values()}
+        walk._contents_by_digest = table
+
+    def content(path: str) -> bytes | None:
+        return table.get(view.get(path, ""))
+
+    return content
+
+
+def _with_binds(step: Any, fs: FileSystem, walk: Any) -> dict[str, str] | None:
+    """The files a RUN sees with its context bind mounts in place; None when a mount
+    binds something cachesim cannot list (another stage or an image)."""
+    files = dict(fs.files)
+    for mount in step.mounts:
+        if mount.type != "bind":
+            continue
+        if mount.from_stage is not None or mount.from_image is not None:
+            return None
+        target = posixpath.normpath(posixpath.join(step.workdir or "/", mount.target))
+        source = (mount.source or ".").strip("/") or "."
+        for path, entry in walk.context.files.items():
+            if source == ".":
+                files[posixpath.join(target, path)] = file_digest(entry)
+            elif path == source:
+                files[target] = file_digest(entry)
+            elif path.startswith(source + "/"):
+                files[posixpath.join(target, path[len(source) + 1 :])] = file_digest(entry)
+    return files
+
+
+def _exact(effect: RunEffect, fs: FileSystem, definition: Mapping[str, Any]) -> FileSystem:
+    """Apply the files a RUN's trivial commands are known to leave (``run_effect``)."""
+    for src, dst in effect.copies:
+        if src not in fs.files:  # a copy of something unknown: unknown
+            return fs.after_run(definition)
+        where = posixpath.join(dst, posixpath.basename(src)) if fs.is_dir(dst) else dst
+        fs = fs.with_files({posixpath.normpath(where): fs.files[src]})
+    made = {path: f"{digest('generated', kind)[:32]}:0644" for path, kind in effect.made.items()}
+    written = {path: f"{content_digest(data)[:32]}:0644" for path, data in effect.writes.items()}
+    return fs.with_files({**made, **written})
+
+
+def run_failure(command: tuple[str, ...], rules: Any) -> str:
+    """The engine's words for a RUN that exited with status 1."""
+    text = " ".join(command)
+    if rules.name == "legacy":
+        return f"The command '{text}' returned a non-zero code: 1"
+    if run_failure_wording(rules.version) == "executor":
+        return f"executor failed running [{text}]: exit code: 1"
+    return f'process "{text}" did not complete successfully: exit code: 1'

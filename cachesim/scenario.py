@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import dockerfile as dockerfile_parser
 import yaml
 
 from cachesim.context import (
@@ -25,7 +26,9 @@ from cachesim.context import (
     read_folder,
     under,
 )
+from cachesim.downloads import is_url
 from cachesim.errors import InputError
+from cachesim.reads import DeclaredRun
 from cachesim.workspace import BuildRequest, ContextFile
 
 TOP_KEYS = {
@@ -44,7 +47,10 @@ TOP_KEYS = {
     "verify_reason",
     "timing",
     "image_store",
+    "urls",
+    "runs",
 }
+RUN_KEYS = {"run", "line", "reads", "writes", "fails"}
 BUILD_KEYS = {"name", "changes", "build_args", "target", "no_cache", "timing"}
 CHANGE_KEYS: dict[str, set[str]] = {
     "edit": {"content", "append", "size"},
@@ -58,6 +64,7 @@ CHANGE_KEYS: dict[str, set[str]] = {
     "dockerignore": set(),
     "base_image": set(),
     "prune": set(),
+    "url": {"content"},  # an addition: what an `ADD https://...` URL serves from now on
 }
 ENGINES = ("buildkit", "legacy")
 # The daemon's image store: the classic graph drivers (vfs, overlay2), or containerd's
@@ -143,6 +150,8 @@ class Scenario:
     verify_reason: str | None = None
     timing: Mapping[str, Any] = field(default_factory=dict)
     image_store: str = "graphdriver"  # the engine's image store: graphdriver | containerd
+    urls: Mapping[str, bytes] = field(default_factory=dict)  # URL -> what it serves at first
+    runs: tuple[DeclaredRun, ...] = ()  # what RUNs read and write, or that they fail
 
 
 def load(path: str | Path) -> Scenario:
@@ -259,7 +268,86 @@ class _Reader:
             verify_reason=self._text(data, "verify_reason", "the scenario"),
             timing=timing,
             image_store=image_store,
+            urls=self._urls(data.get("urls"), data.lines.get("urls")),
+            runs=self._runs(data, builds, dockerfile),
         )
+
+    def _urls(self, raw: Any, line: int | None) -> dict[str, bytes]:
+        """``urls: {URL: TEXT}``: what each URL serves before any change."""
+        if raw is None:
+            return {}
+        data = self._mapping(raw, "'urls'", line)
+        out: dict[str, bytes] = {}
+        for url, text in data.items():
+            where = data.lines.get(str(url), line)
+            if not is_url(str(url)):
+                raise self.fail(f"'urls': {url!r} is not an http:// or https:// URL", where)
+            if not isinstance(text, str):
+                raise self.fail(f"'urls': the content of {url} must be text", where)
+            out[str(url)] = text.encode()
+        return out
+
+    def _runs(self, data: _Lines, builds: tuple[Build, ...], dockerfile: str) -> tuple:
+        """The `runs:` list: each entry names one RUN (by `run:` text or `line:`) and says
+        what it reads and writes, or in which builds it fails."""
+        raw = data.get("runs")
+        if raw is None:
+            return ()
+        line = data.lines.get("runs")
+        if not isinstance(raw, list):
+            raise self.fail("'runs' must be a list of {run: TEXT, reads: [...]}", line)
+        texts = set()
+        for text in [dockerfile] + [
+            c.subject for b in builds for c in b.changes if c.kind == "dockerfile"
+        ]:
+            texts |= run_texts(text or "")
+        names = {b.name for b in builds}
+        out = []
+        for number, entry in enumerate(raw, start=1):
+            what = f"runs entry {number}"
+            spec = self._mapping(entry, what, line)
+            self._keys(spec, RUN_KEYS, what)
+            at = spec.line
+            if ("run" in spec) == ("line" in spec):
+                raise self.fail(f"{what}: give 'run: COMMAND TEXT' or 'line: N', one of them", at)
+            run = spec.get("run")
+            if run is not None:
+                if not isinstance(run, str) or " ".join(run.split()) not in texts:
+                    raise self.fail(f"{what}: no RUN of the Dockerfile has the text {run!r}", at)
+                run = " ".join(run.split())
+            number_line = spec.get("line")
+            if number_line is not None and (
+                not isinstance(number_line, int) or isinstance(number_line, bool)
+            ):
+                raise self.fail(f"{what}: 'line' must be a Dockerfile line number", at)
+            globs = {}
+            for key in ("reads", "writes"):
+                value = spec.get(key)
+                if value is not None and (
+                    not isinstance(value, list) or not all(isinstance(v, str) for v in value)
+                ):
+                    raise self.fail(f"{what}: '{key}' must be a list of paths or globs", at)
+                globs[key] = None if value is None else tuple(value)
+            fails = spec.get("fails", False)
+            if fails is True:
+                failing: tuple[str, ...] | None = None
+            elif fails is False:
+                failing = ()
+            elif isinstance(fails, list) and all(isinstance(f, str) for f in fails):
+                unknown = [f for f in fails if f not in names]
+                if unknown:
+                    raise self.fail(f"{what}: 'fails' names no build '{unknown[0]}'", at)
+                failing = tuple(fails)
+            else:
+                raise self.fail(f"{what}: 'fails' must be true, false or a list of builds", at)
+            if globs["reads"] is None and globs["writes"] is not None:
+                raise self.fail(f"{what}: 'writes' needs 'reads' too", at)
+            out.append(
+                DeclaredRun(
+                    run, number_line, globs["reads"], globs["writes"] or (), failing, at
+                )
+            )
+        return tuple(out)
 
     def _target(self, data: _Lines, what: str) -> str | None:
         value = data.get("target")
@@ -403,9 +491,24 @@ class _Reader:
             raise self.fail(f"{what}: the new {kind} must be text", line)
         if kind == "base_image" and (not isinstance(subject, str) or not subject.strip()):
             raise self.fail(f"{what}: base_image needs an image reference", line)
+        if kind == "url":
+            if not isinstance(subject, str) or not is_url(subject):
+                raise self.fail(f"{what}: write {{url: http(s)://..., content: TEXT}}", line)
+            if not isinstance(options.get("content"), str):
+                raise self.fail(f"{what}: url needs 'content' (text)", line)
         if kind == "prune" and subject != "all":
             raise self.fail(f"{what}: only {{prune: all}} is known", line)
         return Change(kind, subject, options, line)
+
+
+def run_texts(dockerfile: str) -> set[str]:
+    """The command text of every RUN of a Dockerfile, whitespace runs as one space (what a
+    `runs:` entry's `run:` is matched against)."""
+    try:
+        commands = dockerfile_parser.parse_string(dockerfile)
+    except dockerfile_parser.GoParseError:
+        return set()
+    return {" ".join(" ".join(c.value).split()) for c in commands if c.cmd.upper() == "RUN"}
 
 
 def _empty() -> _Lines:
@@ -450,6 +553,7 @@ class _State:
     args: dict[str, str | None]
     versions: dict[str, int] = field(default_factory=dict)
     prune: bool = False
+    urls: dict[str, bytes] = field(default_factory=dict)
 
 
 def _need(state: _State, change: Change, where: str, source: str) -> list[str]:
@@ -513,6 +617,8 @@ def _apply(state: _State, change: Change, where: str, seed: str, stamp: float, s
         state.versions[key] = state.versions.get(key, 0) + 1
     elif kind == "prune":
         state.prune = True
+    elif kind == "url":
+        state.urls[subject] = opts["content"].encode()
 
 
 def replay(scenario: Scenario, images_of=None) -> list[Step]:
@@ -523,7 +629,11 @@ def replay(scenario: Scenario, images_of=None) -> list[Step]:
     change to a missing file fails before anything is simulated.
     """
     state = _State(
-        dict(scenario.files), scenario.dockerfile, scenario.dockerignore, dict(scenario.build_args)
+        dict(scenario.files),
+        scenario.dockerfile,
+        scenario.dockerignore,
+        dict(scenario.build_args),
+        urls=dict(scenario.urls),
     )
     out: list[Step] = []
     for number, build in enumerate(scenario.builds, start=1):
@@ -531,7 +641,10 @@ def replay(scenario: Scenario, images_of=None) -> list[Step]:
         stamp = 1_700_000_000.0 + number * TOUCH_SECONDS
         for index, change in enumerate(build.changes, start=1):
             where = f"build '{build.name}', change {index} ({change.describe()})"
-            seed = f"{change.subject}@{number}.{index}"
+            # `size:` content comes from the path and the size alone (the spec: "content
+            # generated from the path and size, deterministic"), as in `files:`: a return to
+            # an earlier size brings back the earlier bytes, and the cache finds them.
+            seed = str(change.subject)
             _apply(state, change, where, seed, stamp, scenario.source)
         merged = {**state.args, **build.build_args}
         build_args = {k: v for k, v in merged.items() if v is not None}
@@ -547,6 +660,8 @@ def replay(scenario: Scenario, images_of=None) -> list[Step]:
             no_cache=build.no_cache,
             prune_before=state.prune,
             images={ref: state.versions.get(image_key(ref), 0) for ref in images},
+            urls=dict(state.urls),
+            runs=scenario.runs,
         )
         out.append(Step(build, request))
     return out

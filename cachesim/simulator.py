@@ -20,7 +20,7 @@ from cachesim.errors import BuildFailure
 from cachesim.explain import explain_miss, explain_parent
 from cachesim.fs import FileSystem
 from cachesim.inputs import BuildContext
-from cachesim.plan import Plan, plan
+from cachesim.plan import AutomaticArgs, Plan, plan
 from cachesim.results import BuildResult, SimulationResult, StepResult
 from cachesim.scenario import Scenario, image_key, replay
 from cachesim.versions import DEFAULT_BUILDKIT
@@ -32,7 +32,9 @@ ENGINES = {"buildkit": buildkit.RULES, "legacy": legacy.RULES}
 def images_of(dockerfile: str, build_args: Mapping[str, str]) -> tuple[str, ...]:
     """The external images a Dockerfile names for these build args (none if it won't plan)."""
     try:
-        return plan(dockerfile, build_args).images()
+        # BuildKit's automatic platform ARGs, so `FROM alpine:${TARGETARCH}` names the image
+        # BuildKit will look for (the classic builder fails on that FROM anyway).
+        return plan(dockerfile, build_args, automatic=AutomaticArgs.for_platform()).images()
     except BuildFailure:
         return _from_lines(dockerfile)
 
@@ -44,8 +46,12 @@ def _from_lines(dockerfile: str) -> tuple[str, ...]:
         commands = dockerfile_parser.parse_string(dockerfile)
     except dockerfile_parser.GoParseError:
         return ()
-    names = {c.value[2].lower() for c in commands if c.cmd.upper() == "FROM" and len(c.value) == 3}
-    refs = [c.value[0] for c in commands if c.cmd.upper() == "FROM" and c.value]
+    names = {
+        c.value[2].lower()
+        for c in commands
+        if (c.cmd or "").upper() == "FROM" and len(c.value) == 3
+    }
+    refs = [c.value[0] for c in commands if (c.cmd or "").upper() == "FROM" and c.value]
     return tuple(
         dict.fromkeys(r for r in refs if "$" not in r and r.lower() not in names | {"scratch"})
     )
@@ -78,16 +84,21 @@ def simulate(scenario: Scenario, buildkit_version: str = DEFAULT_BUILDKIT) -> Si
 def simulate_build(request: BuildRequest, history: History, rules: Any) -> BuildResult:
     """Predict one build and record its results in ``history``."""
     history.builds += 1
+    # The images as the builds before this one left them: every FROM of this build compares
+    # with these, so two stages on one updated base both see the update.
+    seen_before = dict(history.image_versions)
+    history.image_versions.update({image_key(ref): v for ref, v in request.images.items()})
     if request.prune_before and rules.prune_clears_cache:
         history.cache.prune()
         history.pruned = True
     try:
-        planned = plan(request.dockerfile, request.build_args, request.target)
+        automatic = rules.automatic_args()
+        planned = plan(request.dockerfile, request.build_args, request.target, automatic)
         rules.check(planned)
         context = BuildContext.of(request, rules.name)
     except BuildFailure as failure:
         return _rejected(request, rules, failure)
-    walk = _Walk(planned, request, context, history, rules)
+    walk = _Walk(planned, request, context, history, rules, seen_before)
     return walk.run()
 
 
@@ -132,7 +143,9 @@ class _Walk:
         context: BuildContext,
         history: History,
         rules: Any,
+        seen_before: Mapping[str, int] | None = None,
     ):
+        self.seen_before = dict(seen_before or {})
         self.plan = planned
         self.request = request
         self.context = context
@@ -226,7 +239,8 @@ class _Walk:
                 definition, fs_after, facts = self.rules.define(step, self, fs)
             except BuildFailure as raw:
                 failure = BuildFailure(self.rules.wording(raw.reason), raw.line)
-                self.results.append(_result(label, number, total, step, "failed", failure.reason))
+                failed = _result(label, number, total, step, "failed", failure.reason)
+                self.results.append(replace(failed, shown=self.rules.printed(step)))
                 raise _Failed(failure, step.instruction.line, step.keyword) from None
             definition = {
                 "keyword": step.keyword,
@@ -238,11 +252,16 @@ class _Walk:
             # without the steps above it; what follows sits on the merge of the two.
             linked = bool(definition.get("link")) and self.rules.name == "buildkit"
             own_parent = digest("link") if linked else parent
-            key = digest(
-                own_parent, {k: v for k, v in definition.items() if k not in ("text", "line")}
-            )
+            key = digest(own_parent, key_fields(definition))
             status, reason = self._status(key, own_parent, definition, None if linked else last)
+            if status == "cached" and definition.get("_same"):
+                reason = definition["_same"]  # the source stage re-ran with the same output
+            if status == "built" and definition.get("_fails"):
+                failure = BuildFailure(definition["_fails"], step.instruction.line)
+                self.results.append(_result(label, number, total, step, "failed", failure.reason))
+                raise _Failed(failure, step.instruction.line, step.keyword)
             result = _result(label, number, total, step, status, reason, key, **facts)
+            result = replace(result, shown=self.rules.printed(step))
             self.results.append(result)
             if status == "built":
                 self.made.add(key)
@@ -264,9 +283,16 @@ class _Walk:
         planned = self.plan.stages[index]
         ref = planned.base_image or ""
         version = self.request.images.get(ref, 0)
-        seen = self.history.image_versions.get(image_key(ref))
+        seen = self.seen_before.get(image_key(ref))
         self.history.image_versions[image_key(ref)] = version
-        changed = seen is not None and seen != version
+        reason = ""
+        if seen is not None and seen != version:
+            reason = f"the image {ref} changed (a new digest was published)"
+        elif seen is None and self.history.builds > 1:
+            # The same rule as verify's runner: an image no earlier build used is new to
+            # this chain of builds (a FROM edited, or named through a build argument).
+            how = " (through a build argument)" if "$" in planned.stage.base else ""
+            reason = f"the FROM now names the image {ref}{how}, which no earlier build used"
         number, total = self.numbers[(index, -1)]
         ins = planned.stage.from_instruction
         return StepResult(
@@ -276,10 +302,11 @@ class _Walk:
             ins.line,
             ins.text,
             "FROM",
-            "built" if changed else "cached",
-            f"the image {ref} changed (a new digest was published)" if changed else "",
+            "built" if reason else "cached",
+            reason,
             digest("FROM", image_key(ref), version),
             is_from=True,
+            shown=self.rules.printed_from(ref, ins.command),
         )
 
     def _next_parent(self, key: str, status: str, parent: str, linked: bool) -> str:
@@ -322,10 +349,23 @@ class _Walk:
                 "runs on top of both"
             )
         siblings = [r for r in self.history.cache.siblings(parent) if r.key != key]
+        ignored = frozenset(p for p in self.context.files if p not in self.context.tree.files)
         reason = explain_miss(
-            definition, siblings, first_build=self.history.builds == 1, pruned=self.history.pruned
+            definition,
+            siblings,
+            first_build=self.history.builds == 1,
+            pruned=self.history.pruned,
+            ignored=ignored,
         )
         return "built", reason
+
+
+def key_fields(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """What of a step's definition its cache key holds: not the text as written or the
+    line, nor the explanations (keys starting with ``_``)."""
+    return {
+        k: v for k, v in definition.items() if k not in ("text", "line") and not k.startswith("_")
+    }
 
 
 def _result(

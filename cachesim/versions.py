@@ -34,3 +34,22 @@ def buildkit_of_docker(server_version: str) -> str:
         if docker <= major_minor:
             chosen = buildkit
     return chosen
+
+
+def knows_healthcheck_start_interval(buildkit_version: str) -> bool:
+    """``HEALTHCHECK --start-interval`` (Dockerfile 1.6). Seen: Docker 20.10 refuses it with
+    both builders ("dockerfile parse error line N: Unknown flag: start-interval"); Docker
+    28.5 accepts it with both."""
+    return buildkit_version != "0.8"
+
+
+def bare_global_arg_hides_platform(buildkit_version: str) -> bool:
+    """A bare global ``ARG TARGETARCH`` (no default) hides the automatic value on BuildKit 0.8
+    (``FROM alpine:${TARGETARCH}`` -> "alpine:", invalid reference format) but not on 0.25,
+    which keeps ``amd64``. Seen on Docker 20.10 and 28.5."""
+    return buildkit_version == "0.8"
+def run_failure_wording(version: str) -> str:
+    """How BuildKit reports a RUN that exited non-zero: v0.8 says ``executor failed running
+    [CMD]``, later releases ``process "CMD" did not complete successfully`` (both seen on
+    the engines, scenario run-fails-declared)."""
+    return "executor" if version == "0.8" else "process"

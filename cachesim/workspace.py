@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from cachesim.downloads import url_content
+
 
 @dataclass(frozen=True, slots=True)
 class ContextFile:
@@ -37,3 +39,13 @@ class BuildRequest:
     # External images the Dockerfile names (FROM and COPY --from), each with its version:
     # 0 at first, +1 each time a `base_image` change says upstream published a new digest.
     images: Mapping[str, int] = field(default_factory=dict)
+    # What each URL an `ADD https://...` names serves at this build (the scenario's `urls:`
+    # and `{url: ..., content: ...}` changes); a URL not listed serves ``url_content(url)``.
+    urls: Mapping[str, bytes] = field(default_factory=dict)
+
+    def download(self, url: str) -> bytes:
+        """The bytes ``url`` serves at this build."""
+        return self.urls.get(url, url_content(url))
+    # The scenario's `runs:` declarations (cachesim.reads.DeclaredRun): what RUNs read,
+    # write, and in which builds they fail. The engine never sees them.
+    runs: tuple = ()

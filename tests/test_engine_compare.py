@@ -158,11 +158,11 @@ def test_failure_on_one_side_only():
     assert ("status", 4) in [(d.kind, d.index) for d in diffs]
 
 
-def test_both_failed_at_the_same_step_tolerates_pending_cached():
-    """In a failed build BuildKit prints CACHED for pending steps; that is no difference."""
-    pred = {
+def missing_copy_prediction() -> dict[str, Any]:
+    """The fixture `fail-copy-missing` predicted as 20.10 words it, failing at step 4."""
+    return {
         "name": "b",
-        "error": "missing.txt not found",
+        "error": 'failed to compute cache key: "/missing.txt" not found: not found',
         "steps": [
             step("0", 1, 5, "FROM python:3.12-slim", "cached"),
             step("0", 2, 5, "WORKDIR /app", "built"),
@@ -170,6 +170,11 @@ def test_both_failed_at_the_same_step_tolerates_pending_cached():
             step("0", 4, 5, "COPY missing.txt /m", "failed"),
         ],
     }
+
+
+def test_both_failed_at_the_same_step_tolerates_pending_cached():
+    """In a failed build BuildKit prints CACHED for pending steps; that is no difference."""
+    pred = missing_copy_prediction()
     obs = with_bases(observed("buildkit-fail-copy-missing.log"), changed=False)
     assert compare(doc(pred), [obs]) == []
     pred["steps"][3] = step("0", 3, 5, "COPY missing.txt /m", "failed")
@@ -202,3 +207,25 @@ def test_build_count_and_names():
     obs = observed("legacy-fail-run-fails.log", build="other")
     diffs = compare(doc(engine="legacy"), [obs])
     assert diffs[0].describe() == "build '(all)': predicted 0 builds, the engine ran 1 builds"
+
+
+def test_a_reason_worded_otherwise_is_a_difference():
+    """Both failed at the same step, but the engine's words are not the predicted ones."""
+    pred = missing_copy_prediction()
+    modern = with_bases(observed("buildkit28-fail-copy-missing.log"), changed=False)
+    diffs = compare(doc(pred), [modern])
+    assert [d.kind for d in diffs] == ["reason"]
+    assert (
+        diffs[0]
+        .describe()
+        .startswith(
+            "build 'b': predicted the reason 'failed to compute cache key: \"/missing.txt\" not "
+            "found: not found', the engine said 'failed to build: failed to solve: failed to "
+            "compute cache key: failed to calculate checksum of ref "
+        )
+    )
+    pred["error"] = (
+        'failed to compute cache key: failed to calculate checksum of ref ...: "/missing.txt": '
+        "not found"
+    )
+    assert compare(doc(pred), [modern]) == []

@@ -241,3 +241,111 @@ def test_a_successful_build_with_build_check_warnings_has_no_error():
     assert [s.status for s in steps if not s.is_from] == ["built"] * 5
     steps, error, _ = parse_log(first_build, "buildkit", 1, ["builder", "1"])
     assert error is not None
+
+
+# --- Docker 28.5 (BuildKit v0.25, the 28.x client with buildx) and step-number padding -----
+
+
+def test_padded_step_numbers_parse_on_both_engines():
+    """A stage of 10+ steps prints `[ 2/11]` and `[build  2/10]`; every step is read."""
+    for prefix in ("buildkit", "buildkit28"):
+        steps, error, _ = parse(f"{prefix}-ten-steps.log")
+        assert error is None
+        assert [(s.index, s.total) for s in steps] == [(i, 11) for i in range(1, 12)], prefix
+        assert steps[9].instruction == "RUN echo 10 > /f10"
+        named, _, _ = parse(f"{prefix}-ten-steps-named.log")
+        assert [(s.stage, s.index) for s in named][:3] == [("build", 1), ("build", 2), ("build", 3)]
+        assert named[1].status == "cached" and named[2].status == "built"
+        assert (named[-1].stage, named[-1].index, named[-1].total) == ("1", 2, 2)
+
+
+def test_modern_client_log_opens_with_builder_line_and_names_bases_in_full():
+    """`#0 building with ...` is not a step; FROM names docker.io/library/python:3.12-slim."""
+    steps, error, failed = parse("buildkit28-single-cold.log")
+    assert error is None and failed is None
+    assert table(steps) == [("0", i, 4, "built") for i in range(1, 5)]
+    assert steps[0].image == "docker.io/library/python:3.12-slim"
+
+
+def test_modern_missing_copy_source_error_and_failed_step():
+    """28.5 quotes the Dockerfile and ends with one `ERROR:` line: that line is the error."""
+    _, error, failed = parse("buildkit28-fail-copy-missing.log")
+    assert failed is not None and (failed.stage, failed.index) == ("0", 4)
+    assert error is not None and error.startswith(
+        "failed to build: failed to solve: failed to compute cache key: "
+        "failed to calculate checksum of ref "
+    )
+    assert error.endswith('"/missing.txt": not found')
+
+
+def test_modern_errors_before_any_step():
+    """A parse error and an unknown target are the last `ERROR:` line, with no step."""
+    steps, error, failed = parse("buildkit28-parse-error.log")
+    assert steps == [] and failed is None
+    assert error == (
+        "failed to build: failed to solve: dockerfile parse error on line 3: "
+        "unknown instruction: BOGUS"
+    )
+    _, error, _ = parse("buildkit28-bad-target.log")
+    assert error == 'failed to build: failed to solve: target stage "nope" could not be found'
+
+
+def test_modern_run_failure():
+    """A RUN that exits 1 is the failed step; the error says the exit code."""
+    _, error, failed = parse("buildkit28-fail-run-fails.log")
+    assert failed is not None and (failed.stage, failed.index, failed.status) == ("b", 3, "failed")
+    assert error == (
+        'failed to build: failed to solve: process "/bin/sh -c echo two && false" '
+        "did not complete successfully: exit code: 1"
+    )
+
+
+def test_build_check_warnings_and_git_warning_are_not_errors():
+    """`3 warnings found` (coloured) and buildx's git WARNING end a successful build."""
+    log = (LOGS / "buildkit28-warnings.log").read_text()
+    assert "3 warnings found" in log and "\x1b[" in log
+    steps, error, _ = parse_buildkit_log(log, ["builder", "1"])
+    assert error is None
+    assert table(steps) == [
+        ("builder", 1, 2, "built"),
+        ("builder", 2, 2, "built"),
+        ("1", 1, 1, "built"),
+    ]
+    git_log = (LOGS / "buildkit28-git-context.log").read_text()
+    assert "WARNING: current commit information was not captured" in git_log
+    assert parse_buildkit_log(git_log, ["0"])[1] is None
+    assert parse("buildkit28-git-context.log")[1] is None
+
+
+def test_exit_zero_is_never_a_failed_build():
+    """Whatever follows the steps, a build that exited 0 has no error."""
+    log = (LOGS / "buildkit28-single-cold.log").read_text() + "something unexpected\n"
+    assert parse_buildkit_log(log, ["0"])[1] == "something unexpected"
+    assert parse_log(log, "buildkit", 0, ["0"])[1] is None
+
+
+def test_classic_builder_on_28_with_its_deprecation_notice():
+    """28.5's client prints DEPRECATED first and `---> Removed intermediate container`."""
+    steps, error, _ = parse("legacy28-fail-run-fails.log")
+    assert (
+        "DEPRECATED: The legacy builder is deprecated"
+        in (LOGS / "legacy28-fail-run-fails.log").read_text()
+    )
+    assert table(steps) == [("b", 1, 6, "cached"), ("b", 2, 6, "built"), ("b", 3, 6, "failed")]
+    assert error == "The command '/bin/sh -c echo two && false' returned a non-zero code: 1"
+    cached, _, _ = parse("legacy28-multi-edit-app.log")
+    assert [s.index for s in cached if s.status == "built"] == [18, 19]  # COPY app.py, then CMD
+    _, error, _ = parse("legacy28-parse-error.log")
+    assert (
+        error
+        == "Error response from daemon: dockerfile parse error on line 3: unknown instruction: BOGUS"
+    )
+
+
+def test_modern_fixtures_record_their_engine():
+    """Every 28.5 log names the engine and the date it was recorded."""
+    modern = {n: m for n, m in META.items() if "28-" in n}
+    assert len(modern) >= 15
+    for name, meta in modern.items():
+        assert meta["docker_server"].startswith("28.5"), name
+        assert meta["recorded"], name

@@ -44,6 +44,25 @@ def test_rootfs_has_applets_stubs_users_and_marker():
     assert marker == "ref=python:3.12-slim version=2 nonce=abc\n"
 
 
+def test_rootfs_has_the_modelled_tools_and_the_image_users():
+    """Modelled tools are scripts using the library; node:* images have a node user."""
+    data = standin_tar("node:18-alpine", 0, "n")
+    files = members(data)
+    for tool in ("go", "cargo", "npm", "pnpm", "yarn", "uv", "poetry", "addgroup", "git"):
+        assert files[f"usr/bin/{tool}"].mode == 0o755
+    assert "usr/lib/cachesim/lib.sh" in files and files["bin/bash"].isfile()
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        passwd = tar.extractfile("etc/passwd").read().decode()  # type: ignore[union-attr]
+        go = tar.extractfile("usr/bin/go").read().decode()  # type: ignore[union-attr]
+    assert "node:x:1000:1000::/home/node:/bin/sh" in passwd
+    assert "www-data:x:33:33:" in passwd
+    assert ". /usr/lib/cachesim/lib.sh" in go
+    python = standin_tar("python:3.12-slim", 0, "n")
+    with tarfile.open(fileobj=io.BytesIO(python)) as tar:
+        passwd = tar.extractfile("etc/passwd").read().decode()  # type: ignore[union-attr]
+    assert "node:" not in passwd
+
+
 def test_rootfs_is_deterministic_and_differs_by_version_and_nonce():
     """Same inputs, same bytes; another version or run, other bytes."""
     assert standin_tar("a:1", 0, "n") == standin_tar("a:1", 0, "n")

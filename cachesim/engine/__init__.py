@@ -1,8 +1,9 @@
 """The real-engine side of cachesim: run a scenario's builds on Docker and read what it did.
 
-``daemon`` (the client and its errors) -> ``standin`` (local base images) -> ``logparse``
-(what a build printed, as steps) -> ``runner`` (build requests in, observed builds out,
-cleanup) -> ``compare`` (a prediction against what the engine did).
+``daemon`` (the client, its errors, what the engine is) -> ``standin`` (local base images)
+-> ``enginefile`` (the Dockerfile the engine is given) -> ``logparse`` (what a build
+printed, as steps) -> ``runner`` (build requests in, observed builds out, cleanup) ->
+``compare`` (a prediction against what the engine did).
 """
 
 from cachesim.engine.compare import Difference, compare

@@ -21,6 +21,20 @@ The rules, and why:
   name. A predicted step that the engine did not print is fine when a *twin* was printed: a
   step of another stage with the same index whose instructions from the FROM up to it are
   the same; the predicted status must then match the twin's observed status.
+- A FROM whose image is also the source of a ``COPY --from=image`` may print only as a
+  bare ``#N FROM docker.io/library/image`` vertex, without its step header (seen on 20.10
+  and 28.5): a predicted FROM of an image in ``ObservedBuild.sources`` is then present.
+- A RUN that failed on the engine (its command exited non-zero) where the prediction says
+  the build succeeds is the kind ``standin``: the stand-in base could not run the command
+  (a tool it lacks, a user it does not have). That is no cache disagreement, but the
+  build proves nothing after it, so it still counts as a difference, labelled as such and
+  with the command's output.
+- When both sides fail, the engine's error must contain the predicted reason (kind
+  ``reason``): each engine release words failures its own way (cachesim/wording.py). Two
+  things in the engine's text vary from run to run and are read as placeholders: the id
+  in ``checksum of ref <id>:`` (read as ``ref ...``) and the host path of a snapshot
+  (``/var/lib/docker/vfs/dir/<id>/app`` is read as ``/app``). A RUN whose command exited
+  non-zero is the command's failure, not the builder's words, and is checked by its step.
 - In a build that failed on the engine, BuildKit may print ``CACHED`` for steps that were
   still pending when the solve stopped (they never ran), and steps of other stages may
   be cut short or finish after the failure. So there, a step observed ``cached`` but
@@ -35,7 +49,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cachesim.engine.logparse import ObservedBuild, ObservedStep, instruction_keyword
+from cachesim.engine.logparse import (
+    ObservedBuild,
+    ObservedStep,
+    command_exit_code,
+    instruction_keyword,
+)
+from cachesim.engine.runner import normalize_ref
 
 Key = tuple[str, int]
 
@@ -46,8 +66,10 @@ class Difference:
 
     ``kind`` is one of ``status``, ``missing`` (predicted, not printed by the engine),
     ``unpredicted`` (printed by the engine, not predicted), ``instruction``, ``numbering``,
-    ``failure`` (the build failed on one side only), ``failed-step`` and ``builds`` (the
-    number or names of builds differ).
+    ``failure`` (the build failed on one side only), ``failed-step``, ``reason`` (both
+    failed, for reasons worded differently), ``builds`` (the
+    number or names of builds differ) and ``standin`` (a RUN the prediction lets succeed
+    failed on the engine: the stand-in could not run it; ``detail`` holds its output).
     """
 
     build: str
@@ -75,10 +97,23 @@ class Difference:
             "numbering": f"predicted {self.predicted}, the engine numbered it {self.observed}",
             "failure": f"predicted {self.predicted}, the engine {self.observed}",
             "failed-step": f"predicted failure at {self.predicted}, the engine at {self.observed}",
+            "reason": f"predicted the reason {self.predicted!r}, the engine said {self.observed!r}",
             "builds": f"predicted {self.predicted}, the engine ran {self.observed}",
+            "standin": (
+                f"predicted {self.predicted}, but the stand-in could not run this command "
+                f"({self.observed}); not a cache difference"
+            ),
         }.get(self.kind, f"predicted {self.predicted}, observed {self.observed}")
+        if self.kind == "standin":
+            said = "\n".join(f"    | {line}" for line in self.detail.splitlines())
+            return f"{where}: {what}" + (f"; it printed:\n{said}" if said else "")
         tail = f" ({self.detail})" if self.detail else ""
         return f"{where}: {what}{tail}"
+
+    @property
+    def is_standin(self) -> bool:
+        """True when the stand-in base could not run a command (no cache disagreement)."""
+        return self.kind == "standin"
 
 
 def _norm(text: str) -> str:
@@ -192,6 +227,50 @@ def _compare_pair(
     return out
 
 
+_REF_ID = re.compile(r"\bref [0-9A-Za-z-]+::[0-9A-Za-z]+")
+_SNAPSHOT_PATH = re.compile(
+    r"/\S*?/(?:vfs/dir/[^/\s]+|overlay2/[^/\s]+/(?:merged|diff)|snapshots/\d+/fs)(?=/)"
+)
+
+
+def reason_matches(predicted: str, observed: str) -> bool:
+    """True when the engine's error text says the predicted reason (module doc: the rules)."""
+    said = _SNAPSHOT_PATH.sub("", _REF_ID.sub("ref ...", observed))
+    return " ".join(predicted.split()) in " ".join(said.split())
+
+
+def _printed_as_source(step: Mapping[str, Any], obs: ObservedBuild) -> bool:
+    """A predicted FROM whose image BuildKit printed as a bare source vertex instead."""
+    words = str(step["instruction"]).split()
+    if instruction_keyword(str(step["instruction"])) != "FROM":
+        return False
+    image = next((w for w in words[1:] if not w.startswith("--")), None)
+    return image is not None and normalize_ref(image) in {normalize_ref(s) for s in obs.sources}
+
+
+def _standin_failure(
+    build: str, pred_steps: Sequence[Mapping[str, Any]], obs: ObservedBuild
+) -> Difference | None:
+    """The ``standin`` difference when the engine's build failed in a RUN's command."""
+    step = obs.failed_step
+    code = command_exit_code(obs.error)
+    if step is None or code is None or step.keyword != "RUN":
+        return None
+    key = _key(obs.engine, step.stage, step.index)
+    statuses = {_key(obs.engine, str(p["stage"]), int(p["index"])): p["status"] for p in pred_steps}
+    predicted = str(statuses.get(key, "success"))
+    return Difference(
+        build,
+        "standin",
+        stage=step.stage,
+        index=step.index,
+        instruction=step.instruction,
+        predicted=predicted,
+        observed=f"exit code {code}",
+        detail=step.output,
+    )
+
+
 def compare_build(engine: str, pred: Mapping[str, Any], obs: ObservedBuild) -> list[Difference]:
     """The differences within one build (see the module docstring for the rules)."""
     name = str(pred.get("name", obs.name))
@@ -199,7 +278,10 @@ def compare_build(engine: str, pred: Mapping[str, Any], obs: ObservedBuild) -> l
     pred_steps: list[Mapping[str, Any]] = list(pred.get("steps") or [])
     pred_failed = bool(pred.get("error")) or any(p["status"] == "failed" for p in pred_steps)
     engine_failed = obs.exit_code != 0 or obs.error is not None
-    if pred_failed != engine_failed:
+    standin = _standin_failure(name, pred_steps, obs) if engine_failed and not pred_failed else None
+    if standin is not None:
+        diffs.append(standin)
+    elif pred_failed != engine_failed:
         diffs.append(
             Difference(
                 name,
@@ -227,6 +309,10 @@ def compare_build(engine: str, pred: Mapping[str, Any], obs: ObservedBuild) -> l
                     detail=f"engine error: {obs.error}",
                 )
             )
+        reason = str(pred.get("error") or "")
+        by_command = command_exit_code(obs.error) is not None  # the command's, not the builder's
+        if reason and obs.error and not by_command and not reason_matches(reason, obs.error):
+            diffs.append(Difference(name, "reason", predicted=reason, observed=obs.error))
     lenient = pred_failed or engine_failed
 
     observed = {_key(engine, s.stage, s.index): s for s in obs.steps}
@@ -234,6 +320,9 @@ def compare_build(engine: str, pred: Mapping[str, Any], obs: ObservedBuild) -> l
     for step in pred_steps:
         key = _key(engine, str(step["stage"]), int(step["index"]))
         found = observed.get(key)
+        if standin is not None and key == _key(engine, str(standin.stage), int(standin.index or 0)):
+            matched.add(key)  # already told: the stand-in could not run it
+            continue
         if found is not None:
             matched.add(key)
             diffs += _compare_pair(name, engine, step, found, engine_failed, twin=False)
@@ -241,6 +330,8 @@ def compare_build(engine: str, pred: Mapping[str, Any], obs: ObservedBuild) -> l
         twin = _twin(step, pred_steps, observed, engine) if engine == "buildkit" else None
         if twin is not None:
             diffs += _compare_pair(name, engine, step, twin, engine_failed, twin=True)
+        elif _printed_as_source(step, obs):
+            continue
         elif not lenient:
             diffs.append(
                 Difference(

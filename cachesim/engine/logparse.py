@@ -1,7 +1,8 @@
 """Reading what a real ``docker build`` printed: pure functions from log text to steps.
 
-Two builders, two formats (Engine 20.10, as observed on captured logs in
-``tests/engine_logs``):
+Two builders, two formats, as observed on captured logs in ``tests/engine_logs``
+(``buildkit-*``/``legacy-*``: Docker 20.10 and its client; ``buildkit28-*``/``legacy28-*``:
+Docker 28.5 and its 28.x client with buildx; ``meta.json`` says which engine printed each):
 
 BuildKit, ``--progress=plain``. Each vertex prints blocks of lines ``#N ...``; blocks of
 different vertices interleave, and one vertex may print several blocks::
@@ -27,7 +28,14 @@ different vertices interleave, and one vertex may print several blocks::
 - On failure the failing vertex prints ``#N ERROR: why``, then comes a block
   ``------ / > [STAGE K/N] INSTR: / ------`` and the build's error text. An error before
   any step (parse error, unknown target) is a bare line such as ``failed to solve with
-  frontend dockerfile.v0: ...``. When the solve fails, vertices still pending may print
+  frontend dockerfile.v0: ...``.
+- 28.5's client differs: the log opens with ``#0 building with "default" instance using
+  docker driver``, vertices print no ``#N sha256:`` line, a failed build ends with a quote
+  of the Dockerfile around the failing line and one ``ERROR: failed to build: failed to
+  solve: ...`` line, and a successful one may end with build-check warnings
+  (``N warnings found``) or buildx's ``WARNING:`` about git commit information, neither an
+  error. Step numbers are padded when a stage has 10 or more steps (``[ 2/10]``,
+  ``[build  2/10]``), on both engines. When the solve fails, vertices still pending may print
   ``CACHED`` although they never ran, and running ones may still finish afterwards.
 
 Classic builder::
@@ -46,7 +54,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import dockerfile
@@ -61,7 +69,8 @@ class ObservedStep:
     ``image`` is what a FROM step names: the resolved reference for BuildKit, the image id
     that the classic builder prints. ``base_changed`` is filled in by the runner, which
     knows whether that image got a new version before this build (None: not known, e.g.
-    a FROM of another stage).
+    a FROM of another stage). ``output`` keeps the last ``OUTPUT_LINES`` lines the step
+    printed, so that a failed command can be shown with what it said.
     """
 
     stage: str
@@ -73,6 +82,7 @@ class ObservedStep:
     is_from: bool = False
     image: str | None = None
     base_changed: bool | None = None
+    output: str = ""  # the last lines the step's command printed (a RUN's output)
 
     @property
     def keyword(self) -> str:
@@ -92,6 +102,10 @@ class ObservedBuild:
     log: str
     engine: str = "buildkit"
     failed_step: ObservedStep | None = None
+    # Images BuildKit printed as a bare vertex (``#5 FROM docker.io/library/alpine:3.20``):
+    # the source of a ``COPY --from=image``, and then also of a FROM of the same image,
+    # whose step header it then does not print.
+    sources: tuple[str, ...] = ()
 
 
 def instruction_keyword(instruction: str) -> str:
@@ -112,7 +126,7 @@ def stage_names(dockerfile_text: str) -> list[str]:
         return []
     names: list[str] = []
     for cmd in commands:
-        if cmd.cmd.upper() != "FROM":
+        if (cmd.cmd or "").upper() != "FROM":
             continue
         words = [w for w in cmd.value if not w.startswith("--")]
         if len(words) >= 3 and words[1].upper() == "AS":
@@ -125,9 +139,21 @@ def stage_names(dockerfile_text: str) -> list[str]:
 # --- BuildKit -----------------------------------------------------------------------------
 
 _VERTEX = re.compile(r"^#(\d+) (.*)$")
-_STEP_HEADER = re.compile(r"^\[(?:(\S+) )?(\d+)/(\d+)\] (.*)$")
+# `[2/3]`, `[stage-1 2/3]`; with 10 or more steps in a stage the index is padded to the
+# width of the total: `[ 2/10]`, `[build  2/10]` (both 20.10 and 28.5).
+_STEP_HEADER = re.compile(r"^\[(?:(\S+) +)? *(\d+)/(\d+)\] (.*)$")
 _DONE = re.compile(r"^DONE (\d+(?:\.\d+)?)s$")
+_OUTPUT = re.compile(r"^\d+\.\d+ (.*)$")
+_BARE_SOURCE = re.compile(r"^#\d+ FROM (\S+)$")
+OUTPUT_LINES = 20
 _BLOCK_RULE = "------"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# What a successful build may print after its steps (28.5's client): build-check warnings
+# (`3 warnings found (use docker --debug to expand):` and one ` - Rule: ...` line each),
+# and buildx's `WARNING: current commit information was not captured ...` for a context
+# holding `.git`. None of them is an error.
+_WARNINGS_FOUND = re.compile(r"^\s*\d+ warnings? found\b")
+_CLIENT_ERROR = "ERROR: "  # 28.5's client: `ERROR: failed to build: failed to solve: ...`
 
 
 @dataclass(slots=True)
@@ -141,6 +167,7 @@ class _Vertex:
     output: bool = False
     error: str | None = None
     seconds: float | None = None
+    printed: list[str] = field(default_factory=list)
 
 
 def _buildkit_stage(printed: str | None, names: Sequence[str]) -> str:
@@ -167,13 +194,39 @@ def _order_key(names: Sequence[str]):
     return key
 
 
+def _trailer_lines(lines: Sequence[str]) -> list[str]:
+    """The lines outside vertex blocks, without colour codes and without warnings."""
+    out: list[str] = []
+    in_warnings = False
+    for raw in lines:
+        line = _ANSI.sub("", raw)
+        if not line.strip() or _VERTEX.match(line):
+            in_warnings = False
+            continue
+        if _WARNINGS_FOUND.match(line):
+            in_warnings = True
+            continue
+        if (in_warnings and line.startswith(" - ")) or line.startswith("WARNING:"):
+            continue
+        in_warnings = False
+        out.append(line)
+    return out
+
+
 def _buildkit_error(lines: Sequence[str]) -> str | None:
-    """The build's error text: after the last ``------`` rule, else the bare trailing lines."""
-    rules = [i for i, line in enumerate(lines) if line == _BLOCK_RULE]
+    """The build's error text.
+
+    28.5's client ends a failed build with one ``ERROR: ...`` line (after a quote of the
+    Dockerfile around the failing line); its text is the error. 20.10's client prints the
+    error after the last ``------`` rule, or, for an error before any step, as bare lines.
+    """
+    tail = _trailer_lines(lines)
+    client = [line for line in tail if line.startswith(_CLIENT_ERROR)]
+    if client:
+        return client[-1][len(_CLIENT_ERROR) :].strip() or None
+    rules = [i for i, line in enumerate(tail) if line == _BLOCK_RULE]
     if rules:
-        tail = [line for line in lines[rules[-1] + 1 :] if line.strip()]
-    else:
-        tail = [line for line in lines if line.strip() and not _VERTEX.match(line)]
+        tail = tail[rules[-1] + 1 :]
     text = "\n".join(tail).strip()
     return text or None
 
@@ -214,8 +267,9 @@ def parse_buildkit_log(
             v.seconds = float(done.group(1))
         elif rest.startswith("ERROR"):
             v.error = rest.partition(":")[2].strip() or rest
-        elif re.match(r"^\d+\.\d+ ", rest):
+        elif out := _OUTPUT.match(rest):
             v.output = True
+            v.printed = [*v.printed[-(OUTPUT_LINES - 1) :], out.group(1)]
 
     steps: list[ObservedStep] = []
     failed: ObservedStep | None = None
@@ -238,6 +292,7 @@ def parse_buildkit_log(
             seconds=v.seconds if status != "cached" else None,
             is_from=is_from,
             image=v.instruction.split()[1] if is_from and len(v.instruction.split()) > 1 else None,
+            output="\n".join(v.printed),
         )
         steps.append(step)
     steps.sort(key=_order_key(stages))
@@ -251,6 +306,7 @@ def parse_buildkit_log(
 # --- classic builder ----------------------------------------------------------------------
 
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+_LEGACY_EXIT = re.compile(r"^The command '.*' returned a non-zero code: \d+$")
 _RESULT = re.compile(r"^ ---> ([0-9a-f]{12,64})$")
 _KNOWN = re.compile(
     r"^( ---> |Removing intermediate container |Successfully built |Successfully tagged "
@@ -295,6 +351,12 @@ def parse_legacy_log(
             )
             stage_count += 1
         results = [r.group(1) for line in body if (r := _RESULT.match(line))]
+        plain = [_ANSI.sub("", line) for line in body]
+        printed = [
+            line
+            for line in plain
+            if line.strip() and not _KNOWN.match(line) and not _LEGACY_EXIT.match(line)
+        ]
         before_from = stage_count == 0  # a global ARG: nothing runs, nothing is printed
         status: Status = (
             "cached" if " ---> Using cache" in body or is_from or before_from else "built"
@@ -310,6 +372,7 @@ def parse_legacy_log(
                 status=status,
                 is_from=is_from,
                 image=results[0] if is_from and results else None,
+                output="\n".join(printed[-OUTPUT_LINES:]),
             )
         )
 
@@ -321,6 +384,27 @@ def parse_legacy_log(
     return steps, error, failed
 
 
+_COMMAND_EXIT = (
+    re.compile(r'process ".*" did not complete successfully: exit code: (\d+)'),  # 28.5
+    re.compile(r"executor failed running \[.*\]: exit code: (\d+)"),  # BuildKit on 20.10
+    re.compile(r"The command '.*' returned a non-zero code: (\d+)"),  # the classic builder
+)
+
+
+def command_exit_code(error: str | None) -> int | None:
+    """The exit status of the RUN command a build error reports, or None for other errors."""
+    for pattern in _COMMAND_EXIT:
+        if error and (m := pattern.search(error)):
+            return int(m.group(1))
+    return None
+
+
+def bare_sources(log: str) -> tuple[str, ...]:
+    """The images a BuildKit log printed as bare ``#N FROM ref`` vertices, in order."""
+    found = (m.group(1) for line in log.splitlines() if (m := _BARE_SOURCE.match(line)))
+    return tuple(dict.fromkeys(found))
+
+
 def parse_log(
     log: str, engine: str, exit_code: int, stages: Sequence[str] = ()
 ) -> tuple[list[ObservedStep], str | None, ObservedStep | None]:
@@ -328,10 +412,8 @@ def parse_log(
     if engine == "buildkit":
         steps, error, failed = parse_buildkit_log(log, stages)
         if exit_code == 0:
-            # A build that succeeded has no error, whatever trails its log: Docker 28.5 ends
-            # a good build with its build checks' warnings ("1 warning found ...").
-            return steps, None, None
-        if error is None:
+            error = None  # it built: whatever else it printed was a warning
+        elif error is None:
             error = f"docker build exited with status {exit_code}"
         return steps, error, failed
     if engine == "legacy":

@@ -38,9 +38,17 @@ from typing import Literal
 
 import dockerfile
 
-from cachesim.engine.daemon import DEFAULT_DOCKER, EngineError, lines, run_docker
-from cachesim.engine.logparse import ObservedBuild, ObservedStep, parse_log, stage_names
+from cachesim.engine.daemon import BUILD_NETWORK, DEFAULT_DOCKER, EngineError, lines, run_docker
+from cachesim.engine.enginefile import EngineDockerfile, for_engine
+from cachesim.engine.logparse import (
+    ObservedBuild,
+    ObservedStep,
+    bare_sources,
+    parse_log,
+    stage_names,
+)
 from cachesim.engine.standin import SCRATCH, ensure_standin, image_exists
+from cachesim.engine.urlserver import UrlServer, serving
 from cachesim.workspace import BuildRequest
 
 Engine = Literal["buildkit", "legacy"]
@@ -81,7 +89,7 @@ def named_images(dockerfile_text: str) -> set[str]:
     stages: set[str] = set()
     images: set[str] = set()
     for cmd in commands:
-        kind = cmd.cmd.upper()
+        kind = (cmd.cmd or "").upper()
         if kind == "FROM":
             words = list(cmd.value)
             if (
@@ -220,6 +228,7 @@ class _Run:
     count: int = 0
     written: Written = field(default_factory=dict)  # the context as the last build saw it
     standin: bool = True  # import stand-in base images; False: use the daemon's own
+    served: UrlServer | None = None  # serves the builds' ADD downloads on 127.0.0.1
 
     @property
     def tag(self) -> str:
@@ -320,7 +329,7 @@ def build_command(
     request: BuildRequest, engine: Engine, tag: str, context: Path, docker: str
 ) -> list[str]:
     """The ``docker build`` argument vector for one request."""
-    cmd = [docker, "build", "--network=none", "-t", tag]
+    cmd = [docker, "build", f"--network={BUILD_NETWORK}", "-t", tag]
     for key, value in request.build_args.items():
         cmd += ["--build-arg", f"{key}={value}"]
     if request.target:
@@ -335,14 +344,18 @@ def build_command(
     return cmd
 
 
-def _prepare_images(run: _Run, request: BuildRequest) -> set[str]:
-    """Import stand-ins whose version changed; return the refs that changed for this build."""
+def _prepare_images(run: _Run, request: BuildRequest, engine_file: EngineDockerfile) -> set[str]:
+    """Import stand-ins whose version changed; return the refs that changed for this build.
+
+    A digest-pinned reference is imported under its local tag (``enginefile``).
+    """
     changed: set[str] = set()
     for ref, version in request.images.items():
         if ref == SCRATCH:
             continue
+        local = engine_file.local_ref(ref)
         if run.standin and run.versions.get(ref) != version:
-            ensure_standin(ref, version, run.nonce, docker=run.docker)
+            ensure_standin(local, version, run.nonce, docker=run.docker)
             run.versions[ref] = version
         elif not run.standin and not image_exists(ref, docker=run.docker):
             raise EngineError(
@@ -351,11 +364,15 @@ def _prepare_images(run: _Run, request: BuildRequest) -> set[str]:
             )
         if ref in run.used and run.used[ref] != version:
             changed.add(normalize_ref(ref))
+        elif ref not in run.used and run.count > 0:
+            # an image no earlier build used (a FROM edited, or named through a build arg):
+            # new to this chain of builds, as the simulator says (cache-rules K15)
+            changed.add(normalize_ref(ref))
         run.used[ref] = version
-        if not image_exists(ref, docker=run.docker):
+        if not image_exists(local, docker=run.docker):
             raise EngineError(f"build {request.name!r}: image {ref} is not on the daemon")
-    known = {normalize_ref(r) for r in request.images}
-    for ref in named_images(request.dockerfile):
+    known = {normalize_ref(engine_file.local_ref(r)) for r in request.images}
+    for ref in named_images(engine_file.text):
         if normalize_ref(ref) not in known and not image_exists(ref, docker=run.docker):
             raise EngineError(
                 f"build {request.name!r}: the Dockerfile names the image {ref}, which is neither "
@@ -364,15 +381,35 @@ def _prepare_images(run: _Run, request: BuildRequest) -> set[str]:
     return changed
 
 
+def _in_scenario_terms(
+    steps: Sequence[ObservedStep], engine_file: EngineDockerfile
+) -> list[ObservedStep]:
+    """The observed steps with each pinned reference's local tag named as in the scenario."""
+    if not engine_file.pinned:
+        return list(steps)
+    return [
+        replace(
+            s,
+            instruction=engine_file.scenario_text(s.instruction),
+            image=engine_file.scenario_text(s.image) if s.image else s.image,
+        )
+        for s in steps
+    ]
+
+
 def _mark_bases(
-    steps: Sequence[ObservedStep], request: BuildRequest, changed: set[str], run: _Run
+    steps: Sequence[ObservedStep],
+    request: BuildRequest,
+    changed: set[str],
+    run: _Run,
+    engine_file: EngineDockerfile,
 ) -> tuple[ObservedStep, ...]:
     """Fill in ``base_changed`` on FROM steps of stand-in images (None where unknown)."""
     by_id: dict[str, str] = {}
     for ref in request.images:
         if ref == SCRATCH:
             continue
-        ident = image_id(ref, run.docker)
+        ident = image_id(engine_file.local_ref(ref), run.docker)
         if ident:
             by_id[ident.removeprefix("sha256:")] = normalize_ref(ref)
     known = {normalize_ref(r) for r in request.images}
@@ -392,14 +429,20 @@ def _mark_bases(
 
 
 def _build(run: _Run, request: BuildRequest, timeout: float) -> ObservedBuild:
-    changed = _prepare_images(run, request)
+    # Pinned references get local tags only for stand-ins: the daemon's own images are
+    # found by their digest.
+    engine_file = for_engine(request.dockerfile, request.images if run.standin else ())
+    changed = _prepare_images(run, request, engine_file)
     if request.prune_before:
         # `docker builder prune -af` limited to this run's records: the classic builder's
         # cache lives in the image store, which this leaves alone, as the real command does.
         own = set(cache_records(run.docker)) - run.snapshot.cache
         prune_cache_records(own, run.docker)
     context = run.workdir / "context"
-    run.written = write_context(request, context, run.written)
+    as_built = replace(request, dockerfile=engine_file.text)
+    if run.served is not None:
+        as_built = run.served.publish(as_built)
+    run.written = write_context(as_built, context, run.written)
     run.count += 1
     tag = f"{run.tag}:{run.count}"
     env = {**os.environ, "DOCKER_BUILDKIT": "1" if run.engine == "buildkit" else "0"}
@@ -420,10 +463,13 @@ def _build(run: _Run, request: BuildRequest, timeout: float) -> ObservedBuild:
         raise EngineError(f"build {request.name!r} did not finish within {timeout}s") from e
     wall = time.monotonic() - start
     log = proc.stdout.decode(errors="replace")
+    if run.served is not None:
+        log = run.served.restore(log)
     steps, error, failed = parse_log(
         log, run.engine, proc.returncode, stage_names(request.dockerfile)
     )
-    marked = _mark_bases(steps, request, changed, run)
+    steps = _in_scenario_terms(steps, engine_file)
+    marked = _mark_bases(steps, request, changed, run, engine_file)
     if failed is not None:
         failed = next(s for s in marked if s.stage == failed.stage and s.index == failed.index)
     return ObservedBuild(
@@ -435,6 +481,7 @@ def _build(run: _Run, request: BuildRequest, timeout: float) -> ObservedBuild:
         log=log,
         engine=run.engine,
         failed_step=failed,
+        sources=tuple(engine_file.scenario_text(ref) for ref in bare_sources(log)),
     )
 
 
@@ -488,7 +535,11 @@ def run_builds(
         raise ValueError(f"unknown engine {engine!r} (expected 'buildkit' or 'legacy')")
     results: list[ObservedBuild] = []
     refs: set[str] = {ref for r in requests for ref in r.images if ref != SCRATCH}
-    with _daemon_lock(docker), tempfile.TemporaryDirectory(prefix="cachesim-engine-") as tmp:
+    with (
+        _daemon_lock(docker),
+        tempfile.TemporaryDirectory(prefix="cachesim-engine-") as tmp,
+        serving() as served,
+    ):
         snapshot = _Snapshot(
             images=image_ids(docker),
             containers=container_ids(docker),
@@ -502,6 +553,7 @@ def run_builds(
             workdir=Path(tmp),
             snapshot=snapshot,
             standin=standin,
+            served=served,
         )
         failure: BaseException | None = None
         try:

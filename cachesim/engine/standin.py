@@ -21,6 +21,7 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+from cachesim.engine import standin_tools
 from cachesim.engine.daemon import DEFAULT_DOCKER, EngineError, run_docker
 
 BUSYBOX = Path("/bin/busybox")
@@ -89,39 +90,117 @@ APPLETS = [
     "cmp",
     "expr",
     "sync",
+    "ash",
+    "base64",
+    "chgrp",
+    "egrep",
+    "fgrep",
+    "getopt",
+    "groups",
+    "less",
+    "more",
+    "nproc",
+    "od",
+    "paste",
+    "patch",
+    "rev",
+    "rmdir",
+    "sha1sum",
+    "sha512sum",
+    "shuf",
+    "strings",
+    "su",
+    "tac",
+    "timeout",
+    "truncate",
+    "unzip",
+    "xz",
+    "unxz",
+    "xzcat",
+    "zcat",
+    "bzip2",
+    "bunzip2",
+    "hexdump",
+    "xxd",
+    "nl",
+    "fold",
+    "setsid",
+    "run-parts",
+    "mkfifo",
+    "unlink",
+    "cpio",
+    "dos2unix",
+    "bc",
+    "vi",
 ]
 
+# Tools that print their arguments and succeed; the modelled tools (standin_tools.TOOLS)
+# are scripts that read and write what the real ones do.
 STUBS = [
-    "pip",
-    "pip3",
-    "python",
-    "python3",
-    "npm",
     "node",
-    "yarn",
+    "npx",
+    "corepack",
     "apt-get",
+    "apt",
     "apk",
-    "go",
-    "cargo",
-    "make",
-    "gcc",
-    "mvn",
-    "gradle",
-    "bundle",
-    "composer",
-    "curl",
-    "wget",
+    "yum",
+    "dnf",
+    "microdnf",
+    "dpkg",
+    "update-ca-certificates",
+    "ldconfig",
+    "locale-gen",
+    "update-alternatives",
+    "usermod",
+    "groupmod",
+    "pipx",
+    "pipenv",
+    "gem",
+    "ruby",
+    "rake",
+    "rails",
+    "php",
+    "pecl",
+    "docker-php-ext-install",
+    "docker-php-ext-configure",
+    "docker-php-ext-enable",
+    "java",
+    "javac",
+    "jar",
+    "rustup",
+    "rustc",
+    "g++",
+    "clang",
+    "cmake",
+    "upx",
+    "tsc",
 ]
+
+
 
 # Stubs print what they were asked to do, so logs show the "work", and succeed.
-STUB_SCRIPT = b'#!/bin/sh\necho "[stub] $(basename "$0") $*"\nexit 0\n'
+STUB_TEXT = '#!/bin/sh\necho "[stub] $(basename "$0") $*"\nexit 0\n'
+STUB_SCRIPT = STUB_TEXT.encode()
+TOOLS = {**{name: STUB_TEXT for name in STUBS}, **standin_tools.TOOLS}
 
 PASSWD = (
     b"root:x:0:0:root:/root:/bin/sh\n"
+    b"daemon:x:1:1:daemon:/usr/sbin:/bin/false\n"
+    b"bin:x:2:2:bin:/bin:/bin/false\n"
+    b"www-data:x:33:33:www-data:/var/www:/bin/false\n"
     b"app:x:1000:1000:app:/home/app:/bin/sh\n"
     b"nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
 )
-GROUP = b"root:x:0:\napp:x:1000:\nnobody:x:65534:\nnogroup:x:65534:\n"
+GROUP = (
+    b"root:x:0:\ndaemon:x:1:\nbin:x:2:\nwww-data:x:33:\nstaff:x:50:\nusers:x:100:\n"
+    b"app:x:1000:\nnobody:x:65534:\nnogroup:x:65534:\n"
+)
+
+
+def image_user(ref: str) -> tuple[str, int] | None:
+    """The user an official image of this name has (``node`` in node:*), if any."""
+    name = ref.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
+    return standin_tools.IMAGE_USERS.get(name)
 
 PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 IMPORT_TIMEOUT = 120.0
@@ -163,6 +242,8 @@ def standin_tar(ref: str, version: int, nonce: str, busybox: Path = BUSYBOX) -> 
                 tar.addfile(info, io.BytesIO(data))
 
         for d in (
+            "usr/lib",
+            "usr/lib/cachesim",
             "bin",
             "sbin",
             "etc",
@@ -187,22 +268,33 @@ def standin_tar(ref: str, version: int, nonce: str, busybox: Path = BUSYBOX) -> 
         # as cachesim assumes of an image update (only the busybox binary stays the same).
         marker = standin_marker(ref, version, nonce) + "\n"
         stamp = f"# {marker}".encode()
-        for stub in STUBS:
-            add(f"usr/bin/{stub}", tarfile.REGTYPE, 0o755, STUB_SCRIPT + stamp)
+        for tool, text in sorted(TOOLS.items()):
+            add(f"usr/bin/{tool}", tarfile.REGTYPE, 0o755, text.encode() + stamp)
+        add("usr/lib/cachesim/lib.sh", tarfile.REGTYPE, 0o644, standin_tools.LIB.encode())
+        add("bin/bash", tarfile.REGTYPE, 0o755, standin_tools.BASH.encode())
         tag = f"cachesim{version}x{nonce}"[:32]
+        users, groups = PASSWD, GROUP
+        own = image_user(ref)
+        if own is not None:  # listed before `app`, so that `id` names it, as in the image
+            name, uid = own
+            at = users.index(b"app:")
+            users = users[:at] + f"{name}:x:{uid}:{uid}::/home/{name}:/bin/sh\n".encode()
+            users += PASSWD[at:]
+            groups += f"{name}:x:{uid}:\n".encode()
         add(
             "etc/passwd",
             tarfile.REGTYPE,
             0o644,
-            PASSWD + f"{tag}:x:4242:4242::/nonexistent:/bin/false\n".encode(),
+            users + f"{tag}:x:4242:4242::/nonexistent:/bin/false\n".encode(),
         )
-        add("etc/group", tarfile.REGTYPE, 0o644, GROUP + f"{tag}:x:4242:\n".encode())
+        add("etc/group", tarfile.REGTYPE, 0o644, groups + f"{tag}:x:4242:\n".encode())
         add("etc/cachesim-standin", tarfile.REGTYPE, 0o644, marker.encode())
         # The home folder of `app` belongs to it, as in real images with a non-root user.
-        info = tarfile.TarInfo("home/app")
-        info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 1_700_000_000
-        info.uid = info.gid = 1000
-        tar.addfile(info)
+        for home, uid in [("app", 1000)] + ([own] if own is not None else []):
+            info = tarfile.TarInfo(f"home/{home}")
+            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 1_700_000_000
+            info.uid = info.gid = uid
+            tar.addfile(info)
     return buf.getvalue()
 
 
