@@ -135,3 +135,22 @@ def test_lessons_import_only_the_public_facade(path):
 
     for name in re.findall(r"cachesim\.(\w+)", code):
         assert name in cachesim.__all__, f"{path.name} uses cachesim.{name}, not in __all__"
+
+
+def test_lessons_run_without_network_or_engine(tmp_path):
+    """The kernel the lessons run in refuses connections off the machine and has no engine."""
+    from nbclient.exceptions import CellExecutionError
+
+    probe = tmp_path / "probe.ipynb"
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("import os\nprint(os.environ['DOCKER_HOST'])"),
+        nbformat.v4.new_code_cell("import socket\nsocket.create_connection(('192.0.2.1', 80), 1)"),
+    ]
+    nbformat.write(notebook, probe)
+    with pytest.raises(CellExecutionError, match="the lessons run without network"):
+        nbtools.execute(probe)
+    notebook.cells = notebook.cells[:1]
+    nbformat.write(notebook, probe)
+    printed = nbtools.execute(probe).cells[0].outputs[0].text
+    assert printed.strip() == "unix:///nonexistent/cachesim-lessons-have-no-engine.sock"
