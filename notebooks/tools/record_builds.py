@@ -43,6 +43,7 @@ RECORDED_SCENARIOS = (
     "seed-multistage",
     "seed-multistage-fixed",
     "multistage-readme",
+    "multistage-compiler",
 )
 SHOWN = {"cached": "CACHED", "built": "BUILT", "failed": "FAILED"}
 
