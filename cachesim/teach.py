@@ -226,22 +226,23 @@ def builds_table(results: SimulationResult | Iterable[SimulationResult]) -> Tabl
     columns sit side by side so the difference is read along a row.
     """
     group = [results] if isinstance(results, SimulationResult) else list(results)
+    timed = any(b.seconds is not None for r in group for b in r.builds)
     headers = ["build"]
     same_scenario = len({r.scenario for r in group}) == 1
     for result in group:
         label = "" if len(group) == 1 else result.engine if same_scenario else result.scenario
-        headers += [f"{label} built".strip(), f"{label} time".strip()]
+        headers += [f"{label} built".strip()] + ([f"{label} time".strip()] if timed else [])
     rows = []
     for number, build in enumerate(group[0].builds):
         row = [build.name]
         for result in group:
             other = result.builds[number] if number < len(result.builds) else None
             if other is None:
-                row += ["", ""]
+                row += ["", ""] if timed else [""]
                 continue
             counts = other.counts()
-            built = f"{counts['built']}/{len(other.steps)}"
-            row += [built + (" FAILED" if other.failed else ""), _seconds(other.seconds)]
+            built = f"{counts['built']}/{len(other.steps)}" + (" FAILED" if other.failed else "")
+            row += [built, _seconds(other.seconds)] if timed else [built]
         rows.append(tuple(row))
     return Table(tuple(headers), tuple(rows))
 
@@ -312,8 +313,6 @@ def check_saving(
     failing, and come within ``slack`` of the reference's total. The hint names the
     expensive step that still runs most often, since that is what is left to move.
     """
-    from cachesim import simulate, with_dockerfile  # the facade: one way to simulate
-
     if dockerfile in (None, ...) or not str(dockerfile).strip():
         return Feedback(False, "no answer yet.", "copy the Dockerfile above and reorder it.")
     runs = [line.strip() for line in scenario.dockerfile.splitlines() if line.startswith("RUN")]
@@ -324,9 +323,9 @@ def check_saving(
             f"your Dockerfile no longer has `{missing[0]}`.",
             "keep every RUN: the point is to move the COPY lines, not to drop the work.",
         )
-    before = simulate(scenario, builder)
-    mine = simulate(with_dockerfile(scenario, dockerfile, "yours"), builder)
-    best = simulate(with_dockerfile(scenario, reference, "reference"), builder)
+    before = _simulated(scenario, scenario.dockerfile, builder)
+    mine = _simulated(scenario, dockerfile, builder)
+    best = _simulated(scenario, reference, builder)
     failed = [b for b in mine.builds if b.failed]
     if failed:
         return Feedback(
@@ -339,6 +338,24 @@ def check_saving(
     if new <= target * (1 + slack):
         return Feedback(True, f"{saved}: you saved {old - new:.0f} s.")
     return Feedback(False, saved + ".", _still_wrong(mine, best))
+
+
+# A learner runs the same check many times against one scenario and one reference: keep
+# the last few simulations (keyed by the scenario object, which is immutable, and the text).
+_SIMULATED: dict[tuple[int, str, str], tuple[Any, SimulationResult]] = {}
+_KEEP = 16
+
+
+def _simulated(scenario: Any, dockerfile: str, builder: str) -> SimulationResult:
+    from cachesim import simulate, with_dockerfile  # the facade: one way to simulate
+
+    key = (id(scenario), dockerfile, builder)
+    if key not in _SIMULATED:
+        if len(_SIMULATED) >= _KEEP:
+            del _SIMULATED[next(iter(_SIMULATED))]
+        variant = with_dockerfile(scenario, dockerfile)
+        _SIMULATED[key] = (scenario, simulate(variant, builder))  # holding it keeps its id
+    return _SIMULATED[key][1]
 
 
 def _still_wrong(mine: SimulationResult, best: SimulationResult) -> str:
