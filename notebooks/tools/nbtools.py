@@ -118,8 +118,13 @@ def text_outputs(notebook: nbformat.NotebookNode, cells: int | None = None) -> l
         if cell.cell_type != "code":
             continue
         texts = []
+        previous = None
         for output in cell.get("outputs", []):
-            if output.output_type == "stream":
+            if output.output_type == "stream" and previous == output.name:
+                # The kernel flushes a stream when it likes: one print can arrive as two
+                # outputs under load. Consecutive pieces of one stream are one text.
+                texts[-1] += output.text
+            elif output.output_type == "stream":
                 texts.append(output.text)
             elif output.output_type in ("execute_result", "display_data"):
                 data = output.get("data", {})
@@ -127,6 +132,7 @@ def text_outputs(notebook: nbformat.NotebookNode, cells: int | None = None) -> l
                     texts.append(data["text/plain"])
             elif output.output_type == "error":
                 texts.append(f"{output.ename}: {output.evalue}")
+            previous = output.name if output.output_type == "stream" else None
         out.append([normalise(t) for t in texts])
     return out
 
