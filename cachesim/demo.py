@@ -315,7 +315,9 @@ def read_key(stream: TextIO) -> str:
     fd = stream.fileno()
     saved = termios.tcgetattr(fd)
     try:
-        tty.setcbreak(fd)
+        # TCSANOW, not tty's default TCSAFLUSH: a key pressed while the screen was being
+        # drawn is already waiting, and flushing would throw it away.
+        tty.setcbreak(fd, termios.TCSANOW)
         return os.read(fd, 1).decode(errors="replace")
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)

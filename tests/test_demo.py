@@ -151,6 +151,16 @@ def test_a_key_press_moves_on_and_q_quits(terminal):
     assert "stopped." in t.screen() and "build 3/6" not in t.screen()
 
 
+def test_a_key_pressed_before_the_prompt_is_not_lost(terminal):
+    """A teacher who presses a key while the first screen is still drawing moves on too."""
+    t = terminal("demo", "order", columns=120)
+    t.press(" ")  # type-ahead: before the demo has drawn anything or reads a key
+    t.read_until("build 2/6", timeout=20)
+    t.read_until("press any key")
+    t.press("q")
+    assert t.read_to_end() == 0
+
+
 def test_a_narrow_terminal_stacks_the_two_sides(terminal):
     """At 80 columns the variants stand one above the other, each still whole."""
     t = terminal("demo", "multistage", "--auto", "--delay", "0", columns=80)
