@@ -37,6 +37,8 @@ examples:
   cachesim compare examples/ordering-python.yaml examples/ordering-python-better.yaml \\
       --plot cumulative.png
   DOCKER_HOST=unix:///tmp/eng/docker.sock cachesim verify --standin-bases tests/scenarios/*.yaml
+  cachesim demo --list
+  cachesim demo order --auto
 """
 
 
@@ -169,6 +171,9 @@ def _parser() -> argparse.ArgumentParser:
         help="predict with this BuildKit's rules (default: the one the engine's Docker "
         "version carries: 20.10 -> 0.8, 28.5 -> 0.25)",
     )
+    from cachesim.demo import add_parser as add_demo_parser
+
+    add_demo_parser(sub, EPILOG, argparse.RawDescriptionHelpFormatter)
     return parser
 
 
@@ -325,6 +330,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _calibrate(args)
         if args.command == "compare":
             return _compare(args)
+        if args.command == "demo":
+            from cachesim.demo import demo_command
+
+            return demo_command(args)
         from cachesim.verify import verify_command
 
         return verify_command(args)

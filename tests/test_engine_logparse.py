@@ -226,6 +226,23 @@ def test_unknown_engine_is_rejected():
         parse_log("", "kaniko", 0)
 
 
+def test_a_successful_build_with_build_check_warnings_has_no_error():
+    """Docker 28.5 ends a good build with its build checks' warnings (recorded 2026-12-01,
+    notebooks/recorded/seed-multistage-docker28.5-buildkit.txt: exit status 0 and
+    "1 warning found ... FromAsCasing"); exit status 0 is a success, not a failed build."""
+    from cachesim.engine.logparse import parse_log
+
+    root = Path(__file__).resolve().parents[1]
+    recorded = (root / "notebooks/recorded/seed-multistage-docker28.5-buildkit.txt").read_text()
+    first_build = recorded.split("# the engine's log:\n", 1)[1].split("\n$ ", 1)[0]
+    assert "FromAsCasing" in first_build
+    steps, error, failed = parse_log(first_build, "buildkit", 0, ["builder", "1"])
+    assert error is None and failed is None
+    assert [s.status for s in steps if not s.is_from] == ["built"] * 5
+    steps, error, _ = parse_log(first_build, "buildkit", 1, ["builder", "1"])
+    assert error is not None
+
+
 # --- Docker 28.5 (BuildKit v0.25, the 28.x client with buildx) and step-number padding -----
 
 
