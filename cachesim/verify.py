@@ -20,11 +20,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cachesim.engine import EngineError, compare, engine_answers, run_builds
 from cachesim.engine.compare import Difference
 from cachesim.engine.daemon import EngineFacts, engine_facts
+from cachesim.engine.enginefile import without_syntax
 from cachesim.errors import InputError
 from cachesim.scenario import Scenario, load, replay
 from cachesim.simulator import images_of, simulate
@@ -76,6 +77,25 @@ class Verdict:
         return text
 
 
+def as_the_engine_reads(scenario: Scenario) -> Scenario:
+    """The scenario with every Dockerfile's ``# syntax=`` line neutralised
+    (``enginefile.without_syntax``): the engine here never pulls that frontend, so its
+    built-in one reads the file, and the prediction must be for that frontend."""
+    builds = tuple(
+        replace(
+            build,
+            changes=tuple(
+                replace(c, subject=without_syntax(c.subject))
+                if c.kind == "dockerfile" and c.subject
+                else c
+                for c in build.changes
+            ),
+        )
+        for build in scenario.builds
+    )
+    return replace(scenario, dockerfile=without_syntax(scenario.dockerfile), builds=builds)
+
+
 def verify_scenario(
     scenario: Scenario,
     *,
@@ -115,7 +135,7 @@ def verify_scenario(
         )
     started = time.monotonic()
     version = buildkit_version or facts.buildkit
-    predicted = simulate(scenario, version).to_json()
+    predicted = simulate(as_the_engine_reads(scenario), version).to_json()
     requests = [step.request for step in replay(scenario, images_of)]
     observed = run_builds(requests, scenario.engine, docker=docker, standin=standin)  # type: ignore[arg-type]
     differences = tuple(compare(predicted, observed))

@@ -21,8 +21,10 @@ send the engine to one:
   builder: the parent image id), and one pinned reference still means one image for the
   whole run, as a digest does upstream.
 
-The simulator predicts from the scenario's Dockerfile; only the engine sees this one, and
-the runner maps the local tags back to the scenario's references in what it observed.
+The simulator predicts from the scenario's Dockerfile (honouring a syntax directive, as a
+user's engine would); ``cachesim verify`` predicts from the text without the directive, as
+the engine here reads it, and the runner maps the local tags back to the scenario's
+references in what it observed.
 """
 
 from __future__ import annotations
@@ -106,11 +108,22 @@ def _without_syntax(lines: list[str]) -> tuple[list[str], int | None]:
     return out, at + 1
 
 
+def without_syntax(dockerfile: str) -> str:
+    """The Dockerfile with its ``# syntax=`` directive neutralised, as the engine reads it.
+
+    ``cachesim verify`` predicts from this text too: the engine's built-in frontend reads
+    the file, so the prediction must use that frontend's syntax (heredocs on 20.10 are a
+    parse error there), not the one the directive would have pulled.
+    """
+    keep_newline = dockerfile.endswith("\n")
+    lines, _ = _without_syntax(dockerfile.splitlines())
+    return "\n".join(lines) + ("\n" if keep_newline else "")
+
+
 def for_engine(dockerfile: str, images: Iterable[str]) -> EngineDockerfile:
     """The Dockerfile the engine builds, for a Dockerfile and the external images it names."""
-    keep_newline = dockerfile.endswith("\n")
-    lines, syntax_line = _without_syntax(dockerfile.splitlines())
-    text = "\n".join(lines) + ("\n" if keep_newline else "")
+    _, syntax_line = _without_syntax(dockerfile.splitlines())
+    text = without_syntax(dockerfile)
     pinned = {ref: pinned_tag(ref) for ref in sorted(set(images)) if is_pinned(ref)}
     for ref, tag in pinned.items():
         pattern = rf"(?<!{_REF_EDGE}){re.escape(ref)}(?!{_REF_EDGE})"
