@@ -18,6 +18,7 @@ Each rule's proof on the real engine is listed in docs/cache-rules.md.
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,7 @@ from cachesim.errors import BuildFailure
 from cachesim.fs import FileSystem
 from cachesim.plan import AutomaticArgs, Plan, Resolved
 from cachesim.runeffects import declared_run, run_failure, run_output
-from cachesim.versions import DEFAULT_BUILDKIT, bare_global_arg_hides_platform
+from cachesim.versions import DEFAULT_BUILDKIT, bare_global_arg_hides_platform, is_modern
 from cachesim.wording import worded_for
 
 STEP_KEYWORDS = frozenset({"RUN", "COPY", "ADD", "WORKDIR"})
@@ -70,7 +71,7 @@ def run_definition(step: Resolved, walk: Any) -> tuple[dict[str, Any], int, int]
         "args": dict(step.args),
         "user": step.user,
         "workdir": step.workdir,
-        "network": step.network,
+        "network": walk.rules.build_network if step.network == "default" else step.network,
         "mounts": mounts,
         "mount_files": mount_files,
     }
@@ -80,8 +81,16 @@ def run_definition(step: Resolved, walk: Any) -> tuple[dict[str, Any], int, int]
     return definition, 0, 0
 
 
-def copy_definition(step: Resolved, walk: Any, fs: FileSystem) -> tuple[dict, FileSystem, dict]:
-    """A COPY/ADD's definition and the file system after it."""
+def copy_definition(
+    step: Resolved, walk: Any, fs: FileSystem, *, excludes: bool = True
+) -> tuple[dict, FileSystem, dict]:
+    """A COPY/ADD's definition and the file system after it.
+
+    ``--link`` is not in it: BuildKit keys a linked copy exactly like a plain one on the
+    graphdriver store, and on the containerd store the difference is the merge that
+    follows (the walk adds it: ``merges_link``). ``excludes=False``: ``--exclude`` is
+    ignored (the classic builder of Docker 28.5 copies the excluded files).
+    """
     if step.from_stage is not None:
         source_fs = walk.ends[step.from_stage].fs
         selected = inputs.from_stage(source_fs, step.sources, step.dest, fs.is_dir(step.dest))
@@ -106,6 +115,7 @@ def copy_definition(step: Resolved, walk: Any, fs: FileSystem) -> tuple[dict, Fi
                 keyword=step.keyword,
                 workdir=step.workdir,
                 dest_is_dir=fs.is_dir(step.dest) or len(local) < len(step.sources),
+                excludes=step.excludes if excludes else (),
             )
         urls = tuple(s for s in step.sources if downloaded(step, s))
         if urls:
@@ -132,10 +142,11 @@ def copy_definition(step: Resolved, walk: Any, fs: FileSystem) -> tuple[dict, Fi
         "dest": step.dest,
         "from": origin,
         "chown": step.chown,
-        "chmod": step.chmod,
-        "link": step.link,
+        "chmod": chmod_key(step.chmod, walk.rules.version),
         "files": dict(selected.digests),
     }
+    if excludes and step.excludes:
+        definition["exclude"] = list(step.excludes)
     note = copied_note(step, walk, selected)
     after = fs.with_files(selected.placed)
     hidden = selected.digests.get("<written by RUN>")
@@ -198,6 +209,48 @@ def reran(walk: Any, stage: int) -> bool:
     return any(r.stage == label and r.status == "built" for r in walk.results)
 
 
+_SYMBOLIC_MODE = re.compile(r"[ugoa]*[-+=][rwxXst]*(,[ugoa]*[-+=][rwxXst]*)*")
+
+
+def modern_refusal(step: Resolved) -> None:
+    """What BuildKit v0.25 refuses while it turns the Dockerfile into LLB, before any step
+    runs (each seen on Docker 28.5; v0.8 accepts the first and knows neither flag of the
+    other two)."""
+    line = step.instruction.line
+    chmod = step.chmod
+    if chmod and not _valid_chmod(chmod):
+        raise BuildFailure(
+            f"invalid chmod parameter: '{chmod}'. it should be octal string and between 0 "
+            "and 07777",
+            line,
+        )
+    remote = all(re.match(r"(https?://|git@|.*\.git$)", s) for s in step.sources)
+    if step.keyword == "ADD" and step.instruction.flag("checksum") is not None and not remote:
+        raise BuildFailure("checksum requires HTTP(S) or Git sources", line)
+    if step.keyword == "RUN" and step.network == "host":
+        # The daemon grants the network.host entitlement only when started with
+        # --allow-insecure-entitlement network.host and asked with --allow.
+        raise BuildFailure("failed to load LLB: network.host is not allowed", line)
+
+
+def chmod_key(value: str, version: str) -> str:
+    """What a ``--chmod`` value contributes to the key: the mode as a number, so ``755``
+    and ``0755`` are one key (seen on Docker 20.10 and 28.5: scenario chmod-forms). A
+    symbolic mode is kept as written by v0.25; v0.8 does not read it as a mode, and two
+    different symbolic modes gave one key there."""
+    if re.fullmatch(r"[0-7]+", value):
+        return oct(int(value, 8))
+    if value and not is_modern(version):
+        return "<not an octal mode: not applied by BuildKit 0.8>"
+    return value
+
+
+def _valid_chmod(value: str) -> bool:
+    if re.fullmatch(r"[0-7]+", value):
+        return int(value, 8) <= 0o7777
+    return bool(_SYMBOLIC_MODE.fullmatch(value))
+
+
 def unknown_from_reason(name: str) -> str:
     return (
         f"failed to create LLB definition: no stage is named '{name}', so the builder looks "
@@ -220,6 +273,31 @@ class BuildKitRules:
     every_from_is_step: bool = False
     prune_clears_cache: bool = True
     twin_status: str = "built"
+    image_store: str = "graphdriver"  # graphdriver | containerd (Docker's image store)
+    # the build's own network (`docker build --network`): cachesim models builds as its
+    # verify runs them, with --network=none; a RUN's `--network=default` means that one
+    build_network: str = "none"
+
+    def merges_link(self, step: Resolved) -> bool:
+        """Whether ``COPY --link`` becomes a copy onto an empty layer plus a merge.
+
+        BuildKit does that only where the worker can merge layers (the containerd image
+        store) and only without ``--chmod`` (dockerfile2llb, convert_copy.go). Seen on
+        Docker 28.5: on the containerd store a change below leaves the copy itself reused
+        and the step prints DONE for the merge; on the graphdriver store ``--link`` is a
+        plain COPY with the same key (scenarios copy-link, copy-link-containerd).
+        """
+        return (
+            self.image_store == "containerd"
+            and step.link
+            and not step.chmod
+            and is_modern(self.version)
+        )
+
+    def counts_triggers(self) -> bool:
+        """Whether ONBUILD triggers count in a stage's ``k/n`` total: v0.25 prints
+        ``[child 1/3] ONBUILD RUN ...``, v0.8 ``[child 1/1] RUN ...`` then ``[child 2/1]``."""
+        return is_modern(self.version)
 
     def printed(self, step: Resolved) -> str:
         return printed.buildkit_text(step)
@@ -259,10 +337,11 @@ class BuildKitRules:
         check_version(plan.dockerfile, self.version)
         for index in self.stages_to_build(plan):
             for step in plan.stages[index].steps:
+                line = step.instruction.line
                 if step.keyword in ("COPY", "ADD") and step.from_unknown:
-                    raise BuildFailure(
-                        unknown_from_reason(step.from_image or ""), step.instruction.line
-                    )
+                    raise BuildFailure(unknown_from_reason(step.from_image or ""), line)
+                if is_modern(self.version):
+                    modern_refusal(step)
 
     def is_step(self, step: Resolved) -> bool:
         if step.keyword == "WORKDIR":
@@ -274,7 +353,10 @@ class BuildKitRules:
         numbers: dict[tuple[int, int], tuple[int, int]] = {}
         for planned in plan.stages:
             has_from = planned.base_image is not None
-            total = int(has_from) + sum(s.keyword in STEP_KEYWORDS for s in planned.steps)
+            total = int(has_from) + sum(
+                s.keyword in STEP_KEYWORDS and (self.counts_triggers() or not s.trigger)
+                for s in planned.steps
+            )
             k = 1 if has_from else 0
             numbers[(planned.stage.index, -1)] = (1, total)
             for position, step in enumerate(planned.steps):

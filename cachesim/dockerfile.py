@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import dockerfile as _bk_parser
 
 from cachesim.errors import BuildFailure
-from cachesim.versions import knows_healthcheck_start_interval
+from cachesim.versions import DEFAULT_BUILDKIT, is_modern, knows_healthcheck_start_interval
 
 KNOWN = frozenset(
     {
@@ -45,19 +45,121 @@ KNOWN = frozenset(
     }
 )
 
-# Flags each instruction accepts (BuildKit's instructions/parse.go); others are an error.
-_FLAGS: dict[str, frozenset[str]] = {
+# Flags each instruction accepts, per built-in frontend (BuildKit's instructions/parse.go at
+# each release; every set below was probed on the engine, docs/engine-findings.md section 21).
+# Others are an error. `COPY --parents` and `RUN --security` exist only in the labs frontend:
+# both built-in frontends refuse them.
+_FLAGS_0_8: dict[str, frozenset[str]] = {
     "FROM": frozenset({"platform"}),
-    "RUN": frozenset({"mount", "network", "security"}),
-    "COPY": frozenset({"from", "chown", "chmod", "link", "parents", "exclude"}),
+    "RUN": frozenset({"mount"}),
+    "COPY": frozenset({"from", "chown", "chmod"}),
+    "ADD": frozenset({"chown", "chmod"}),
+    "HEALTHCHECK": frozenset({"interval", "timeout", "start-period", "retries"}),
+}
+_FLAGS_MODERN: dict[str, frozenset[str]] = {
+    "FROM": frozenset({"platform"}),
+    "RUN": frozenset({"mount", "network"}),
+    "COPY": frozenset({"from", "chown", "chmod", "link", "exclude"}),
     "ADD": frozenset({"chown", "chmod", "link", "keep-git-dir", "checksum", "exclude"}),
-    # `--start-interval` is new in Dockerfile 1.6: BuildKit 0.8 and the classic builder of
-    # Docker 20.10 refuse it ("Unknown flag: start-interval"); that check is the rules'
-    # (``BuildKitRules.check``), because the parser is the same for every version.
     "HEALTHCHECK": frozenset({"interval", "timeout", "start-period", "start-interval", "retries"}),
 }
+NETWORK_MODES = ("default", "none", "host")
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """What one Dockerfile frontend accepts, and how it words a refusal.
+
+    The built-in frontend of BuildKit v0.8 (Docker 20.10) has no heredocs and fewer flags;
+    v0.25's (Docker 28.5) has both and words its parse errors differently
+    (``parse error on line 3: unknown flag: --link`` against ``parse error line 3: Unknown
+    flag: link``). A ``# syntax=docker/dockerfile:1.N`` directive picks the frontend
+    instead of the engine (``dialect_for``).
+    """
+
+    modern: bool
+    flags: dict[str, frozenset[str]]
+
+    @property
+    def heredocs(self) -> bool:
+        return self.modern
+
+    def parse_error(self, line: int, why: str) -> str:
+        if self.modern:
+            return f"dockerfile parse error on line {line}: {why}"
+        return f"dockerfile parse error line {line}: {why}"
+
+    def unknown_flag(self, name: str, line: int) -> str:
+        why = f"unknown flag: --{name}" if self.modern else f"Unknown flag: {name}"
+        return self.parse_error(line, why)
+
+    def unknown_instruction(self, word: str, line: int) -> str:
+        if not self.modern:
+            return self.parse_error(line, f"unknown instruction: {word.upper()}")
+        why = f"unknown instruction: {word}"
+        near = _suggestion(word.upper(), sorted(KNOWN))
+        return self.parse_error(line, why + (f" (did you mean {near}?)" if near else ""))
+
+
+_SYNTAX_IMAGE = re.compile(r"(?:docker\.io/)?docker/dockerfile(?::(\d+)(?:\.(\d+))?[\w.-]*)?")
+
+
+def dialect_for(version: str, syntax: str | None = None) -> Dialect:
+    """The frontend that reads a Dockerfile: the engine's built-in one, or the one a
+    ``# syntax=docker/dockerfile:1.N`` directive names (an engine pulls that image, so
+    its syntax applies even on Docker 20.10: 1.4 and later have heredocs, ``--link``;
+    1.0-1.3 are about as old as 20.10's built-in one). Another image (labs, a custom
+    frontend) is read with the engine's own rules: cachesim cannot know it.
+    """
+    modern = is_modern(version)
+    match = _SYNTAX_IMAGE.fullmatch(syntax or "")
+    if match:
+        major, minor = match.group(1), match.group(2)
+        modern = major is None or int(major) > 1 or minor is None or int(minor) >= 4
+    return Dialect(modern, _FLAGS_MODERN if modern else _FLAGS_0_8)
+
+
+def _suggestion(word: str, options: list[str]) -> str | None:
+    """The nearest instruction name, as the modern frontend's "did you mean" offers it
+    (approximated: edit distance at most 2; seen: ``FOO`` -> FROM, ``echo`` -> none)."""
+    best, best_distance = None, 3
+    for option in options:
+        distance = _edit_distance(word, option)
+        if distance < best_distance:
+            best, best_distance = option, distance
+    return best
+
+
+def _edit_distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
 
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Heredoc:
+    """One here-document (``<<EOF``, ``<<"EOF"``, ``<<-EOF``) of an instruction.
+
+    ``content`` is the body as the parser read it; ``expand`` is false when the
+    terminator word was quoted (no variable expansion in a ``COPY <<"EOF"`` file);
+    ``chomp`` (``<<-``) strips leading tabs from every line (``body``).
+    """
+
+    name: str
+    content: str
+    expand: bool = True
+    chomp: bool = False
+
+    @property
+    def body(self) -> str:
+        return re.sub(r"(?m)^\t+", "", self.content) if self.chomp else self.content
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +174,8 @@ class Instruction:
     command: str  # the whole instruction with continuations joined
     line: int
     end_line: int
-    heredocs: tuple[tuple[str, str], ...] = ()  # (name, content)
+    heredocs: tuple[Heredoc, ...] = ()
+    trigger: Instruction | None = None  # ONBUILD: the instruction it registers
 
     def flag(self, name: str) -> str | None:
         """The last value given for ``--name`` (the builder keeps the last one)."""
@@ -130,16 +233,39 @@ def directives(text: str) -> dict[str, str]:
     return found
 
 
-def _split_flags(keyword: str, raw_flags: tuple[str, ...], line: int) -> tuple:
+def _split_flags(keyword: str, raw_flags: tuple[str, ...], line: int, dialect: Dialect) -> tuple:
     flags = []
-    allowed = _FLAGS.get(keyword, frozenset())
+    allowed = dialect.flags.get(keyword, frozenset())
     for raw in raw_flags:
         body = raw[2:] if raw.startswith("--") else raw
         name, sep, value = body.partition("=")
         if name not in allowed:
-            raise BuildFailure(f"dockerfile parse error line {line}: Unknown flag: {name}", line)
+            raise BuildFailure(dialect.unknown_flag(name, line), line)
+        if keyword == "RUN" and name == "network" and value not in NETWORK_MODES:
+            raise BuildFailure(dialect.parse_error(line, f'invalid network mode "{value}"'), line)
         flags.append((name, value if sep else None))
     return tuple(flags)
+
+
+_HEREDOC_WORD = re.compile(r"<<(-?)\s*([\"']?)([^\s\"'<>]+)\2")
+
+
+def _heredocs(cmd, first_line: str) -> tuple[Heredoc, ...]:
+    """The parser's heredocs with how their terminator words were written (quoted: no
+    expansion; ``<<-``: tabs stripped), read from the instruction's first line."""
+    words = {m.group(3): m for m in _HEREDOC_WORD.finditer(first_line)}
+    found = []
+    for h in cmd.heredocs:
+        word = words.get(h.name)
+        found.append(
+            Heredoc(
+                h.name,
+                h.content,
+                expand=not (word and word.group(2)),
+                chomp=bool(word and word.group(1)),
+            )
+        )
+    return tuple(found)
 
 
 def _first_line(lines: tuple[str, ...], line: int, escape: str) -> str:
@@ -149,32 +275,57 @@ def _first_line(lines: tuple[str, ...], line: int, escape: str) -> str:
     return text
 
 
-def _instruction(cmd, lines: tuple[str, ...], escape: str) -> Instruction:
+def _instruction(cmd, lines: tuple[str, ...], escape: str, dialect: Dialect) -> Instruction:
     # A line holding only a continuation (`\`) where an instruction should start is an
     # instruction with no name: "unknown instruction: " (seen on Docker 20.10 and 28.5).
     keyword = (cmd.cmd or "").upper()
     line = cmd.start_line
     if keyword not in KNOWN:
-        raise BuildFailure(
-            f"dockerfile parse error line {line}: unknown instruction: {keyword}", line
-        )
-    if keyword == "ONBUILD" and cmd.sub_cmd and cmd.sub_cmd.upper() in ("ONBUILD", "FROM"):
-        raise BuildFailure(
-            f"dockerfile parse error line {line}: "
-            f"{cmd.sub_cmd.upper()} isn't allowed as an ONBUILD trigger",
-            line,
+        raise BuildFailure(dialect.unknown_instruction(_restored(cmd.cmd or ""), line), line)
+    text = _first_line(lines, line, escape)
+    trigger = None
+    if keyword == "ONBUILD" and cmd.sub_cmd:
+        sub = cmd.sub_cmd.upper()
+        if sub in ("ONBUILD", "FROM", "MAINTAINER"):
+            raise BuildFailure(
+                dialect.parse_error(line, f"{sub} isn't allowed as an ONBUILD trigger"), line
+            )
+        if sub not in KNOWN:
+            raise BuildFailure(dialect.unknown_instruction(cmd.sub_cmd, line), line)
+        trigger = Instruction(
+            keyword=sub,
+            args=tuple(_restored(v) for v in cmd.value),
+            flags=_split_flags(sub, tuple(cmd.flags), line, dialect),
+            json=bool(cmd.json),
+            # BuildKit 0.25 prints a trigger as `ONBUILD RUN ...`, 0.8 as `RUN ...`
+            text=text if dialect.modern else re.sub(r"(?i)^onbuild\s+", "", text),
+            command=_restored(cmd.original),
+            line=line,
+            end_line=cmd.end_line,
+            heredocs=_heredocs(cmd, text),
         )
     return Instruction(
         keyword=keyword,
-        args=tuple(cmd.value),
-        flags=_split_flags(keyword, tuple(cmd.flags), line),
+        args=tuple(_restored(v) for v in cmd.value),
+        flags=() if trigger else _split_flags(keyword, tuple(cmd.flags), line, dialect),
         json=bool(cmd.json),
-        text=_first_line(lines, line, escape),
-        command=cmd.original,
+        text=text,
+        command=_restored(cmd.original),
         line=line,
         end_line=cmd.end_line,
-        heredocs=tuple((h.name, h.content) for h in cmd.heredocs),
+        heredocs=_heredocs(cmd, text),
+        trigger=trigger,
     )
+
+
+# BuildKit v0.8's parser has no heredocs: it reads `RUN <<EOF` as a RUN of the text "<<EOF"
+# and every body line as an instruction of its own. The parser wrapped here always reads
+# heredocs, so for that dialect "<<" is hidden behind this mark and put back in the words.
+_NO_HEREDOC = "\u2039\u2039"
+
+
+def _restored(word: str) -> str:
+    return word.replace(_NO_HEREDOC, "<<")
 
 
 def _min_args(ins: Instruction) -> None:
@@ -194,8 +345,9 @@ def _min_args(ins: Instruction) -> None:
         raise BuildFailure(f"dockerfile parse error line {ins.line}: {why}", ins.line)
 
 
-def parse(text: str) -> Dockerfile:
-    """Parse Dockerfile text; raise ``BuildFailure`` where the builder would refuse it."""
+def parse(text: str, version: str = DEFAULT_BUILDKIT) -> Dockerfile:
+    """Parse Dockerfile text as the frontend of that BuildKit release reads it (or the one
+    a ``# syntax=`` directive names); raise ``BuildFailure`` where it would refuse it."""
     if not text:
         raise BuildFailure("the Dockerfile cannot be empty", None)
     found = directives(text)
@@ -203,8 +355,11 @@ def parse(text: str) -> Dockerfile:
     if escape not in ("\\", "`"):
         raise BuildFailure(f"invalid ESCAPE '{escape}'. Must be ` or \\", 1)
     lines = tuple(text.splitlines())
+    dialect = dialect_for(version, found.get("syntax"))
     try:
-        commands = _bk_parser.parse_string(text)
+        commands = _bk_parser.parse_string(
+            text if dialect.heredocs else text.replace("<<", _NO_HEREDOC)
+        )
     except _bk_parser.GoParseError as err:
         message = str(err)
         match = re.search(r"line (\d+)", message)
@@ -219,7 +374,7 @@ def parse(text: str) -> Dockerfile:
     stages: list[Stage] = []
     current: list[Instruction] | None = None
     for cmd in commands:
-        ins = _instruction(cmd, lines, escape)
+        ins = _instruction(cmd, lines, escape, dialect)
         _min_args(ins)
         if ins.keyword == "FROM":
             if current is not None:

@@ -62,7 +62,13 @@ class FileSystem:
     def why(self, source: str) -> list[str]:
         """The explanations of what RUNs wrote at ``source`` (empty: none wrote there)."""
         root = posixpath.normpath("/" + source.lstrip("/"))
-        keys = ([""] if self.fog and root not in self.files else []) + self._overlapping(root)
+        areas = self._overlapping(root)
+        # of the folders holding root, the innermost was written last by the RUN that
+        # matters; folders below root all count
+        holding = [a for a in areas if not a.startswith(root.rstrip("/") + "/") or root == "/"]
+        below = [a for a in areas if a not in holding]
+        keys = [""] if self.fog and root not in self.files else []
+        keys += sorted(holding, key=len)[-1:] + below
         return list(dict.fromkeys(self.notes[k] for k in keys if self.notes.get(k)))
 
     def is_file(self, path: str) -> bool:

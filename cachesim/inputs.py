@@ -17,7 +17,14 @@ from cachesim.context import file_digest
 from cachesim.dockerignore import IgnoreRules, IgnoreSyntaxError
 from cachesim.errors import BuildFailure
 from cachesim.fs import FileSystem
-from cachesim.selection import ContextTree, SourceError, destination_paths, select
+from cachesim.selection import (
+    ContextTree,
+    Match,
+    Selection,
+    SourceError,
+    destination_paths,
+    select,
+)
 from cachesim.workspace import BuildRequest, ContextFile
 
 
@@ -63,9 +70,12 @@ def from_context(
     keyword: str = "COPY",
     workdir: str = "/",
     dest_is_dir: bool = False,
+    excludes: tuple[str, ...] = (),
 ) -> Selected:
     """Select ``sources`` in the context as ``keyword`` would, and place them under ``dest``.
 
+    ``excludes`` are ``COPY --exclude`` patterns (BuildKit 0.25), matched like
+    .dockerignore lines against each file's path below the source it was found under.
     Raises ``BuildFailure`` with the engine's words where the builder would stop.
     """
     try:
@@ -73,6 +83,8 @@ def from_context(
             select(context.tree, source, builder=builder, instruction=keyword)  # type: ignore[arg-type]
             for source in sources
         ]
+        if excludes:
+            selections = [without(s, excludes) for s in selections]
         pairs = destination_paths(
             selections,
             dest,
@@ -109,3 +121,17 @@ def from_stage(
                 where = posixpath.join(dest, posixpath.relpath(path, root))
             placed[posixpath.normpath(where)] = value
     return Selected(digests, placed, len(placed), 0)
+
+
+def without(selection: Selection, patterns: tuple[str, ...]) -> Selection:
+    """A selection minus the files ``COPY --exclude`` patterns match.
+
+    Seen on Docker 28.5 (scenario copy-exclude): an edit of an excluded file leaves the
+    COPY cached, so the excluded files are not part of its key.
+    """
+    rules = IgnoreRules.parse("\n".join(patterns))
+    matches = tuple(
+        Match(m.path, m.is_dir, tuple(f for f in m.files if not rules.excludes(f[1])), m.dirs)
+        for m in selection.matches
+    )
+    return Selection(selection.source, selection.is_glob, matches)

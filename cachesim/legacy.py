@@ -37,6 +37,13 @@ class LegacyRules:
     every_from_is_step: bool = True
     prune_clears_cache: bool = False
     twin_status: str = "cached"
+    image_store: str = "graphdriver"
+    build_network: str = "none"  # as BuildKitRules (a RUN --network stops this builder)
+
+    def merges_link(self, step: Resolved) -> bool:
+        """Never: the classic builder of Docker 28.5 accepts ``COPY --link`` and copies as
+        usual (20.10's refuses the flag)."""
+        return False
 
     def stages_to_build(self, plan: Plan) -> list[int]:
         return list(range(plan.target + 1))
@@ -45,16 +52,21 @@ class LegacyRules:
         return True
 
     def numbering(self, plan: Plan) -> dict[tuple[int, int], tuple[int, int]]:
+        """ONBUILD triggers get no number: they run inside the FROM step that fires them
+        (``# Executing 2 build triggers``, seen on Docker 20.10 and 28.5)."""
         built = self.stages_to_build(plan)
-        total = len(plan.dockerfile.global_args) + sum(1 + len(plan.stages[i].steps) for i in built)
+        total = len(plan.dockerfile.global_args) + sum(
+            1 + sum(not s.trigger for s in plan.stages[i].steps) for i in built
+        )
         numbers: dict[tuple[int, int], tuple[int, int]] = {}
         k = len(plan.dockerfile.global_args)
         for index in built:
             k += 1
             numbers[(index, -1)] = (k, total)
-            for position in range(len(plan.stages[index].steps)):
-                k += 1
-                numbers[(index, position)] = (k, total)
+            for position, step in enumerate(plan.stages[index].steps):
+                if not step.trigger:
+                    k += 1
+                    numbers[(index, position)] = (k, total)
         return numbers
 
     def printed(self, step: Resolved) -> str:
@@ -97,8 +109,10 @@ class LegacyRules:
 
     def define(self, step: Resolved, walk: Any, fs: FileSystem) -> tuple[dict, FileSystem, dict]:
         keyword = step.keyword
-        needs_buildkit = (keyword == "RUN" and step.mounts and "mount") or (
-            keyword in ("COPY", "ADD") and step.chmod and "chmod"
+        needs_buildkit = (
+            (keyword == "RUN" and step.mounts and "mount")
+            or (keyword == "RUN" and step.instruction.flag("network") is not None and "network")
+            or (keyword in ("COPY", "ADD") and step.chmod and "chmod")
         )
         if needs_buildkit:
             raise BuildFailure(
@@ -112,6 +126,9 @@ class LegacyRules:
                 f"invalid from flag value {name}: pull access denied for {name}, repository "
                 "does not exist or may require authorization (no stage has that name)"
             )
+        if keyword in ("COPY", "ADD") and step.inline and not step.sources:
+            # Docker 28.5's classic builder parses `COPY <<EOF /f` but has no heredoc files
+            raise BuildFailure(f"{keyword} failed: no source files were specified")
         if keyword == "RUN" and not step.instruction.json and not step.command[-1].strip():
             # `RUN` with nothing after it (`RUN \` on the last line): the classic builder
             # runs `/bin/sh -c` with no command, which the shell refuses with status 2;
@@ -120,6 +137,11 @@ class LegacyRules:
             raise BuildFailure(f"The command '{shell}' returned a non-zero code: 2")
         if keyword == "RUN":
             definition, _, _ = buildkit.run_definition(step, walk)
+            if step.instruction.heredocs and not step.instruction.json:
+                # ... and runs `RUN <<EOF` as the bare line: the body is neither run nor in
+                # the key (seen on Docker 28.5: a body edit stays cached, scenario
+                # heredoc-run-legacy)
+                definition["command"] = [*step.shell, step.instruction.args[0]]
             definition.pop("mounts")
             definition.pop("mount_files")
             # The classic builder writes `|N K=V ...` before a RUN's command whenever any
@@ -130,8 +152,8 @@ class LegacyRules:
             if proxies or step.args:
                 definition["prefix"] = f"|{len(step.args)}"
             return definition, buildkit.after_run(step, fs, definition, walk), {}
-        if keyword in ("COPY", "ADD"):
-            return buildkit.copy_definition(step, walk, fs)
+        if keyword in ("COPY", "ADD"):  # --exclude is accepted and ignored (Docker 28.5)
+            return buildkit.copy_definition(step, walk, fs, excludes=False)
         if keyword == "WORKDIR":
             return buildkit.workdir_definition(step, fs), fs, {}
         if keyword == "ARG":

@@ -24,9 +24,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cachesim import graph as stage_graphs
-from cachesim.dockerfile import Dockerfile, Instruction, Stage, parse
+from cachesim.dockerfile import Dockerfile, Heredoc, Instruction, Stage, parse
 from cachesim.errors import BuildFailure
-from cachesim.shellwords import expand
+from cachesim.shellwords import expand, expand_heredoc
+from cachesim.versions import DEFAULT_BUILDKIT
 
 DEFAULT_SHELL = ("/bin/sh", "-c")
 EXPANDED = frozenset(
@@ -84,10 +85,12 @@ class Resolved:
     chown: str = ""
     chmod: str = ""
     link: bool = False
-    inline: tuple[tuple[str, str], ...] = ()  # heredoc files: (name, content)
+    inline: tuple[tuple[str, str], ...] = ()  # heredoc files: (name, content as written)
+    excludes: tuple[str, ...] = ()  # COPY --exclude patterns, expanded
     # WORKDIR (absolute path) / metadata instructions (expanded words)
     path: str = ""
     values: tuple[str, ...] = ()
+    trigger: bool = False  # an ONBUILD trigger of the parent stage, run by this stage
 
     @property
     def keyword(self) -> str:
@@ -275,12 +278,14 @@ def plan(
     build_args: Mapping[str, str] | None = None,
     target: str | None = None,
     automatic: AutomaticArgs = NO_AUTOMATIC_ARGS,
+    version: str = DEFAULT_BUILDKIT,
 ) -> Plan:
     """Resolve a Dockerfile for one build; raise ``BuildFailure`` where BuildKit would.
 
     ``automatic``: the platform ARGs the builder defines (the rules' ``automatic_args``).
+    ``version`` is the BuildKit release whose frontend reads the text (``versions.py``).
     """
-    parsed = parse(dockerfile) if isinstance(dockerfile, str) else dockerfile
+    parsed = parse(dockerfile, version) if isinstance(dockerfile, str) else dockerfile
     args = dict(build_args or {})
     meta = _meta_args(parsed, args, automatic)
 
@@ -401,7 +406,10 @@ def _dispatch(
         workdir, shell = parent.final_workdir, parent.final_shell
     args: dict[str, str] = {}
     steps: list[Resolved] = []
-    for ins in stage.instructions:
+    # `FROM parent` runs the parent stage's ONBUILD triggers first (both builders; seen on
+    # Docker 20.10 and 28.5: [child 1/1] RUN <trigger>, [child 1/3] ONBUILD RUN <trigger>).
+    triggers = [i.trigger for i in parent.stage.instructions if i.trigger] if parent else []
+    for position, ins in enumerate((*triggers, *stage.instructions)):
         scope = {**args, **env}
         values: tuple[str, ...] = ()
         common = dict(
@@ -416,8 +424,8 @@ def _dispatch(
             values = tuple(expand(a, scope, escape) for a in ins.args)
         if ins.keyword == "RUN":
             command = ins.args if ins.json else (*shell, ins.args[0] if ins.args else "")
-            if ins.heredocs:  # `RUN <<EOF`: the heredoc is the script (Dockerfile 1.4+)
-                command = (*shell, "\n".join([ins.args[0], *(c for _, c in ins.heredocs)]))
+            if ins.heredocs:
+                command = (*shell, heredoc_script(ins.args[0], ins.heredocs))
             mounts = tuple(_parse_mount(m, dockerfile, ins.line) for m in ins.flag_values("mount"))
             step = Resolved(
                 ins,
@@ -439,11 +447,37 @@ def _dispatch(
                 for raw in ins.args:
                     _declare(raw, args, build_args, scope, escape, meta)
                     scope = {**args, **env}
+        if position < len(triggers):
+            step = _as_trigger(step)
         steps.append(step)
         env, user, workdir, shell = _after(step, env, user, workdir, shell)
     return PlannedStage(
         stage, base_stage, base_image, tuple(steps), tuple(env.items()), user, workdir, shell
     )
+
+
+def _as_trigger(step: Resolved) -> Resolved:
+    values = {name: getattr(step, name) for name in Resolved.__slots__}
+    return Resolved(**{**values, "trigger": True})
+
+
+_SINGLE_HEREDOC = re.compile(r"<<-?\s*([\"']?)[^\s\"'<>]+\1")
+
+
+def heredoc_script(command: str, heredocs: tuple[Heredoc, ...]) -> str:
+    """What BuildKit (Dockerfile 1.4+) hands the shell for a RUN with heredocs.
+
+    ``RUN <<EOF`` (the command is one heredoc word): the body alone, tabs stripped for
+    ``<<-``, so the terminator's name and quotes are not part of the key. Any other form
+    (``RUN sh <<EOF``, ``RUN <<A <<B``, ``RUN cat <<EOF > f``): the command line, then each
+    body followed by its terminator, for the shell to read. Variables are left to the shell
+    in both. Seen on Docker 28.5: a renamed or quoted terminator of ``RUN <<EOF`` stays
+    cached, of ``RUN sh <<EOF`` does not; any body edit, a trailing space or a comment
+    line included, rebuilds (scenarios heredoc-run-*).
+    """
+    if _SINGLE_HEREDOC.fullmatch(command.strip()) and len(heredocs) == 1:
+        return heredocs[0].body
+    return command + "".join(f"\n{h.content}{h.name}" for h in heredocs)
 
 
 def _after(step: Resolved, env: dict, user: str, workdir: str, shell: tuple) -> tuple:
@@ -472,10 +506,15 @@ def _copy(
 ) -> Resolved:
     escape = dockerfile.escape
     words = [expand(a, scope, escape) for a in ins.args]
-    inline = ()
+    inline: tuple[tuple[str, str], ...] = ()
     if ins.heredocs:  # `COPY <<NAME /dest`: a file made from the heredoc (Dockerfile 1.4+)
         words = [w for w in words if not w.startswith("<<")]
-        inline = tuple(ins.heredocs)
+        # The file holds the body, tabs stripped for `<<-`, variables expanded unless the
+        # terminator was quoted (seen on Docker 28.5: scenario heredoc-copy-expansion).
+        inline = tuple(
+            (h.name, expand_heredoc(h.body, scope, escape) if h.expand else h.body)
+            for h in ins.heredocs
+        )
         if len(words) == 1:
             words = ["", *words]
     *sources, dest = words
@@ -498,4 +537,5 @@ def _copy(
         chmod=ins.flag("chmod") or "",
         link=(ins.flag("link") or "false") != "false",
         inline=inline,
+        excludes=tuple(expand(p, scope, escape) for p in ins.flag_values("exclude")),
     )

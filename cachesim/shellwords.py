@@ -26,7 +26,8 @@ _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 
 
 class _Lexer:
-    def __init__(self, text: str, env: Mapping[str, str], escape: str):
+    def __init__(self, text: str, env: Mapping[str, str], escape: str, quotes: bool = True):
+        self.quotes = quotes  # False: quote characters are plain text (heredoc bodies)
         self.text = text
         self.pos = 0
         self.env = env
@@ -61,6 +62,8 @@ class _Lexer:
                 self.take()
                 nxt = self.take()
                 current.append(nxt)
+            elif not self.quotes and ch in "'\"":
+                current.append(self.take())
             elif ch == "'":
                 self.take()
                 current.append(self._single_quoted())
@@ -154,6 +157,13 @@ class _Lexer:
 def expand(word: str, env: Mapping[str, str], escape: str = "\\") -> str:
     """One word with variables substituted and quotes removed (BuildKit's ProcessWord)."""
     return _Lexer(word, env, escape).words(split=False)[0]
+
+
+def expand_heredoc(body: str, env: Mapping[str, str], escape: str = "\\") -> str:
+    """A ``COPY <<EOF`` body with variables substituted: escapes are processed but quotes
+    stay as they are (seen on Docker 28.5: ``say "hi $V" 'x $V' \\$V`` with V=one gives
+    ``say "hi one" 'x one' $V``)."""
+    return _Lexer(body, env, escape, quotes=False).words(split=False)[0]
 
 
 def expand_words(text: str, env: Mapping[str, str], escape: str = "\\") -> list[str]:

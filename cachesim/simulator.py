@@ -75,7 +75,7 @@ def rules_for(engine: str, buildkit_version: str = DEFAULT_BUILDKIT) -> Any:
 
 def simulate(scenario: Scenario, buildkit_version: str = DEFAULT_BUILDKIT) -> SimulationResult:
     """Predict every build of a scenario, as the engine carrying that BuildKit would."""
-    rules = rules_for(scenario.engine, buildkit_version)
+    rules = replace(rules_for(scenario.engine, buildkit_version), image_store=scenario.image_store)
     history = History()
     results = [simulate_build(step.request, history, rules) for step in replay(scenario, images_of)]
     return SimulationResult(scenario.name, scenario.engine, tuple(results))
@@ -93,7 +93,9 @@ def simulate_build(request: BuildRequest, history: History, rules: Any) -> Build
         history.pruned = True
     try:
         automatic = rules.automatic_args()
-        planned = plan(request.dockerfile, request.build_args, request.target, automatic)
+        planned = plan(
+            request.dockerfile, request.build_args, request.target, automatic, rules.version
+        )
         rules.check(planned)
         context = BuildContext.of(request, rules.name)
     except BuildFailure as failure:
@@ -234,7 +236,10 @@ class _Walk:
         for position, step in enumerate(planned.steps):
             if not self.rules.is_step(step):
                 continue
-            number, total = self.numbers[(index, position)]
+            # a step with no number runs but is not printed (the classic builder runs
+            # ONBUILD triggers inside the FROM step)
+            numbered = (index, position) in self.numbers
+            number, total = self.numbers.get((index, position), (0, 0))
             try:
                 definition, fs_after, facts = self.rules.define(step, self, fs)
             except BuildFailure as raw:
@@ -248,12 +253,16 @@ class _Walk:
                 "line": step.instruction.line,
                 **definition,
             }
-            # `COPY --link` (BuildKit, Dockerfile 1.4+): the copy is a layer of its own, keyed
-            # without the steps above it; what follows sits on the merge of the two.
-            linked = bool(definition.get("link")) and self.rules.name == "buildkit"
-            own_parent = digest("link") if linked else parent
-            key = digest(own_parent, key_fields(definition))
-            status, reason = self._status(key, own_parent, definition, None if linked else last)
+            key = digest(parent, key_fields(definition))
+            copied = False
+            if self.rules.merges_link(step):
+                key, copied = self._linked(parent, definition)
+            status, reason = self._status(key, parent, definition, last)
+            if self.rules.merges_link(step) and status == "built" and copied:
+                reason = (
+                    f"{reason}; --link: the copied layer itself was reused, only its merge "
+                    "onto the layers below ran"
+                )
             if status == "cached" and definition.get("_same"):
                 reason = definition["_same"]  # the source stage re-ran with the same output
             if status == "built" and definition.get("_fails"):
@@ -262,13 +271,14 @@ class _Walk:
                 raise _Failed(failure, step.instruction.line, step.keyword)
             result = _result(label, number, total, step, status, reason, key, **facts)
             result = replace(result, shown=self.rules.printed(step))
-            self.results.append(result)
+            if numbered:
+                self.results.append(result)
             if status == "built":
                 self.made.add(key)
                 self.history.cache.put(
                     Record(
                         key,
-                        own_parent,
+                        parent,
                         step.keyword,
                         definition,
                         self.history.builds,
@@ -276,8 +286,20 @@ class _Walk:
                         step.instruction.line,
                     )
                 )
-            parent, fs, last = self._next_parent(key, status, parent, linked), fs_after, result
+            parent, fs, last = self._next_parent(key, status), fs_after, result
         self.ends[index] = _StageEnd(parent, fs, last)
+
+    def _linked(self, parent: str, definition: dict) -> tuple[str, bool]:
+        """``COPY --link`` on the containerd store: the copy is made on an empty layer,
+        keyed without the steps above (``copy_key``), then merged onto them; the step's
+        key is the merge's. Returns it, and whether the copy itself was in the cache."""
+        copy_key = digest("link", key_fields(definition))
+        copied = copy_key in self.history.cache or copy_key in self.made
+        if not copied:
+            self.history.cache.put(
+                Record(copy_key, None, "COPY", definition, self.history.builds, "", 0)
+            )
+        return digest("merge", parent, copy_key), copied
 
     def _from_step(self, index: int) -> StepResult:
         planned = self.plan.stages[index]
@@ -309,13 +331,11 @@ class _Walk:
             shown=self.rules.printed_from(ref, ins.command),
         )
 
-    def _next_parent(self, key: str, status: str, parent: str, linked: bool) -> str:
+    def _next_parent(self, key: str, status: str) -> str:
         """What the next step builds on: the result's key, or for the classic builder the id
         of the image it committed. A forced rebuild (--no-cache) commits a *new* image with
         the same parent and instruction, and later lookups take the newest such image
         (seen on the engine: no-cache-build-legacy)."""
-        if linked:
-            return digest("merge", parent, key)
         if not self.rules.image_chain:
             return key
         images = self.history.images.setdefault(key, [])
@@ -343,11 +363,6 @@ class _Walk:
             if last.is_from:
                 return "built", last.reason
             return "built", explain_parent(last.instruction, last.line)
-        if last is not None and last.keyword in ("COPY", "ADD") and "--link" in last.instruction:
-            return "built", (
-                f"the layers under the --link copy (line {last.line}) changed, and this step "
-                "runs on top of both"
-            )
         siblings = [r for r in self.history.cache.siblings(parent) if r.key != key]
         ignored = frozenset(p for p in self.context.files if p not in self.context.tree.files)
         reason = explain_miss(

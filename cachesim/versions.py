@@ -48,8 +48,20 @@ def bare_global_arg_hides_platform(buildkit_version: str) -> bool:
     (``FROM alpine:${TARGETARCH}`` -> "alpine:", invalid reference format) but not on 0.25,
     which keeps ``amd64``. Seen on Docker 20.10 and 28.5."""
     return buildkit_version == "0.8"
+
+
 def run_failure_wording(version: str) -> str:
     """How BuildKit reports a RUN that exited non-zero: v0.8 says ``executor failed running
     [CMD]``, later releases ``process "CMD" did not complete successfully`` (both seen on
     the engines, scenario run-fails-declared)."""
     return "executor" if version == "0.8" else "process"
+
+
+def is_modern(buildkit: str) -> bool:
+    """Whether a BuildKit release has the Dockerfile 1.4+ frontend built in (heredocs,
+    ``COPY --link``, ``COPY --exclude``, ``RUN --network``, the newer error wording).
+
+    Of the two engines modelled, Docker 28.5's BuildKit v0.25 has it and Docker 20.10's
+    v0.8 does not (both probed: docs/engine-findings.md section 21).
+    """
+    return tuple(int(p) for p in buildkit.split(".")) >= (0, 10)

@@ -193,6 +193,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     verified: dict[str, int] = {}
     disagreed: dict[str, int] = {}
     standin = 0
+    unverifiable = 0
     not_run = 0
     for outcome in ("passed", "failed", "error"):
         for report in terminalreporter.stats.get(outcome, []):
@@ -209,6 +210,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             else:
                 disagreed[label] = disagreed.get(label, 0) + 1
                 standin += int(props.get("cachesim_standin_only", 0))
+                unverifiable += int(props.get("cachesim_not_verifiable", 0))
     if not (verified or disagreed or not_run):
         return
     labels = sorted(set(verified) | set(disagreed))
@@ -219,7 +221,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     line += f"{sum(disagreed.values())} disagreed"
     if disagreed:
         line += " (" + ", ".join(f"{n} on {label}" for label, n in sorted(disagreed.items()))
-        line += f"; {standin} of them only a command the stand-in could not run)"
+        line += f"; {standin} of them only a command the stand-in could not run"
+        line += f", {unverifiable} marked verify: false)"
     if not_run:
         line += f"; {not_run} could not run (an engine did not start)"
     terminalreporter.write_line(line)

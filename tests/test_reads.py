@@ -260,3 +260,16 @@ def test_bad_runs_entries_name_the_file_and_line(runs: str, message: str, line: 
         loads(BASE + runs, "s.yaml")
     assert message in str(err.value)
     assert err.value.line == line
+
+
+def test_a_modelled_run_writes_only_its_folders():
+    """What a modelled RUN writes reaches the copies of its folders, not of others."""
+    from cachesim.fs import FileSystem
+
+    fs = FileSystem(base="b", files={"/app/public/a.png": "d1"})
+    fs = fs.after_tools("out1", ("/app/.next",), "next build")
+    assert "<written by RUN>" not in fs.content("/app/public")
+    assert "<written by RUN>" in fs.content("/app/.next/standalone")
+    assert fs.why("/app/.next/standalone") == ["next build"]
+    exact = fs.with_files({"/app/.next": "d2"})  # an exact write replaces the RUN's
+    assert exact.content("/app/.next") == {"/app/.next": "d2"}

@@ -298,13 +298,15 @@ def test_returning_to_an_earlier_size_is_a_cache_hit(name):
 
 @pytest.mark.parametrize("name", ["continuation-at-end", "continuation-at-end-legacy"])
 def test_a_lone_continuation_on_the_last_line_is_an_unknown_instruction(name):
-    """The engine refuses it before any step, naming the line (20.10: this exact text)."""
-    build = simulate(load(SCENARIOS / f"{name}.yaml")).builds[2]
-    assert build.steps == ()
-    assert (build.error, build.error_line) == (
-        "dockerfile parse error line 4: unknown instruction: ",
-        4,
-    )
+    """The engine refuses it before any step, naming the line (these exact texts: 20.10's
+    BuildKit 0.8, then 28.5's 0.25, probed there with the same last line)."""
+    for version, said in (("0.8", "parse error line 4"), ("0.25", "parse error on line 4")):
+        build = simulate(load(SCENARIOS / f"{name}.yaml"), version).builds[2]
+        assert build.steps == ()
+        assert (build.error, build.error_line) == (
+            f"dockerfile {said}: unknown instruction: ",
+            4,
+        )
 
 
 def test_a_trailing_continuation_changes_nothing():

@@ -56,6 +56,7 @@ def test_scenario_agrees_with_the_real_engine(path, engine_key, request, monkeyp
     request.node.user_properties.append(("cachesim_engine", engine.label))
     scenario = load(path)
     verdict = verify_scenario(scenario, docker=engine.docker, facts=engine.facts)
+    request.node.user_properties.append(("cachesim_not_verifiable", int(bool(verdict.skipped))))
     assert verdict.skipped is None, f"{path.name} is not verifiable: {verdict.skipped}"
     only_standin = bool(verdict.differences) and not verdict.cache_differences
     request.node.user_properties.append(("cachesim_standin_only", int(only_standin)))

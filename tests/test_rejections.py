@@ -32,7 +32,7 @@ CASES = [
         "FROM python:3.12-slim\nRUN echo hi\nFOO bar\n",
         "buildkit",
         {},
-        "dockerfile parse error line 3: unknown instruction: FOO",
+        "dockerfile parse error on line 3: unknown instruction: FOO (did you mean FROM?)",
         3,
         0,
     ),

@@ -177,7 +177,6 @@ STUBS = [
 ]
 
 
-
 # Stubs print what they were asked to do, so logs show the "work", and succeed.
 STUB_TEXT = '#!/bin/sh\necho "[stub] $(basename "$0") $*"\nexit 0\n'
 STUB_SCRIPT = STUB_TEXT.encode()
@@ -201,6 +200,7 @@ def image_user(ref: str) -> tuple[str, int] | None:
     """The user an official image of this name has (``node`` in node:*), if any."""
     name = ref.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
     return standin_tools.IMAGE_USERS.get(name)
+
 
 PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 IMPORT_TIMEOUT = 120.0
