@@ -296,7 +296,10 @@ class BuildKitRules:
 
     def counts_triggers(self) -> bool:
         """Whether ONBUILD triggers count in a stage's ``k/n`` total: v0.25 prints
-        ``[child 1/3] ONBUILD RUN ...``, v0.8 ``[child 1/1] RUN ...`` then ``[child 2/1]``."""
+        ``[child 1/3] ONBUILD RUN ...``, v0.8 ``[child 1/1] RUN ...`` then ``[child 2/1]``.
+        On v0.25 every trigger counts, an ``ONBUILD ARG`` too, though it prints no step
+        (seen on Docker 28.5.2: scenario constructs-all-together; BuildKit's frontend adds
+        the number of triggers to the stage's command total)."""
         return is_modern(self.version)
 
     def printed(self, step: Resolved) -> str:
@@ -354,7 +357,8 @@ class BuildKitRules:
         for planned in plan.stages:
             has_from = planned.base_image is not None
             total = int(has_from) + sum(
-                s.keyword in STEP_KEYWORDS and (self.counts_triggers() or not s.trigger)
+                (s.keyword in STEP_KEYWORDS and not s.trigger)
+                or (s.trigger and self.counts_triggers())
                 for s in planned.steps
             )
             k = 1 if has_from else 0
