@@ -77,7 +77,10 @@ def build_text(build: BuildResult, engine: str, position: int, count: int) -> st
     if build.error is not None:
         where = f" (Dockerfile line {build.error_line})" if build.error_line else ""
         lines.append(f"ERROR{where}: {build.error}")
-    summary = f"-- {counts['cached']} cached, {counts['built']} built"
+    pulled = sum(1 for s in build.steps if s.pulled)
+    summary = f"-- {counts['cached'] - pulled} cached, {counts['built']} built"
+    if pulled:  # the JSON's status stays `cached` (spec), but no cache served the pull
+        summary += f", {pulled} pulled"
     if counts["failed"] or build.error:
         summary += ", build fails"
     if build.seconds is not None:

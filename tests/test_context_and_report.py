@@ -46,3 +46,14 @@ def test_text_report_looks_like_plain_progress():
     out = text(SimulationResult("s", "buildkit", (BuildResult("edit", steps),)))
     assert "#1 [1/2] FROM a\n#1 CACHED\n#2 [2/2] RUN make\n#2 DONE\n#2 why: app.py changed" in out
     assert "-- 1 cached, 1 built" in out
+
+
+def test_a_pulled_base_is_not_counted_as_cached_in_the_summary():
+    """A cold build's FROM is downloaded, not reused: real cold logs print `DONE` for it
+    (docs/cache-rules.md, what the engines print), so the summary counts it as pulled."""
+    steps = (
+        StepResult("0", 1, 2, 1, "FROM a", "FROM", "cached", is_from=True, pulled=True),
+        StepResult("0", 2, 2, 2, "RUN make", "RUN", "built", "no earlier build"),
+    )
+    out = text(SimulationResult("s", "buildkit", (BuildResult("cold", steps),)))
+    assert "-- 0 cached, 1 built, 1 pulled" in out
