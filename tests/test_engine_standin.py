@@ -109,7 +109,7 @@ def test_import_runs_and_reimports_only_on_change(docker_engine):
         )
         assert out.stdout.splitlines() == [
             standin_marker(ref, 0, "t1"),
-            "[stub] pip install x",
+            "[stand-in] pip install x",
             "app",
         ]
         ensure_standin(ref, 1, "t1", docker=DOCKER)

@@ -85,11 +85,11 @@ def _scenario(tmp_path: Path, text: str) -> Path:
 
 STANDIN_CANNOT_RUN = """\
 name: standin-cannot-run
-description: addgroup is not in the stand-in base, so the RUN exits 127 on the engine.
+description: dotnet is not in the stand-in base, so the RUN exits 127 on the engine.
 engine: {engine}
 dockerfile: |
   FROM python:3.12-slim
-  RUN echo before && addgroup --system app
+  RUN echo before && dotnet restore
 files:
   a.txt: "a\\n"
 builds:
@@ -109,7 +109,7 @@ def test_a_command_the_standin_cannot_run_is_labelled(engine_28, monkeypatch, tm
     assert verdict.cache_differences == ()
     text = verdict.differences[0].describe()
     assert "the stand-in could not run this command (exit code 127)" in text
-    assert "before" in text and "addgroup" in text
+    assert "before" in text and "dotnet" in text
     assert "a command the stand-in base could not run" in verdict.summary()
 
 
