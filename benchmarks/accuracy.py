@@ -33,12 +33,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cachesim.calibrate import calibrate
-from cachesim.cost import Profile, apply_costs
-from cachesim.engine.logparse import stage_names
+from cachesim.cost.calibrate import calibrate
+from cachesim.cost.model import Profile, apply_costs
 from cachesim.engine.runner import run_builds
-from cachesim.scenario import Scenario, load, replay
-from cachesim.simulator import images_of, simulate
+from cachesim.logs.parse import stage_names
+from cachesim.simulation.simulator import images_of, simulate
+from cachesim.sources.scenario import Scenario, load, replay
 
 HERE = Path(__file__).resolve().parent / "accuracy"
 FLOOR = 1.5  # seconds: errors of very short builds are measured against this

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cachesim.scenario import load
-from cachesim.simulator import simulate
+from cachesim.simulation.simulator import simulate
+from cachesim.sources.scenario import load
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "tests" / "scenarios").rglob("*.yaml"))

@@ -20,10 +20,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cachesim.errors import InputError
-from cachesim.results import BuildResult, SimulationResult, StepResult
-from cachesim.scenario import Scenario
-from cachesim.teach import (
+from cachesim.core.errors import InputError
+from cachesim.core.results import BuildResult, SimulationResult, StepResult
+from cachesim.core.versions import BUILDKIT_VERSIONS, DEFAULT_BUILDKIT
+from cachesim.output.teach import (
     Expect,
     Feedback,
     Recording,
@@ -39,7 +39,7 @@ from cachesim.teach import (
     steps_table,
     total_seconds,
 )
-from cachesim.versions import BUILDKIT_VERSIONS, DEFAULT_BUILDKIT
+from cachesim.sources.scenario import Scenario
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -93,7 +93,7 @@ def load_scenario(source: str | Path | Mapping[str, Any], base_dir: str | Path =
     and a mapping is the parsed form. ``base_dir`` is where a text or dict scenario's
     ``context:`` folder is looked up. Bad input raises ``InputError`` naming the line.
     """
-    from cachesim import scenario
+    from cachesim.sources import scenario
 
     if isinstance(source, Mapping):
         import yaml
@@ -132,7 +132,8 @@ def simulate(
     default) every step and build also gets predicted seconds and sizes (docs/time-model.md);
     ``profile`` is a calibrated profile from ``cachesim calibrate``.
     """
-    from cachesim import cost, simulator
+    from cachesim.cost import model as cost
+    from cachesim.simulation import simulator
 
     if buildkit not in BUILDKIT_VERSIONS:
         raise InputError(f"unknown BuildKit version {buildkit!r} (one of {BUILDKIT_VERSIONS})")
@@ -146,7 +147,7 @@ def simulate(
 
 def report_text(result: SimulationResult) -> str:
     """The builds as ``cachesim run`` prints them (``docker build --progress=plain`` look)."""
-    from cachesim import report
+    from cachesim.output import report
 
     return report.text(result)
 
@@ -155,14 +156,14 @@ def plot_timeline(
     build: BuildResult, builder: str = "buildkit", title: str | None = None
 ) -> Figure:
     """One build's steps on a time axis (built vermillion, cached blue)."""
-    from cachesim import plot
+    from cachesim.output import plot
 
     return plot.timeline(build, builder, title=title)
 
 
 def plot_layers(build: BuildResult, title: str | None = None) -> Figure:
     """One build's image as a stack of layers, each as tall as its bytes."""
-    from cachesim import plot
+    from cachesim.output import plot
 
     return plot.layers(build, title=title)
 
@@ -175,7 +176,7 @@ def plot_cumulative(
     With ``number_every=N`` the x axis shows build numbers (1 and every Nth) instead of
     build names, which stay readable for a long history.
     """
-    from cachesim import plot
+    from cachesim.output import plot
 
     figure = plot.cumulative(results, title=title)
     if number_every:
@@ -189,14 +190,14 @@ def plot_cumulative(
 
 def plot_board(results: list[SimulationResult], title: str | None = None) -> Figure:
     """Steps (rows) by builds (columns), each cell cached or built: one panel a result."""
-    from cachesim import board
+    from cachesim.output import board
 
     return board.board(results, title=title)
 
 
 def save_figure(figure: Figure, path: str) -> None:
     """Write a figure as PNG or SVG and close it."""
-    from cachesim import plot
+    from cachesim.output import plot
 
     plot.save(figure, path)
 
@@ -222,8 +223,8 @@ def run_on_engine(
     stand-ins, nothing is pulled, and everything the run made is removed afterwards.
     ``docker`` is the client, as for ``cachesim verify --docker``."""
     from cachesim.engine import engine_answers, run_builds, server_version
-    from cachesim.scenario import replay
-    from cachesim.simulator import images_of
+    from cachesim.simulation.simulator import images_of
+    from cachesim.sources.scenario import replay
 
     if not engine_answers(docker, timeout=5.0):
         return None

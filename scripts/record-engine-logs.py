@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from cachesim.context.workspace import BuildRequest, ContextFile  # noqa: E402
 from cachesim.engine.daemon import run_docker, server_version  # noqa: E402
 from cachesim.engine.runner import run_builds  # noqa: E402
-from cachesim.workspace import BuildRequest, ContextFile  # noqa: E402
 
 LOGS = ROOT / "tests" / "engine_logs"
 PY = "python:3.12-slim"

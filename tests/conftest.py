@@ -1,6 +1,6 @@
 """Shared fixtures: the real Docker engines the ``engine`` tests need.
 
-Two engines are ground truth (cachesim/versions.py), each a private daemon this session
+Two engines are ground truth (cachesim/core/versions.py), each a private daemon this session
 starts in a temporary folder and stops at the end:
 
 - ``engine_20``: Docker 20.10 (BuildKit v0.8), Debian 12's ``/usr/bin/dockerd`` and its

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import textwrap
 
-from cachesim.scenario import loads
-from cachesim.simulator import simulate
+from cachesim.simulation.simulator import simulate
+from cachesim.sources.scenario import loads
 
 BASE = """\
 name: rule

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from cachesim.calibrate import calibrate, load_profile, profile_to_yaml
-from cachesim.cost import apply_costs
-from cachesim.errors import InputError
-from cachesim.scenario import load
-from cachesim.simulator import simulate
+from cachesim.core.errors import InputError
+from cachesim.cost.calibrate import calibrate, load_profile, profile_to_yaml
+from cachesim.cost.model import apply_costs
+from cachesim.simulation.simulator import simulate
+from cachesim.sources.scenario import load
 from tests.helpers import cachesim
 
 ROOT = Path(__file__).resolve().parent.parent

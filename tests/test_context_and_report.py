@@ -1,9 +1,9 @@
 """The context snapshot and the text report."""
 
-from cachesim.context import file_digest, generated_content, normalize, read_folder, under
-from cachesim.report import text
-from cachesim.results import BuildResult, SimulationResult, StepResult
-from cachesim.workspace import ContextFile
+from cachesim.context.snapshot import file_digest, generated_content, normalize, read_folder, under
+from cachesim.context.workspace import ContextFile
+from cachesim.core.results import BuildResult, SimulationResult, StepResult
+from cachesim.output.report import text
 
 
 def test_digest_sees_content_and_mode_not_mtime():

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cachesim.cost import (
+from cachesim.core.errors import InputError
+from cachesim.cost.model import (
     SOURCES,
     Machine,
     apply_costs,
@@ -15,9 +16,8 @@ from cachesim.cost import (
     parse_size,
     parse_timing,
 )
-from cachesim.errors import InputError
-from cachesim.scenario import load, loads
-from cachesim.simulator import simulate
+from cachesim.simulation.simulator import simulate
+from cachesim.sources.scenario import load, loads
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "ordering-python.yaml"
@@ -193,7 +193,7 @@ def test_a_bad_timing_section_names_its_line():
 def test_json_gains_sources_and_sizes():
     """`--format json` carries seconds, seconds_source and layer_bytes per step."""
     done = subprocess.run(
-        [sys.executable, "-m", "cachesim.cli", "run", str(EXAMPLE), "--format", "json"],
+        [sys.executable, "-m", "cachesim.app.cli", "run", str(EXAMPLE), "--format", "json"],
         capture_output=True,
         text=True,
         timeout=60,

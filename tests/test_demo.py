@@ -22,7 +22,7 @@ import pytest
 from tests.helpers import ROOT, cachesim
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r")
-DEMOS = sorted(p.stem for p in (ROOT / "cachesim" / "demos").glob("*.yaml"))
+DEMOS = sorted(p.stem for p in (ROOT / "cachesim" / "app" / "demos").glob("*.yaml"))
 
 
 class Terminal:
@@ -35,7 +35,7 @@ class Terminal:
         env.update(TERM="xterm-256color", PYTHONPATH=str(ROOT), COLUMNS=str(columns))
         env.pop("FORCE_COLOR", None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "cachesim.cli", *args],
+            [sys.executable, "-m", "cachesim.app.cli", *args],
             stdin=slave,
             stdout=slave,
             stderr=slave,
@@ -246,10 +246,10 @@ def test_a_negative_delay_is_bad_input():
 
 
 def test_demos_are_packaged_with_cachesim():
-    """An installed cachesim finds its demos: pyproject ships cachesim/demos/*.yaml."""
+    """An installed cachesim finds its demos: pyproject ships cachesim/app/demos/*.yaml."""
     text = (ROOT / "pyproject.toml").read_text()
-    assert re.search(r'cachesim = \["demos/\*\.yaml"\]', text)
-    assert Path(ROOT / "cachesim" / "demos").is_dir()
+    assert re.search(r'"cachesim.app" = \["demos/\*\.yaml"\]', text)
+    assert Path(ROOT / "cachesim" / "app" / "demos").is_dir()
 
 
 def test_whatif_a_readme_edit_reruns_the_tests_only_without_the_dockerignore():

@@ -2,8 +2,8 @@
 
 import pytest
 
-from cachesim.dockerfile import directives, parse
-from cachesim.errors import BuildFailure
+from cachesim.core.errors import BuildFailure
+from cachesim.parsing.dockerfile import directives, parse
 
 
 def test_stages_global_args_and_names():

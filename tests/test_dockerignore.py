@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from cachesim.dockerignore import IgnoreRules, IgnoreSyntaxError, go_clean
-from cachesim.errors import InputError
+from cachesim.context.dockerignore import IgnoreRules, IgnoreSyntaxError, go_clean
+from cachesim.core.errors import InputError
 
 FILES = [
     ".dockerignore",

@@ -1,11 +1,11 @@
 """Small modules: what a RUN is known to write, the symbolic file system, the stage graph and
 the wording of reasons."""
 
-from cachesim.cache import Record
-from cachesim.explain import differences, explain_miss
-from cachesim.fs import FileSystem
-from cachesim.graph import find_cycle, needed_by, stage_graph
-from cachesim.runeffects import OPAQUE, run_effect
+from cachesim.builders.cache import Record
+from cachesim.builders.fs import FileSystem
+from cachesim.builders.runeffects import OPAQUE, run_effect
+from cachesim.planning.graph import find_cycle, needed_by, stage_graph
+from cachesim.simulation.explain import differences, explain_miss
 
 SH = ("/bin/sh", "-c")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cachesim.engine.compare import Difference, compare
-from cachesim.engine.logparse import ObservedBuild, parse_log, stage_names
+from cachesim.logs.parse import ObservedBuild, parse_log, stage_names
 
 LOGS = Path(__file__).parent / "engine_logs"
 META = json.loads((LOGS / "meta.json").read_text())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cachesim.engine.logparse import (
+from cachesim.logs.parse import (
     ObservedStep,
     parse_buildkit_log,
     parse_legacy_log,
@@ -230,7 +230,7 @@ def test_a_successful_build_with_build_check_warnings_has_no_error():
     """Docker 28.5 ends a good build with its build checks' warnings (recorded 2026-12-01,
     notebooks/recorded/seed-multistage-docker28.5-buildkit.txt: exit status 0 and
     "1 warning found ... FromAsCasing"); exit status 0 is a success, not a failed build."""
-    from cachesim.engine.logparse import parse_log
+    from cachesim.logs.parse import parse_log
 
     root = Path(__file__).resolve().parents[1]
     recorded = (root / "notebooks/recorded/seed-multistage-docker28.5-buildkit.txt").read_text()

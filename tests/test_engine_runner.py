@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from cachesim.context.workspace import BuildRequest, ContextFile
 from cachesim.engine.daemon import EngineError
 from cachesim.engine.runner import (
     build_command,
@@ -20,7 +21,6 @@ from cachesim.engine.runner import (
     sync_mtime,
     write_context,
 )
-from cachesim.workspace import BuildRequest, ContextFile
 
 DOCKER = "/usr/bin/docker"
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import textwrap
 
-from cachesim.buildkit import chmod_key
-from cachesim.dockerfile import parse
-from cachesim.plan import heredoc_script
-from cachesim.scenario import loads
-from cachesim.simulator import simulate
+from cachesim.builders.buildkit import chmod_key
+from cachesim.parsing.dockerfile import parse
+from cachesim.planning.plan import heredoc_script
+from cachesim.simulation.simulator import simulate
+from cachesim.sources.scenario import loads
 
 
 def _run(dockerfile: str, second: str | None = None, *, version: str = "0.25", extra: str = ""):
@@ -155,7 +155,7 @@ def test_buildkit_0_8_keeps_a_heredoc_looking_word_in_a_plain_run():
 
 def test_copy_heredoc_expansion_keeps_quotes():
     """Seen on 28.5: `say "hi $V" 'x $V' \\$V` with V=one became `say "hi one" 'x one' $V`."""
-    from cachesim.shellwords import expand_heredoc
+    from cachesim.parsing.shellwords import expand_heredoc
 
     assert expand_heredoc("say \"hi $V\" 'x $V' \\$V\n", {"V": "one"}) == (
         "say \"hi one\" 'x one' $V\n"

@@ -2,8 +2,8 @@
 
 import pytest
 
-from cachesim.errors import BuildFailure
-from cachesim.plan import plan
+from cachesim.core.errors import BuildFailure
+from cachesim.planning.plan import plan
 
 
 def _step(p, stage, position):

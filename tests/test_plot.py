@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from cachesim import plot
-from cachesim.cost import apply_costs
-from cachesim.scenario import load
-from cachesim.simulator import simulate
+from cachesim.cost.model import apply_costs
+from cachesim.output import plot
+from cachesim.simulation.simulator import simulate
+from cachesim.sources.scenario import load
 from tests.helpers import cachesim
 
 ROOT = Path(__file__).resolve().parent.parent

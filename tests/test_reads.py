@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from cachesim import reads
-from cachesim.errors import InputError
-from cachesim.reads import ReadSet, Where, model_run
-from cachesim.scenario import load, loads
-from cachesim.simulator import simulate
+from cachesim.builders import reads
+from cachesim.builders.reads import ReadSet, Where, model_run
+from cachesim.core.errors import InputError
+from cachesim.simulation.simulator import simulate
+from cachesim.sources.scenario import load, loads
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
@@ -264,7 +264,7 @@ def test_bad_runs_entries_name_the_file_and_line(runs: str, message: str, line: 
 
 def test_a_modelled_run_writes_only_its_folders():
     """What a modelled RUN writes reaches the copies of its folders, not of others."""
-    from cachesim.fs import FileSystem
+    from cachesim.builders.fs import FileSystem
 
     fs = FileSystem(base="b", files={"/app/public/a.png": "d1"})
     fs = fs.after_tools("out1", ("/app/.next",), "next build")

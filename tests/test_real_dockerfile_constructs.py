@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cachesim.scenario import load, loads
-from cachesim.simulator import simulate
+from cachesim.simulation.simulator import simulate
+from cachesim.sources.scenario import load, loads
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
@@ -135,7 +135,7 @@ def test_an_unlisted_url_serves_the_same_bytes_every_build():
 )
 def test_bad_urls_are_bad_input(text, message):
     """`urls:` must map http(s) URLs to text: else one error naming the file and line."""
-    from cachesim.errors import InputError
+    from cachesim.core.errors import InputError
 
     with pytest.raises(InputError, match=message):
         loads("name: u\ndockerfile: FROM a\nbuilds: [{name: one}]\n" + text, "s.yaml")
@@ -143,7 +143,7 @@ def test_bad_urls_are_bad_input(text, message):
 
 def test_url_change_needs_content():
     """`{url: URL}` without content is bad input naming the change."""
-    from cachesim.errors import InputError
+    from cachesim.core.errors import InputError
 
     text = "name: u\ndockerfile: FROM a\nbuilds:\n  - changes:\n      - {url: 'https://x/f'}\n"
     with pytest.raises(InputError, match="url needs 'content'"):
@@ -152,8 +152,8 @@ def test_url_change_needs_content():
 
 def test_verify_rewrites_add_urls_keeping_lines_and_file_names():
     """The engine sees a loopback URL with the same file name on the same line."""
+    from cachesim.context.workspace import BuildRequest
     from cachesim.engine.urlserver import UrlServer
-    from cachesim.workspace import BuildRequest
 
     text = "FROM a\nADD https://x.example/a/tool.txt \\\n    https://y.example/ /opt/\nRUN x\n"
     server = UrlServer(port=4242)
@@ -264,8 +264,8 @@ def test_a_multi_line_run_prints_on_one_line_as_the_builders_print_it():
 )
 def test_common_commands_get_their_documented_default(script, seconds):
     """Each has a row in docs/time-model.md; none falls back to the plain-shell 0.1 s."""
-    from cachesim.commands import estimate_run
-    from cachesim.timing import Machine
+    from cachesim.cost.commands import estimate_run
+    from cachesim.cost.timing import Machine
 
     assert estimate_run(script, Machine()).seconds == pytest.approx(seconds)
 
@@ -275,8 +275,8 @@ def test_common_commands_get_their_documented_default(script, seconds):
 
 def test_size_content_depends_on_path_and_size_only():
     """`{edit: p, size: N}` and `{add: p, size: N}` are the bytes `files: {p: {size: N}}` has."""
-    from cachesim.context import generated_content
-    from cachesim.scenario import replay
+    from cachesim.context.snapshot import generated_content
+    from cachesim.sources.scenario import replay
 
     steps = replay(load(SCENARIOS / "edit-size-revert.yaml"))
     assert steps[2].request.files["data.bin"].content == generated_content("data.bin", 3000)
@@ -344,8 +344,8 @@ def test_build_zero_is_refused():
 
 def test_plots_of_a_failed_build_say_where_it_fails():
     """The title says the build fails and at which step, not `image 1 B`."""
-    from cachesim import plot
-    from cachesim.cost import apply_costs
+    from cachesim.cost.model import apply_costs
+    from cachesim.output import plot
 
     scenario = load(SCENARIOS / "copy-missing-file.yaml")
     build = apply_costs(scenario, simulate(scenario)).builds[0]

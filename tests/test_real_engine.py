@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from cachesim.scenario import load
-from cachesim.verify import verify_scenario
+from cachesim.engine.verify import verify_scenario
+from cachesim.sources.scenario import load
 from tests.conftest import FIXTURE_OF
 
 HERE = Path(__file__).parent

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from cachesim.scenario import load
-from cachesim.simulator import simulate
-from cachesim.versions import BUILDKIT_VERSIONS
+from cachesim.core.versions import BUILDKIT_VERSIONS
+from cachesim.simulation.simulator import simulate
+from cachesim.sources.scenario import load
 
 HERE = Path(__file__).parent / "scenarios"
 REALWORLD = sorted((HERE / "realworld").glob("*.yaml"))

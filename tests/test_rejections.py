@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from cachesim.cli import main
+from cachesim.app.cli import main
 
 
 def _run(tmp_path, capsys, dockerfile: str, engine: str = "buildkit", **extra) -> dict:

@@ -4,8 +4,8 @@ import textwrap
 
 import pytest
 
-from cachesim.errors import InputError
-from cachesim.scenario import image_key, loads, replay
+from cachesim.core.errors import InputError
+from cachesim.sources.scenario import image_key, loads, replay
 
 GOOD = textwrap.dedent(
     """\

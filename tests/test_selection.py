@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from cachesim.dockerignore import IgnoreRules
-from cachesim.selection import (
+from cachesim.context.dockerignore import IgnoreRules
+from cachesim.context.selection import (
     BUILDKIT_MOUNT,
     BUILDKIT_SNAPSHOT,
     ContextTree,

@@ -2,8 +2,8 @@
 
 import pytest
 
-from cachesim.errors import BuildFailure
-from cachesim.shellwords import expand, expand_words, names_used
+from cachesim.core.errors import BuildFailure
+from cachesim.parsing.shellwords import expand, expand_words, names_used
 
 ENV = {"NAME": "app", "EMPTY": "", "V": "1.2"}
 

@@ -1,4 +1,4 @@
-"""The exercise checks and tables of cachesim.teach, through the public facade.
+"""The exercise checks and tables of cachesim.output.teach, through the public facade.
 
 Expected statuses come from Docker's documented rules and the real-engine runs recorded in
 docs/cache-rules.md (K1, K3, K4, K6, S1): a source edit rebuilds the COPY that reads it
@@ -45,7 +45,9 @@ def test_check_gives_the_hint_that_fits_the_wrong_answer():
     other = cachesim.check("b", "c", right="", hint=lambda answer: f"not {answer}")
     assert (other.ok, other.hint) == (False, "not b")
     empty = cachesim.check(..., "c", right="", hint="general")
-    assert empty == cachesim.Feedback(False, "no answer yet: replace the ... with yours.", "general")
+    assert empty == cachesim.Feedback(
+        False, "no answer yet: replace the ... with yours.", "general"
+    )
 
 
 def test_feedback_text_shows_the_hint_only_when_wrong():
@@ -129,7 +131,13 @@ def test_tables_are_plain_text_and_html():
         table._repr_html_()
     )
     both = cachesim.builds_table([cachesim.simulate(scenario, b) for b in cachesim.BUILDERS])
-    assert both.headers == ("build", "buildkit built", "buildkit time", "legacy built", "legacy time")
+    assert both.headers == (
+        "build",
+        "buildkit built",
+        "buildkit time",
+        "legacy built",
+        "legacy time",
+    )
     assert both.rows[1][1] == "1/5" and both.rows[1][3] == "2/7"  # classic: ENV, LABEL are steps
 
 

@@ -8,9 +8,9 @@ while a user's engine, which pulls that frontend, builds it (Docker's documentat
 syntax directive: 1.4 brought heredocs).
 """
 
-from cachesim.scenario import loads
-from cachesim.simulator import simulate
-from cachesim.verify import as_the_engine_reads
+from cachesim.engine.verify import as_the_engine_reads
+from cachesim.simulation.simulator import simulate
+from cachesim.sources.scenario import loads
 
 SCENARIO = """
 name: syntax-heredoc

@@ -1,10 +1,10 @@
-"""Which BuildKit a Docker server carries: the table in cachesim/versions.py.
+"""Which BuildKit a Docker server carries: the table in cachesim/core/versions.py.
 
 The pairs come from moby's vendor.mod at each Docker tag (shared/engines/README.md):
 Docker 20.10.24 vendors BuildKit v0.8.4-0.20221020190723, Docker 28.5.2 v0.25.2.
 """
 
-from cachesim.versions import buildkit_of_docker
+from cachesim.core.versions import buildkit_of_docker
 
 
 def test_debian_server_versions_map_to_their_buildkit():

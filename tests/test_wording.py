@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from cachesim.core.wording import worded_for
 from cachesim.engine.compare import reason_matches
-from cachesim.simulator import rules_for
-from cachesim.wording import worded_for
+from cachesim.simulation.simulator import rules_for
 
 LOGS = Path(__file__).parent / "engine_logs"
 META = json.loads((LOGS / "meta.json").read_text())
@@ -15,7 +15,7 @@ META = json.loads((LOGS / "meta.json").read_text())
 
 def engine_error(name: str) -> str:
     """The error line a recorded 28.5 log ends with, as the log parser reads it."""
-    from cachesim.engine.logparse import parse_log, stage_names
+    from cachesim.logs.parse import parse_log, stage_names
 
     meta = META[name]
     text = (LOGS / name).read_text()

@@ -8,9 +8,9 @@ printed, as steps) -> ``runner`` (build requests in, observed builds out, cleanu
 
 from cachesim.engine.compare import Difference, compare
 from cachesim.engine.daemon import EngineError, engine_answers, server_version
-from cachesim.engine.logparse import ObservedBuild, ObservedStep, parse_log
 from cachesim.engine.runner import run_builds
 from cachesim.engine.standin import ensure_standin
+from cachesim.logs.parse import ObservedBuild, ObservedStep, parse_log
 
 __all__ = [
     "Difference",

@@ -30,7 +30,7 @@ The rules, and why:
   build proves nothing after it, so it still counts as a difference, labelled as such and
   with the command's output.
 - When both sides fail, the engine's error must contain the predicted reason (kind
-  ``reason``): each engine release words failures its own way (cachesim/wording.py). Two
+  ``reason``): each engine release words failures its own way (cachesim/core/wording.py). Two
   things in the engine's text vary from run to run and are read as placeholders: the id
   in ``checksum of ref <id>:`` (read as ``ref ...``) and the host path of a snapshot
   (``/var/lib/docker/vfs/dir/<id>/app`` is read as ``/app``). A RUN whose command exited
@@ -49,14 +49,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cachesim.engine.logparse import (
+from cachesim.engine.runner import normalize_ref
+from cachesim.logs.parse import (
     ObservedBuild,
     ObservedStep,
     command_exit_code,
     instruction_keyword,
 )
-from cachesim.engine.runner import normalize_ref
-from cachesim.plan import MACHINE_PLATFORM
+from cachesim.planning.plan import MACHINE_PLATFORM
 
 Key = tuple[str, int]
 

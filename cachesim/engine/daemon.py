@@ -16,7 +16,7 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cachesim.versions import buildkit_of_docker
+from cachesim.core.versions import buildkit_of_docker
 
 DEFAULT_DOCKER = "/usr/bin/docker"
 DEFAULT_TIMEOUT = 60.0

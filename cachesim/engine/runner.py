@@ -38,18 +38,18 @@ from typing import Literal
 
 import dockerfile
 
+from cachesim.context.workspace import BuildRequest
 from cachesim.engine.daemon import BUILD_NETWORK, DEFAULT_DOCKER, EngineError, lines, run_docker
 from cachesim.engine.enginefile import EngineDockerfile, for_engine
-from cachesim.engine.logparse import (
+from cachesim.engine.standin import SCRATCH, ensure_standin, image_exists
+from cachesim.engine.urlserver import UrlServer, serving
+from cachesim.logs.parse import (
     ObservedBuild,
     ObservedStep,
     bare_sources,
     parse_log,
     stage_names,
 )
-from cachesim.engine.standin import SCRATCH, ensure_standin, image_exists
-from cachesim.engine.urlserver import UrlServer, serving
-from cachesim.workspace import BuildRequest
 
 Engine = Literal["buildkit", "legacy"]
 OnBuild = Callable[[BuildRequest, ObservedBuild], None]

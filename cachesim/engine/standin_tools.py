@@ -4,7 +4,7 @@
 verify proves something only if a stand-in tool reads what the real tool reads: then a
 re-run with the same inputs writes the same bytes, and the engine's ``COPY --from`` (keyed
 by content) shows what a real build would. Each modelled tool here writes outputs whose
-bytes are a digest of exactly the files ``cachesim.reads`` says the real tool reads (the
+bytes are a digest of exactly the files ``cachesim.builders.reads`` says the real tool reads (the
 same regular expressions, imported from there), its own words, folder, user and the
 environment variables it reads, and the base image's marker (the "toolchain"). A tool that
 is not reproducible in reality (``mvn package``, ``gradle build``, ``pip install`` without
@@ -23,7 +23,7 @@ applets before PATH from ``sh``): it fails without a network, as a real one woul
 
 from __future__ import annotations
 
-from cachesim import reads
+from cachesim.builders import reads
 
 # The images whose real counterparts have a user of their own (docker-library images).
 IMAGE_USERS = {

@@ -26,8 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import dockerfile as _bk_parser
 
-from cachesim.downloads import download_name, is_url
-from cachesim.workspace import BuildRequest
+from cachesim.context.downloads import download_name, is_url
+from cachesim.context.workspace import BuildRequest
 
 
 def add_urls(dockerfile: str) -> list[tuple[int, str]]:

@@ -33,8 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from cachesim.core.versions import buildkit_of_docker  # noqa: E402
 from cachesim.engine.standin import ensure_standin  # noqa: E402
-from cachesim.versions import buildkit_of_docker  # noqa: E402
 
 RECORDED = ROOT / "notebooks" / "recorded"
 

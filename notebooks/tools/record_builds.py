@@ -28,11 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from cachesim.core.versions import buildkit_of_docker  # noqa: E402
 from cachesim.engine import run_builds, server_version  # noqa: E402
 from cachesim.engine.runner import build_command  # noqa: E402
-from cachesim.scenario import load, replay  # noqa: E402
-from cachesim.simulator import images_of  # noqa: E402
-from cachesim.versions import buildkit_of_docker  # noqa: E402
+from cachesim.simulation.simulator import images_of  # noqa: E402
+from cachesim.sources.scenario import load, replay  # noqa: E402
 
 RECORDED = ROOT / "notebooks" / "recorded"
 SCENARIOS = ROOT / "notebooks" / "scenarios"

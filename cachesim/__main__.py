@@ -1,0 +1,7 @@
+"""``python -m cachesim``: the same command as ``cachesim``."""
+
+import sys
+
+from cachesim.app.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""The cachesim command line and the classroom demo."""

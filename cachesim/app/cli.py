@@ -1,0 +1,350 @@
+"""The ``cachesim`` command: run a scenario, verify it against a real Docker engine,
+calibrate the time model from a real build log, compare the build times of scenarios.
+
+Exit statuses: 0 done; 1 ``verify`` found a difference between prediction and engine;
+2 bad input (a malformed scenario or option, a missing file), with one line on stderr;
+3 the Docker engine could not be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+
+from cachesim import __version__
+from cachesim.core.errors import InputError
+from cachesim.core.versions import BUILDKIT_VERSIONS, DEFAULT_BUILDKIT
+from cachesim.output import report
+from cachesim.simulation.simulator import simulate
+from cachesim.sources.scenario import load
+
+EPILOG = """\
+exit status:
+  0  done (a build that would fail is a prediction, not an error)
+  1  verify: the real engine disagreed with the prediction somewhere
+  2  bad input: a malformed scenario, a missing file, a bad option
+  3  verify: no usable Docker engine
+
+examples:
+  cachesim run examples/ordering-python.yaml
+  cachesim run examples/ordering-python.yaml --format json
+  cachesim run examples/ordering-python.yaml --plot timeline.png
+  cachesim calibrate build.log --history history.txt -o profile.yaml
+  cachesim run examples/ordering-python.yaml --profile profile.yaml
+  cachesim run tests/scenarios/label-change.yaml --engine both
+  cachesim compare examples/ordering-python.yaml examples/ordering-python-better.yaml \\
+      --plot cumulative.png
+  DOCKER_HOST=unix:///tmp/eng/docker.sock cachesim verify --standin-bases tests/scenarios/*.yaml
+  cachesim demo --list
+  cachesim demo order --auto
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad options as one line and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise InputError(f"{message} (see '{self.prog} --help')")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="cachesim",
+        description="Predict, build by build, which Dockerfile steps Docker's build cache "
+        "reuses, which it runs again, and why.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"cachesim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = sub.add_parser(
+        "run",
+        help="simulate every build of a scenario",
+        description="Simulate every build of a scenario and print, step by step, CACHED or "
+        "DONE with the reason, in the look of `docker build --progress=plain`.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("scenario", help="a scenario YAML file (see shared/spec/scenario-format.md)")
+    run.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text (default) or the spec's JSON document on stdout",
+    )
+    run.add_argument(
+        "--engine",
+        choices=("buildkit", "legacy", "both"),
+        help="simulate with this builder instead of the scenario's; `both` shows the two "
+        "builders side by side and where they differ (text only)",
+    )
+    _buildkit_option(run)
+    timing = run.add_mutually_exclusive_group()
+    timing.add_argument(
+        "--calibrate",
+        metavar="LOG",
+        help="a real cold-build log of the scenario's first build (docker build "
+        "--progress=plain, or a time-stamped classic log): its measured times and sizes "
+        "replace declared and default ones (docs/time-model.md)",
+    )
+    timing.add_argument(
+        "--profile", metavar="FILE", help="a profile written by 'cachesim calibrate'"
+    )
+    run.add_argument(
+        "--history", metavar="FILE", help="with --calibrate: `docker history --no-trunc` output"
+    )
+    _plot_options(run, kinds=("timeline", "layers", "cumulative"))
+    run.add_argument(
+        "--build",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the build (1-based) that a timeline or layers plot shows (default: the last)",
+    )
+
+    calibrate = sub.add_parser(
+        "calibrate",
+        help="learn step times and sizes from a real build log into a profile",
+        description="Read a real `docker build` log (BuildKit --progress=plain; or the classic "
+        "builder's, time-stamped per line, e.g. `| ts -s '%%.s'`) and, optionally, "
+        "`docker history --no-trunc` output, and write a profile: per-step seconds and "
+        "layer sizes, and the machine figures the log shows.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    calibrate.add_argument("log", metavar="LOG", help="the build log")
+    calibrate.add_argument("--history", metavar="FILE", help="`docker history` output")
+    calibrate.add_argument(
+        "--storage",
+        choices=("overlay2", "vfs"),
+        help="the engine's storage driver (`docker info --format '{{.Driver}}'`)",
+    )
+    calibrate.add_argument(
+        "-o", "--output", metavar="FILE", help="where to write the profile (default: stdout)"
+    )
+
+    compare = sub.add_parser(
+        "compare",
+        help="predicted build times of two or more scenarios, build by build",
+        description="Simulate each scenario and print the predicted seconds of each build "
+        "and the running total; --plot draws the cumulative build time.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    compare.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario files")
+    compare.add_argument("--profile", metavar="FILE", help="a profile for every scenario")
+    _buildkit_option(compare)
+    _plot_options(compare, kinds=("cumulative",))
+
+    verify = sub.add_parser(
+        "verify",
+        help="run scenarios on a real Docker engine and compare with the prediction",
+        description="Run each build of each scenario on the Docker engine that DOCKER_HOST "
+        "names (with the scenario's engine: BuildKit or the classic builder), compare every "
+        "step with the prediction and print the differences. It creates its own images and "
+        "cache entries and removes them afterwards; it touches nothing else.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    verify.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario files")
+    verify.add_argument(
+        "--standin-bases",
+        action="store_true",
+        help="import local stand-in base images (busybox with stub pip, npm, "
+        "apt-get...) under the names the Dockerfiles use, so nothing is "
+        "pulled: needed offline and in CI",
+    )
+    verify.add_argument(
+        "--docker",
+        default="/usr/bin/docker",
+        help="the docker client to use (default: /usr/bin/docker)",
+    )
+    verify.add_argument(
+        "--logs", action="store_true", help="print the engine's log of every build that differs"
+    )
+    verify.add_argument(
+        "--buildkit",
+        choices=BUILDKIT_VERSIONS,
+        help="predict with this BuildKit's rules (default: the one the engine's Docker "
+        "version carries: 20.10 -> 0.8, 28.5 -> 0.25)",
+    )
+    from cachesim.app.demo import add_parser as add_demo_parser
+
+    add_demo_parser(sub, EPILOG, argparse.RawDescriptionHelpFormatter)
+    return parser
+
+
+def _buildkit_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--buildkit",
+        choices=BUILDKIT_VERSIONS,
+        default=DEFAULT_BUILDKIT,
+        help="predict the rules of this BuildKit release: 0.8 is Docker 20.10's, 0.25 "
+        f"Docker 28.5's (default: {DEFAULT_BUILDKIT})",
+    )
+
+
+def _plot_options(parser: argparse.ArgumentParser, kinds: tuple[str, ...]) -> None:
+    parser.add_argument("--plot", metavar="FILE", help="save a plot (.png or .svg)")
+    parser.add_argument(
+        "--plot-kind",
+        choices=kinds,
+        default=kinds[0],
+        help=f"which plot (default: {kinds[0]})",
+    )
+
+
+def _profile(args: argparse.Namespace, scenario=None):
+    """The profile that --calibrate LOG or --profile FILE names, or None."""
+    from cachesim.cost import calibrate
+    from cachesim.logs.parse import stage_names
+
+    if getattr(args, "calibrate", None):
+        log = calibrate.read_text(args.calibrate, "build log")
+        history = calibrate.read_text(args.history, "history file") if args.history else None
+        stages = stage_names(scenario.dockerfile) if scenario is not None else ()
+        return calibrate.calibrate(
+            log, args.calibrate, history=history, history_file=args.history or "", stages=stages
+        )
+    if getattr(args, "history", None):
+        raise InputError("--history goes with --calibrate")
+    if args.profile:
+        return calibrate.load_profile(args.profile)
+    return None
+
+
+def _check_plot(path: str | None) -> None:
+    """Refuse, before simulating, a plot file that cannot be written."""
+    if not path:
+        return
+    if not path.lower().endswith((".png", ".svg")):
+        raise InputError("the plot file must end in .png or .svg", path)
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise InputError(f"no such folder: {folder}", path)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from cachesim.cost.model import apply_costs
+
+    _check_plot(args.plot)
+    scenario = load(args.scenario)
+    if args.engine == "both":
+        if args.format == "json" or args.plot:
+            raise InputError("--engine both prints text only (no --format json, no --plot)")
+        results = [
+            apply_costs(variant, simulate(variant, args.buildkit), _profile(args, variant))
+            for variant in (replace(scenario, engine=e) for e in ("buildkit", "legacy"))
+        ]
+        sys.stdout.write(report.engines_text(*results))
+        return 0
+    if args.engine:
+        scenario = replace(scenario, engine=args.engine)
+    result = apply_costs(scenario, simulate(scenario, args.buildkit), _profile(args, scenario))
+    if args.plot:
+        from cachesim.output import plot
+
+        count = len(result.builds)
+        if args.build is not None and not 1 <= args.build <= count:
+            raise InputError(
+                f"--build {args.build}: builds are numbered 1 to {count} (the scenario has "
+                f"{count} build{'s' if count != 1 else ''})"
+            )
+        build = result.builds[(args.build or count) - 1]
+        if args.plot_kind == "timeline":
+            figure = plot.timeline(build, result.engine, title=f"{result.scenario}: {build.name}")
+        elif args.plot_kind == "layers":
+            figure = plot.layers(build, title=f"{result.scenario}: {build.name}")
+        else:
+            figure = plot.cumulative([result])
+        plot.save(figure, args.plot)
+    if args.format == "json":
+        sys.stdout.write(report.to_json(result))
+    else:
+        sys.stdout.write(report.text(result))
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from cachesim.cost import calibrate
+
+    log = calibrate.read_text(args.log, "build log")
+    history = calibrate.read_text(args.history, "history file") if args.history else None
+    profile = calibrate.calibrate(
+        log, args.log, history=history, history_file=args.history or "", storage=args.storage
+    )
+    text = calibrate.profile_to_yaml(profile)
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as err:
+            raise InputError(f"cannot write the profile: {err}", args.output) from None
+        measured = sum(1 for s in profile.steps if s.seconds is not None)
+        print(f"{args.output}: {measured} measured steps, machine: {dict(profile.machine)}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from cachesim.cost.model import apply_costs
+
+    if len(args.scenarios) < 2:
+        raise InputError("compare needs two or more scenarios")
+    _check_plot(args.plot)
+    profile = _profile(args)
+    results = []
+    for path in args.scenarios:
+        scenario = load(path)
+        results.append(apply_costs(scenario, simulate(scenario, args.buildkit), profile))
+    for result in results:
+        total = 0.0
+        print(f"{result.scenario} ({result.engine})")
+        for number, build in enumerate(result.builds, start=1):
+            total += build.seconds or 0.0
+            print(
+                f"  {number:>2}. {build.name:<40} {build.seconds or 0.0:8.1f}s  total {total:8.1f}s"
+            )
+    for line in report.compare_summary(results):
+        print(line)
+    if args.plot:
+        from cachesim.output import plot
+
+        plot.save(plot.cumulative(results), args.plot)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        if args.command is None:
+            _parser().print_help()
+            return 2
+        if args.command == "run":
+            return _run(args)
+        if args.command == "calibrate":
+            return _calibrate(args)
+        if args.command == "compare":
+            return _compare(args)
+        if args.command == "demo":
+            from cachesim.app.demo import demo_command
+
+            return demo_command(args)
+        from cachesim.engine.verify import verify_command
+
+        return verify_command(args)
+    except InputError as err:
+        print(f"error: {err.one_line()}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

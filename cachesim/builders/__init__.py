@@ -1,0 +1,1 @@
+"""The builders (BuildKit and the classic builder): each step's cache key, what it writes."""

@@ -1,0 +1,1 @@
+"""The shared vocabulary every layer speaks: errors, engine versions, wording, result types."""

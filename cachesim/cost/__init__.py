@@ -1,0 +1,1 @@
+"""Time and size: the cost model, its default figures, and calibration from real build logs."""

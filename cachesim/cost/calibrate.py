@@ -1,0 +1,473 @@
+"""Calibration: what a real build log (and ``docker history``) says about time and size.
+
+``calibrate(log_text, file)`` reads one real ``docker build`` log and returns a
+``cost.Profile``: each step's measured seconds (BuildKit's ``#N DONE 1.2s``; the classic
+builder prints no times, so its log needs a time stamp per line, e.g. ``| ts -s '%.s'``),
+the layer sizes from ``docker history`` if given, and the machine figures the log shows:
+the context transfer rate, the export time, whether base images had to be pulled.
+
+The log is checked before anything is learned from it: a log that is neither BuildKit's
+``--progress=plain`` nor the classic builder's, that was cut short, or whose build failed,
+is one ``InputError`` naming the file and the line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cachesim.core.errors import InputError
+from cachesim.cost.model import (
+    MB,
+    Machine,
+    MeasuredStep,
+    Profile,
+    machine_with,
+    normal_instruction,
+    parse_size,
+)
+from cachesim.logs.parse import (
+    instruction_keyword,
+    parse_buildkit_log,
+    parse_legacy_log,
+)
+from cachesim.sources.scenario import image_key
+
+PROFILE_VERSION = 1
+
+_VERTEX = re.compile(r"^#(\d+) (.*)$")
+_HEADER = re.compile(r"^\[(?:(\S+) )?(\d+)/(\d+)\] (.*)$")
+_DONE = re.compile(r"^DONE (\d+(?:\.\d+)?)s$")
+_CONTEXT = re.compile(r"^transferring context: (\d+(?:\.\d+)?[kMG]?B)(?: (\d+(?:\.\d+)?)s)? done$")
+_EXPORT = re.compile(r"^exporting layers(?: (\d+(?:\.\d+)?)s)? done$")
+_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+_STAMP = re.compile(r"^(?:\[?(\d+(?:\.\d+)?)\]?|(\d\d):(\d\d):(\d\d(?:\.\d+)?))\s(.*)$")
+
+
+def read_text(path: str, what: str) -> str:
+    """A file's text, or an ``InputError`` naming it."""
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        raise InputError(f"no such {what}", path) from None
+    except OSError as err:
+        raise InputError(f"cannot read the {what}: {err}", path) from None
+
+
+def detect_engine(lines: Sequence[str], file: str) -> str:
+    """``buildkit`` or ``legacy`` from the first line that tells; else an ``InputError``."""
+    for line in lines:
+        text = _unstamped(line)
+        if _VERTEX.match(text):
+            return "buildkit"
+        if _STEP.match(text) or text.startswith("Sending build context to Docker daemon"):
+            return "legacy"
+    raise InputError(
+        "not a docker build log: no BuildKit '#N ...' line (--progress=plain) and no "
+        "classic 'Step k/n :' line",
+        file,
+        1,
+    )
+
+
+def _unstamped(line: str) -> str:
+    m = _STAMP.match(line)
+    return m.group(5) if m and not line.startswith("#") else line
+
+
+@dataclass(frozen=True, slots=True)
+class LogFacts:
+    """What a log shows beyond its steps."""
+
+    context_bytes: int | None = None
+    context_seconds: float | None = None
+    export_seconds: float | None = None
+
+
+def check_buildkit(lines: Sequence[str], file: str) -> LogFacts:
+    """Refuse a malformed, truncated or failed BuildKit log; return its build-level facts."""
+    open_steps: dict[int, tuple[int, str]] = {}
+    finished: set[int] = set()
+    exported = False
+    facts = LogFacts()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        m = _VERTEX.match(line)
+        if line.startswith("#") and not m:
+            raise InputError(f"malformed BuildKit line {line[:60]!r}", file, number)
+        if not m:
+            continue
+        vertex, rest = int(m.group(1)), m.group(2)
+        header = _HEADER.match(rest)
+        if header:
+            open_steps.setdefault(vertex, (number, rest))
+            continue
+        if rest.startswith("DONE"):
+            if not _DONE.match(rest):
+                raise InputError(f"malformed time in {line[:60]!r}", file, number)
+            finished.add(vertex)
+        elif rest in ("CACHED", "CANCELED"):
+            finished.add(vertex)
+        elif rest.startswith("ERROR"):
+            raise InputError(
+                f"the build failed here ({rest[:60]}): calibrate from a build that succeeded",
+                file,
+                number,
+            )
+        elif rest.startswith("exporting to image"):
+            exported = True
+        elif ctx := _CONTEXT.match(rest):
+            size = parse_size(ctx.group(1))
+            if size > (facts.context_bytes or 0):
+                seconds = float(ctx.group(2)) if ctx.group(2) else 0.0
+                facts = replace(facts, context_bytes=size, context_seconds=seconds)
+        elif exp := _EXPORT.match(rest):
+            facts = replace(facts, export_seconds=float(exp.group(1) or 0.0))
+    for vertex, (number, header) in sorted(open_steps.items()):
+        if vertex not in finished:
+            raise InputError(
+                f"truncated log: step {header[:60]!r} (#{vertex}) never finished",
+                file,
+                number,
+            )
+    if not exported:
+        raise InputError(
+            "truncated log: it ends before 'exporting to image' (the build did not finish)",
+            file,
+            len(lines),
+        )
+    return facts
+
+
+def _stamps(lines: Sequence[str], file: str) -> tuple[list[str], list[float] | None]:
+    """Split time stamps off a classic log's lines (all or none must have one)."""
+    first = next((line for line in lines if line.strip()), "")
+    if not _STAMP.match(first) or _STEP.match(first):
+        return list(lines), None
+    texts: list[str] = []
+    times: list[float] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        m = _STAMP.match(line)
+        if not m:
+            raise InputError("a line without a time stamp in a time-stamped log", file, number)
+        if m.group(1) is not None:
+            moment = float(m.group(1))
+        else:
+            moment = int(m.group(2)) * 3600 + int(m.group(3)) * 60 + float(m.group(4))
+        texts.append(m.group(5))
+        times.append(moment)
+    return texts, times
+
+
+def check_legacy(lines: Sequence[str], file: str) -> None:
+    """Refuse a malformed, truncated or failed classic-builder log."""
+    expected = 1
+    total = None
+    done = False
+    for number, line in enumerate(lines, start=1):
+        text = line
+        m = _STEP.match(text)
+        if m:
+            k, n = int(m.group(1)), int(m.group(2))
+            if k != expected or (total is not None and n != total) or k > n:
+                raise InputError(
+                    f"malformed step numbering: 'Step {k}/{n}' where {expected}/"
+                    f"{total or n} was due",
+                    file,
+                    number,
+                )
+            expected, total = k + 1, n
+        elif text.startswith("Successfully built"):
+            done = True
+        elif text.startswith(("The command ", "COPY failed", "ADD failed", "Error response")):
+            raise InputError(
+                f"the build failed here ({text[:60]}): calibrate from a build that succeeded",
+                file,
+                number,
+            )
+    if not done or total is None or expected != total + 1:
+        raise InputError(
+            "truncated log: it ends before 'Successfully built' (the build did not finish)",
+            file,
+            len(lines),
+        )
+
+
+def calibrate(
+    log: str,
+    file: str = "<log>",
+    *,
+    history: str | None = None,
+    history_file: str = "<history>",
+    stages: Sequence[str] = (),
+    storage: str | None = None,
+) -> Profile:
+    """A profile from one real build log (see the module docstring)."""
+    lines = log.splitlines()
+    engine = detect_engine(lines, file)
+    machine: dict[str, Any] = {}
+    notes: list[str] = []
+    if engine == "buildkit":
+        facts = check_buildkit(lines, file)
+        observed, _, _ = parse_buildkit_log(log, stages)
+        steps = _measured(observed, lambda s: s.seconds)
+        if facts.context_bytes and facts.context_bytes >= MB and facts.context_seconds:
+            machine["context_mb_s"] = round(facts.context_bytes / MB / facts.context_seconds, 1)
+        if facts.export_seconds is not None:
+            notes.append(f"exporting layers took {facts.export_seconds}s")
+    else:
+        texts, times = _stamps(lines, file)
+        check_legacy(texts, file)
+        observed, _, _ = parse_legacy_log("\n".join(texts), 0)
+        seconds = _legacy_seconds(texts, times)
+        steps = _measured(observed, lambda s: seconds.get(s.index))
+        if times is None:
+            notes.append("the classic builder prints no times: only sizes were learned")
+        facts = LogFacts()
+    froms = [s for s in steps if s.keyword == "FROM" and s.seconds is not None]
+    if froms and all(s.seconds is not None and s.seconds < 0.5 for s in froms):
+        machine["pull"] = False  # the base images were already on the machine
+    if storage is not None:
+        machine["storage"] = storage
+    images: dict[str, int] = {}
+    if history is not None:
+        # Layer sizes only: the export speed of a cold build is not learned, because the
+        # first export of fresh layers runs several times slower than later ones (seen
+        # here: 40 MB exported in 0.6 s cold, while a whole rebuild exporting 40 MB new
+        # bytes took 0.96 s; benchmarks/accuracy, 06).
+        steps, images, _layer_total = apply_history(steps, history, history_file)
+    machine_with(Machine(), machine, file)  # validates
+    return Profile(engine, tuple(steps), machine, images, file, tuple(notes))
+
+
+def _measured(observed: Sequence[Any], seconds_of: Any) -> list[MeasuredStep]:
+    """The steps of a log as measured steps; a cached step's time says nothing."""
+    return [
+        MeasuredStep(
+            s.stage,
+            s.index,
+            normal_instruction(s.instruction),
+            s.keyword,
+            seconds_of(s) if s.status == "built" else None,
+        )
+        for s in observed
+    ]
+
+
+def _legacy_seconds(texts: Sequence[str], times: list[float] | None) -> dict[int, float]:
+    """Seconds per classic step: from its ``Step`` line to the next one (or the end)."""
+    if times is None:
+        return {}
+    marks = [(i, int(m.group(1))) for i, t in enumerate(texts) if (m := _STEP.match(t))]
+    out: dict[int, float] = {}
+    for position, (line_index, k) in enumerate(marks):
+        end = marks[position + 1][0] if position + 1 < len(marks) else len(texts) - 1
+        out[k] = round(max(times[end] - times[line_index], 0.0), 3)
+    return out
+
+
+# --- docker history -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    created_by: str
+    size: int
+
+
+def parse_history(text: str, file: str) -> list[HistoryRow]:
+    """Rows of ``docker history --no-trunc IMAGE`` (table) or ``--format
+    '{{.Size}}\\t{{.CreatedBy}}'``, newest first as printed."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise InputError("empty docker history output", file, 1)
+    rows: list[HistoryRow] = []
+    header = lines[0]
+    if header.startswith("IMAGE") and "CREATED BY" in header and "SIZE" in header:
+        by, size_at, comment = (
+            header.index("CREATED BY"),
+            header.index("SIZE"),
+            header.find("COMMENT"),
+        )
+        for number, line in enumerate(lines[1:], start=2):
+            size_text = line[size_at : comment if comment > 0 else None].split()
+            if not size_text:
+                raise InputError(f"no size in history line {line[:60]!r}", file, number)
+            rows.append(
+                HistoryRow(line[by:size_at].strip(), _history_size(size_text[0], file, number))
+            )
+        return rows
+    for number, line in enumerate(lines, start=1):
+        size_text, sep, created = line.partition("\t")
+        if not sep:
+            raise InputError(
+                "history lines must be '<size>\\t<created by>' (docker history --format "
+                "'{{.Size}}\\t{{.CreatedBy}}') or the table of 'docker history --no-trunc'",
+                file,
+                number,
+            )
+        rows.append(HistoryRow(created.strip(), _history_size(size_text.strip(), file, number)))
+    return rows
+
+
+def _history_size(text: str, file: str, line: int) -> int:
+    try:
+        return parse_size(text)
+    except InputError:
+        raise InputError(f"bad size {text!r} in docker history", file, line) from None
+
+
+def _history_instruction(created_by: str) -> tuple[str, str]:
+    """(keyword, body) of a history row's CREATED BY (BuildKit and classic forms)."""
+    text = created_by.removesuffix("# buildkit").strip()
+    if text.startswith("/bin/sh -c #(nop) "):
+        text = text.removeprefix("/bin/sh -c #(nop) ").strip()
+    elif text.startswith("/bin/sh -c "):
+        return "RUN", text.removeprefix("/bin/sh -c ").strip()
+    keyword, _, body = text.partition(" ")
+    if keyword == "RUN":
+        body = body.removeprefix("/bin/sh -c ").strip()
+    return keyword.upper(), body.strip()
+
+
+def apply_history(
+    steps: list[MeasuredStep], text: str, file: str
+) -> tuple[list[MeasuredStep], dict[str, int], int]:
+    """Layer sizes from ``docker history`` put on the steps that made them.
+
+    Rows, oldest first, are matched in order to the steps of the same keyword and text;
+    the rows below the first matched one are the base image. Returns the steps, the base
+    image's size by image reference, and the bytes of the matched layers.
+    """
+    rows = list(reversed(parse_history(text, file)))
+    out = list(steps)
+    used: set[int] = set()
+    base = 0
+    first_match: int | None = None
+    total = 0
+    for row in rows:
+        keyword, body = _history_instruction(row.created_by)
+        found = None
+        for i, step in enumerate(out):
+            if (
+                i in used
+                or step.keyword != keyword
+                or keyword not in ("RUN", "COPY", "ADD", "WORKDIR")
+            ):
+                continue
+            mine = normal_instruction(step.instruction)
+            theirs = normal_instruction(f"{keyword} {body}")
+            dest = body.rsplit(" in ", 1)[-1].strip() if " in " in body else None
+            if mine == theirs or (dest and mine.endswith(" " + dest)):
+                found = i
+                break
+        if found is None:
+            if first_match is None:
+                base += row.size
+            continue
+        used.add(found)
+        first_match = found if first_match is None else first_match
+        out[found] = replace(out[found], bytes=row.size)
+        total += row.size
+    images: dict[str, int] = {}
+    if first_match is not None:
+        stage = out[first_match].stage
+        ref = next(
+            (s.instruction.split()[1] for s in out if s.keyword == "FROM" and s.stage == stage),
+            None,
+        )
+        if ref is None:
+            froms = [s for s in out if s.keyword == "FROM"]
+            ref = froms[0].instruction.split()[1] if len(froms) == 1 else None
+        if ref is not None:
+            images[image_key(ref)] = base
+    return out, images, total
+
+
+# --- the profile file -----------------------------------------------------------------------
+
+
+def profile_to_yaml(profile: Profile) -> str:
+    """The profile file's text (YAML; docs/time-model.md, "Profiles")."""
+    data: dict[str, Any] = {
+        "cachesim_profile": PROFILE_VERSION,
+        "engine": profile.engine,
+        "source": profile.source,
+        "machine": dict(profile.machine),
+        "images": dict(profile.images),
+        "steps": [
+            {
+                k: v
+                for k, v in (
+                    ("stage", step.stage),
+                    ("index", step.index),
+                    ("instruction", step.instruction),
+                    ("seconds", step.seconds),
+                    ("bytes", step.bytes),
+                )
+                if v is not None
+            }
+            for step in profile.steps
+        ],
+    }
+    if profile.notes:
+        data["notes"] = list(profile.notes)
+    return yaml.safe_dump(data, sort_keys=False, width=100)
+
+
+def load_profile(path: str) -> Profile:
+    """Read a profile file written by ``cachesim calibrate``; bad content is an InputError."""
+    text = read_text(path, "profile file")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark
+        raise InputError(
+            f"broken YAML: {err.problem}", path, mark.line + 1 if mark else None
+        ) from None
+    if not isinstance(data, dict) or data.get("cachesim_profile") != PROFILE_VERSION:
+        raise InputError(
+            f"not a cachesim profile (expected 'cachesim_profile: {PROFILE_VERSION}')", path, 1
+        )
+    engine = data.get("engine")
+    if engine not in ("buildkit", "legacy"):
+        raise InputError(f"unknown engine {engine!r} in the profile", path)
+    machine = data.get("machine") or {}
+    if not isinstance(machine, dict):
+        raise InputError("'machine' must be a mapping", path)
+    machine_with(Machine(), machine, path)
+    steps = []
+    for entry in data.get("steps") or []:
+        if not isinstance(entry, dict) or "instruction" not in entry:
+            raise InputError(f"bad profile step {entry!r}", path)
+        seconds = entry.get("seconds")
+        if seconds is not None and (not isinstance(seconds, int | float) or seconds < 0):
+            raise InputError(f"bad seconds {seconds!r} in the profile", path)
+        text = str(entry["instruction"])
+        steps.append(
+            MeasuredStep(
+                str(entry.get("stage", "0")),
+                int(entry.get("index", 0)),
+                normal_instruction(text),
+                instruction_keyword(text),
+                None if seconds is None else float(seconds),
+                None if entry.get("bytes") is None else parse_size(entry["bytes"], path),
+            )
+        )
+    images = {image_key(str(k)): parse_size(v, path) for k, v in (data.get("images") or {}).items()}
+    return Profile(
+        engine,
+        tuple(steps),
+        dict(machine),
+        images,
+        str(data.get("source", path)),
+        tuple(data.get("notes") or ()),
+    )

@@ -1,0 +1,243 @@
+"""Default figures by kind of command: how long a RUN takes and what it writes.
+
+Used when nothing was measured or declared. ``sleep`` and ``dd`` are read exactly, a
+``seq``-driven loop of ``touch`` counts its files, and package managers and compilers get
+an order-of-magnitude figure whose source docs/time-model.md gives.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+
+from cachesim.core.errors import InputError
+from cachesim.cost.timing import MB, Machine, parse_size
+
+# --- defaults by kind of command ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Default:
+    """A default figure for one kind of command (docs/time-model.md lists their sources)."""
+
+    seconds: float
+    bytes: int
+    files: int
+
+
+# Keyed by (program, subcommand or ""): order-of-magnitude figures for a cold run.
+DEFAULTS: dict[tuple[str, str], Default] = {
+    ("pip", "install"): Default(20.0, 100 * MB, 3000),
+    ("uv", ""): Default(5.0, 100 * MB, 3000),  # uv sync, uv pip install: same files, faster
+    ("poetry", "install"): Default(30.0, 100 * MB, 3000),
+    ("bundle", "install"): Default(30.0, 100 * MB, 5000),
+    ("gem", "install"): Default(10.0, 20 * MB, 500),
+    ("composer", "install"): Default(15.0, 50 * MB, 5000),
+    ("npm", "run"): Default(20.0, 20 * MB, 200),  # npm run build (pnpm run build)
+    ("yarn", "build"): Default(20.0, 20 * MB, 200),
+    ("yarn", "run"): Default(20.0, 20 * MB, 200),
+    ("go", "install"): Default(30.0, 30 * MB, 1),
+    ("cargo", "chef"): Default(100.0, 400 * MB, 4000),  # cargo chef cook: the dependencies
+    ("npm", "install"): Default(30.0, 200 * MB, 20000),
+    ("npm", "ci"): Default(15.0, 200 * MB, 20000),
+    ("yarn", ""): Default(10.0, 200 * MB, 20000),
+    ("apt-get", "update"): Default(5.0, 40 * MB, 50),
+    ("apt-get", "install"): Default(20.0, 150 * MB, 3000),
+    ("apk", "add"): Default(3.0, 20 * MB, 500),
+    ("go", "build"): Default(30.0, 30 * MB, 1),
+    ("go", "mod"): Default(15.0, 150 * MB, 10000),
+    ("cargo", "build"): Default(120.0, 500 * MB, 5000),
+    ("mvn", ""): Default(60.0, 150 * MB, 2000),
+    ("gradle", ""): Default(60.0, 150 * MB, 2000),
+    ("make", ""): Default(30.0, 50 * MB, 500),
+    ("gcc", ""): Default(5.0, 5 * MB, 1),
+    ("curl", ""): Default(2.0, 20 * MB, 1),
+    ("wget", ""): Default(2.0, 20 * MB, 1),
+    ("shell", ""): Default(0.1, 0, 0),
+}
+ALIASES = {
+    "pip3": "pip",
+    "pnpm": "npm",
+    "g++": "gcc",
+    "cc": "gcc",
+    "clang": "gcc",
+    "apt": "apt-get",
+    "gradlew": "gradle",
+    "./gradlew": "gradle",
+    "mvnw": "mvn",
+    "./mvnw": "mvn",
+}
+NEUTRAL = {"sudo", "env", "exec", "time", "nice", "command", "set", "cd", "export", "true", ":"}
+# Words of the shell's own grammar that may open a piece of a script: the command follows
+# (`if [ -f yarn.lock ]; then yarn install; fi` holds the command `yarn install`).
+SHELL_GRAMMAR = {"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "{", "}", "!"}
+# Markers of an if's branches: only one branch runs, so the RUN costs its dearest branch.
+BRANCHES = {"if": "<if>", "elif": "<branch>", "else": "<branch>", "fi": "<fi>"}
+FILE_CREATE_MS = 0.6  # one small file made by a command (xargs touch, a shell loop)
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """A RUN's default figures, and the kinds of command that gave them."""
+
+    seconds: float
+    bytes: int
+    files: int
+    kinds: tuple[str, ...]
+    idle: float = 0.0  # seconds that use no core (sleep)
+
+
+def _segments(script: str) -> list[list[str]]:
+    """A shell script cut at ``&&``, ``||``, ``;``, ``|`` and newlines, each piece as words."""
+    out: list[list[str]] = []
+    for piece in re.split(r"&&|\|\||;|\||\n", script):
+        try:
+            words = shlex.split(piece, comments=True)
+        except ValueError:
+            words = piece.split()
+        if words and words[0] in BRANCHES:
+            out.append([BRANCHES[words[0]]])
+        while words and words[0] in SHELL_GRAMMAR:
+            words = words[1:]
+        while words and (re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]) or words[0] in NEUTRAL):
+            if words[0] in ("cd", "set", "export"):
+                words = []
+                break
+            words = words[1:]
+        if words:
+            out.append(words)
+    return out
+
+
+def _dd_bytes(words: list[str]) -> int:
+    opts = dict(w.split("=", 1) for w in words[1:] if "=" in w)
+    if opts.get("of", "/dev/stdout") in ("/dev/null", "/dev/stdout"):
+        return 0
+    try:
+        block = parse_size(
+            opts.get("bs", "512")
+            .upper()
+            .replace("K", "KiB")
+            .replace("M", "MiB")
+            .replace("G", "GiB")
+        )
+        count = int(opts.get("count", "0"))
+    except (InputError, ValueError):
+        return 0
+    return block * count
+
+
+def _seq_count(words: list[str]) -> int:
+    numbers = [int(w) for w in words[1:] if w.isdigit()]
+    if len(numbers) == 1:
+        return numbers[0]
+    if len(numbers) >= 2:
+        return max(0, numbers[-1] - numbers[0] + 1)
+    return 0
+
+
+def estimate_run(script: str, machine: Machine) -> Estimate:
+    """Default figures for a RUN's shell script, summed over the commands it chains.
+
+    ``sleep N`` and ``dd bs=.. count=..`` are exact (N seconds; bs x count bytes at the
+    write speed), ``seq N`` feeding ``touch`` or a loop makes N files; package managers and
+    compilers take their table figure (``DEFAULTS``); anything else is a plain shell command.
+    """
+    seconds = idle = 0.0
+    size = files = 0
+    kinds: list[str] = []
+    counted = 0
+    # per open `if`: the totals when it opened, and the dearest branch seen so far
+    opened: list[tuple[tuple[float, int, int], tuple[float, int, int]]] = []
+    for words in _segments(script):
+        if words[0] in ("<if>", "<branch>", "<fi>"):
+            now = (seconds, size, files)
+            if words[0] == "<if>":
+                opened.append((now, now))
+            elif opened:
+                start, dearest = opened.pop()
+                dearest = max(dearest, now)
+                if words[0] == "<branch>":
+                    opened.append((start, dearest))
+                    seconds, size, files = start
+                else:
+                    seconds, size, files = dearest
+            continue
+        program = words[0].rsplit("/", 1)[-1] if not words[0].startswith("./") else words[0]
+        program = ALIASES.get(program, program)
+        sub = next((w for w in words[1:] if not w.startswith("-")), "")
+        if program == "python" and words[1:3] == ["-m", "pip"]:
+            program, sub = "pip", next((w for w in words[3:] if not w.startswith("-")), "")
+        if program == "sleep":
+            try:
+                pause = sum(float(w.rstrip("s")) for w in words[1:])
+            except ValueError:
+                pause = 1.0
+            idle += pause
+            kinds.append("sleep")
+        elif program == "dd":
+            written = _dd_bytes(words)
+            size += written
+            seconds += written / (machine.write_mb_s * MB)
+            kinds.append("dd")
+        elif program == "seq":
+            counted = _seq_count(words)
+        elif program in ("touch", "xargs", "for", "do", "mkdir", "echo", "printf"):
+            if counted and (program in ("touch", "xargs", "do") or ">" in " ".join(words)):
+                files += counted
+                seconds += counted * FILE_CREATE_MS / 1000
+                kinds.append(f"{counted} files")
+                counted = 0
+            elif "shell" not in kinds:
+                kinds.append("shell")
+        else:
+            default = DEFAULTS.get((program, sub)) or DEFAULTS.get((program, ""))
+            if default is None:
+                if "shell" not in kinds:
+                    kinds.append("shell")
+                continue
+            seconds += default.seconds
+            size += default.bytes
+            files += default.files
+            kinds.append(f"{program} {sub}".strip() if (program, sub) in DEFAULTS else program)
+    if "$(seq" in script and not files:
+        m = re.search(r"\$\(seq\s+(\d+)(?:\s+(\d+))?\)", script)
+        if m:
+            n = int(m.group(2)) - int(m.group(1)) + 1 if m.group(2) else int(m.group(1))
+            files = max(0, n)
+            seconds += files * FILE_CREATE_MS / 1000 * 3  # a shell loop forks per file
+            kinds.append(f"{files} files")
+    if not kinds:
+        kinds.append("shell")
+    if kinds == ["shell"] or (set(kinds) <= {"shell", "sleep"} and not seconds):
+        seconds += DEFAULTS[("shell", "")].seconds
+    return Estimate(seconds + idle, size, files, tuple(kinds), idle)
+
+
+# Base images: compressed size as pulled, an order-of-magnitude table (docs/time-model.md).
+IMAGE_BYTES = {
+    "alpine": 4 * MB,
+    "busybox": 2 * MB,
+    "debian": 50 * MB,
+    "ubuntu": 30 * MB,
+    "python": 50 * MB,
+    "node": 70 * MB,
+    "golang": 250 * MB,
+    "rust": 500 * MB,
+    "openjdk": 200 * MB,
+    "eclipse-temurin": 150 * MB,
+    "nginx": 70 * MB,
+}
+FULL_IMAGE_BYTES = {"python": 400 * MB, "node": 400 * MB, "debian": 50 * MB}
+
+
+def default_image_bytes(ref: str) -> int:
+    """A guess at a base image's size from its name (slim/alpine variants are smaller)."""
+    name = ref.split("@")[0].rsplit("/", 1)[-1]
+    repo, _, tag = name.partition(":")
+    if "alpine" in tag:
+        return 20 * MB if repo != "alpine" else 4 * MB
+    if "slim" in tag:
+        return IMAGE_BYTES.get(repo, 50 * MB)
+    return FULL_IMAGE_BYTES.get(repo, IMAGE_BYTES.get(repo, 100 * MB))

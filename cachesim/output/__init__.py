@@ -1,0 +1,1 @@
+"""Printing and drawing predictions: text, JSON, plots, the cache board, exercise checks."""

@@ -1,0 +1,1 @@
+"""Where builds come from: a scenario file today, a git history later."""
