@@ -19,16 +19,25 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from cachesim.builders import inputs
 from cachesim.builders.fs import FileSystem
 from cachesim.builders.runeffects import declared_run, run_failure, run_output
+from cachesim.context.dockerignore import IgnoreSyntaxError
 from cachesim.context.downloads import download_name, is_url
+from cachesim.context.selection import BUILDKIT_SOURCES, SourceRules
 from cachesim.context.snapshot import content_digest
 from cachesim.core.errors import BuildFailure
-from cachesim.core.versions import DEFAULT_BUILDKIT, bare_global_arg_hides_platform, is_modern
+from cachesim.core.results import StepResult
+from cachesim.core.versions import (
+    DEFAULT_BUILDKIT,
+    bare_global_arg_hides_platform,
+    is_modern,
+    run_failure_wording,
+)
 from cachesim.core.wording import worded_for
 from cachesim.parsing.dockerfile import check_version
 from cachesim.planning import printed
@@ -63,7 +72,7 @@ def run_definition(step: Resolved, walk: Any) -> tuple[dict[str, Any], int, int]
             found = {f"<image {mount.from_image}>": str(walk.request.images.get(mount.from_image))}
         else:
             found = inputs.from_context(
-                walk.context, (source,), mount.target + "/", builder=walk.rules.name
+                walk.context, (source,), mount.target + "/", source_rules=walk.rules.source_rules
             ).digests
         mount_files.update({f"{mount.target}:{k}": v for k, v in found.items()})
     definition = {
@@ -112,7 +121,7 @@ def copy_definition(
                 walk.context,
                 local,
                 step.dest,
-                builder=walk.rules.name,
+                source_rules=walk.rules.source_rules,
                 keyword=step.keyword,
                 workdir=step.workdir,
                 dest_is_dir=fs.is_dir(step.dest) or len(local) < len(step.sources),
@@ -278,6 +287,39 @@ class BuildKitRules:
     # the build's own network (`docker build --network`): cachesim models builds as its
     # verify runs them, with --network=none; a RUN's `--network=default` means that one
     build_network: str = "none"
+    # The facts the rest of cachesim asks of a builder (protocol.py says what each means).
+    label: str = "BuildKit"
+    dedups_identical_steps: bool = True  # the solver runs identical vertices once
+    source_rules: SourceRules = BUILDKIT_SOURCES
+    sends_whole_context: bool = False  # it asks for the files steps read (filesync)
+    commits_every_step: bool = False  # one export at the end
+    parallel_stages: bool = True
+    export_label: str = "export the image"
+    build_flags: tuple[str, ...] = ("--progress=plain",)
+    log_format: str = "buildkit"  # logs/parse.py: `#N [stage k/n] ...` vertices
+    log_names_stages: bool = True
+    log_names_images: bool = True
+    log_prints_instruction: bool = False  # printed text is shortened and normalised
+    prints_cached_when_stopped: bool = True  # pending vertices print CACHED on a failure
+
+    @property
+    def docker_env(self) -> Mapping[str, str]:
+        """``docker build`` uses BuildKit, printing plain progress (a log cachesim reads)."""
+        return {"DOCKER_BUILDKIT": "1", "BUILDKIT_PROGRESS": "plain"}
+
+    def preamble(self, plan: Plan) -> list[StepResult]:
+        """Nothing is printed before the first stage."""
+        return []
+
+    def run_failure_reason(self, command: str) -> str:
+        """v0.8 says ``executor failed running``, later releases ``process ... did not
+        complete successfully`` (versions.run_failure_wording)."""
+        if run_failure_wording(self.version) == "executor":
+            return f"executor failed running [{command}]: exit code: 1"
+        return f'process "{command}" did not complete successfully: exit code: 1'
+
+    def ignore_reason(self, error: IgnoreSyntaxError) -> str:
+        return error.buildkit_reason
 
     def merges_link(self, step: Resolved) -> bool:
         """Whether ``COPY --link`` becomes a copy onto an empty layer plus a merge.

@@ -16,11 +16,14 @@ Each rule's proof on the real engine is listed in docs/cache-rules.md.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from cachesim.builders import buildkit
 from cachesim.builders.fs import FileSystem
+from cachesim.context.dockerignore import IgnoreSyntaxError
+from cachesim.context.selection import CLASSIC_SOURCES, SourceRules
 from cachesim.core.errors import BuildFailure
 from cachesim.core.results import StepResult
 from cachesim.core.versions import DEFAULT_BUILDKIT
@@ -40,6 +43,29 @@ class LegacyRules:
     twin_status: str = "cached"
     image_store: str = "graphdriver"
     build_network: str = "none"  # as BuildKitRules (a RUN --network stops this builder)
+    label: str = "classic builder"
+    dedups_identical_steps: bool = False  # it runs every step, each on its parent image
+    source_rules: SourceRules = CLASSIC_SOURCES
+    sends_whole_context: bool = True  # the whole context as a tar, every build
+    commits_every_step: bool = True
+    parallel_stages: bool = False
+    export_label: str = "commit"
+    build_flags: tuple[str, ...] = ("--rm", "--force-rm")
+    log_format: str = "legacy"  # logs/parse.py: `Step k/n : INSTRUCTION`
+    log_names_stages: bool = False  # steps are numbered across the whole Dockerfile
+    log_names_images: bool = False  # a FROM prints ` ---> <image id>`
+    log_prints_instruction: bool = True
+    prints_cached_when_stopped: bool = False
+
+    @property
+    def docker_env(self) -> Mapping[str, str]:
+        return {"DOCKER_BUILDKIT": "0"}
+
+    def run_failure_reason(self, command: str) -> str:
+        return f"The command '{command}' returned a non-zero code: 1"
+
+    def ignore_reason(self, error: IgnoreSyntaxError) -> str:
+        return error.legacy_reason
 
     def merges_link(self, step: Resolved) -> bool:
         """Never: the classic builder of Docker 28.5 accepts ``COPY --link`` and copies as

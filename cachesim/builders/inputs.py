@@ -12,20 +12,26 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cachesim.builders.fs import FileSystem
 from cachesim.context.dockerignore import IgnoreRules, IgnoreSyntaxError
 from cachesim.context.selection import (
+    BUILDKIT_SOURCES,
     ContextTree,
     Match,
     Selection,
     SourceError,
+    SourceRules,
     destination_paths,
     select,
 )
 from cachesim.context.snapshot import file_digest
 from cachesim.context.workspace import BuildRequest, ContextFile
 from cachesim.core.errors import BuildFailure
+
+if TYPE_CHECKING:
+    from cachesim.builders.protocol import Builder
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +43,7 @@ class BuildContext:
     tree: ContextTree  # what COPY can see once .dockerignore is applied
 
     @classmethod
-    def of(cls, request: BuildRequest, builder: str = "buildkit") -> BuildContext:
+    def of(cls, request: BuildRequest, builder: Builder) -> BuildContext:
         files = dict(request.files)
         files.setdefault("Dockerfile", ContextFile(request.dockerfile.encode()))
         if request.dockerignore is not None:
@@ -46,8 +52,7 @@ class BuildContext:
             rules = IgnoreRules.parse(request.dockerignore or "")
             tree = ContextTree.build(files, rules)
         except IgnoreSyntaxError as err:  # the builder refuses a bad pattern: a failed build
-            reason = err.buildkit_reason if builder == "buildkit" else err.legacy_reason
-            raise BuildFailure(reason, None) from None
+            raise BuildFailure(builder.ignore_reason(err), None) from None
         return cls(files, rules, tree)
 
 
@@ -66,7 +71,7 @@ def from_context(
     sources: tuple[str, ...],
     dest: str,
     *,
-    builder: str = "buildkit",
+    source_rules: SourceRules = BUILDKIT_SOURCES,
     keyword: str = "COPY",
     workdir: str = "/",
     dest_is_dir: bool = False,
@@ -80,7 +85,7 @@ def from_context(
     """
     try:
         selections = [
-            select(context.tree, source, builder=builder, instruction=keyword)  # type: ignore[arg-type]
+            select(context.tree, source, source_rules=source_rules, instruction=keyword)
             for source in sources
         ]
         if excludes:
@@ -89,7 +94,7 @@ def from_context(
             selections,
             dest,
             workdir,
-            builder=builder,  # type: ignore[arg-type]
+            source_rules=source_rules,
             instruction=keyword,
             dest_is_dir=dest_is_dir,
         )

@@ -26,13 +26,15 @@ import posixpath
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cachesim.builders.cache import digest
 from cachesim.builders.fs import FileSystem
 from cachesim.builders.reads import DeclaredRun, RunModel, ToolRun, Where, model_run, shell_tokens
 from cachesim.context.snapshot import content_digest, file_digest
-from cachesim.core.versions import run_failure_wording
+
+if TYPE_CHECKING:
+    from cachesim.builders.protocol import Builder
 
 _UNSAFE = re.compile(r"[`\\<(){}*?\[\]]")
 
@@ -335,11 +337,6 @@ def _exact(effect: RunEffect, fs: FileSystem, definition: Mapping[str, Any]) -> 
     return fs.with_files({**made, **written})
 
 
-def run_failure(command: tuple[str, ...], rules: Any) -> str:
-    """The engine's words for a RUN that exited with status 1."""
-    text = " ".join(command)
-    if rules.name == "legacy":
-        return f"The command '{text}' returned a non-zero code: 1"
-    if run_failure_wording(rules.version) == "executor":
-        return f"executor failed running [{text}]: exit code: 1"
-    return f'process "{text}" did not complete successfully: exit code: 1'
+def run_failure(command: tuple[str, ...], rules: Builder) -> str:
+    """The builder's words for a RUN that exited with status 1."""
+    return rules.run_failure_reason(" ".join(command))

@@ -47,14 +47,12 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from cachesim.context.dockerignore import IgnoreRules, go_clean
 from cachesim.core.errors import BuildFailure
-
-Builder = Literal["buildkit", "legacy"]
 
 # Stand for daemon paths with random parts in two BuildKit messages: a temporary mount
 # (/var/lib/docker/tmp/buildkit-mount<digits>) and the snapshot of the step's image
@@ -315,12 +313,32 @@ def _select_legacy(tree: ContextTree, source: str, instruction: str) -> Selectio
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SourceRules:
+    """How one builder turns a COPY's sources into files (the table above).
+
+    The two builders of the engine disagree here, so each names its own rules
+    (``Builder.source_rules`` in cachesim/builders): ``find`` selects one source as written
+    (``tree, source, instruction``), and ``checks_source_count`` is the classic builder's
+    refusal of an instruction with no source, or several sources into a path without ``/``.
+    """
+
+    find: Callable[[ContextTree, str, str], Selection]
+    checks_source_count: bool
+
+
+BUILDKIT_SOURCES = SourceRules(
+    lambda tree, source, _instruction: _select_buildkit(tree, source), checks_source_count=False
+)
+CLASSIC_SOURCES = SourceRules(_select_legacy, checks_source_count=True)
+
+
 def select(
     paths: Iterable[str] | ContextTree,
     source: str,
     rules: IgnoreRules | None = None,
     *,
-    builder: Builder = "buildkit",
+    source_rules: SourceRules = BUILDKIT_SOURCES,
     instruction: str = "COPY",
 ) -> Selection:
     """What ``source`` (as written, variables expanded) selects from the context.
@@ -333,9 +351,7 @@ def select(
     (``destination_paths`` says so).
     """
     tree = paths if isinstance(paths, ContextTree) else ContextTree.build(paths, rules)
-    if builder == "buildkit":
-        return _select_buildkit(tree, source)
-    return _select_legacy(tree, source, instruction)
+    return source_rules.find(tree, source, instruction)
 
 
 def destination_paths(
@@ -343,7 +359,7 @@ def destination_paths(
     dest: str,
     workdir: str = "/",
     *,
-    builder: Builder = "buildkit",
+    source_rules: SourceRules = BUILDKIT_SOURCES,
     instruction: str = "COPY",
     dest_is_dir: bool = False,
 ) -> tuple[tuple[str, str], ...]:
@@ -355,7 +371,7 @@ def destination_paths(
     one wins, as it does on the engine. Raises ``SourceError`` for the classic
     builder's checks on the whole instruction.
     """
-    if builder == "legacy":
+    if source_rules.checks_source_count:
         count = sum(len(s.matches) for s in selections)
         if count == 0:
             raise SourceError(f"{instruction} failed: no source files were specified", "no_sources")

@@ -31,6 +31,7 @@ from typing import Any
 import networkx as nx
 
 from cachesim.builders import inputs
+from cachesim.builders.protocol import Builder
 from cachesim.context.snapshot import file_digest
 from cachesim.context.workspace import BuildRequest
 from cachesim.core.errors import BuildFailure
@@ -122,11 +123,12 @@ def apply_costs(
     base_timing = parse_timing(scenario.timing, scenario.source)
     requests = [step.request for step in replay(scenario, images_of)]
     state = _State()
+    builder = rules_for(result.engine)
     builds = []
     for number, (build, request) in enumerate(zip(result.builds, requests, strict=False)):
         own = parse_timing(scenario.builds[number].timing, scenario.source)
         timing = base_timing.over(own)
-        builds.append(_cost_build(build, request, result.engine, timing, profile, state, number))
+        builds.append(_cost_build(build, request, builder, timing, profile, state, number))
     builds += result.builds[len(builds) :]
     return replace(result, builds=tuple(builds))
 
@@ -152,9 +154,9 @@ class _BuildView:
     where: dict[int, tuple[int | None, Resolved | None]]  # result position -> (stage, step)
 
 
-def _view(build: BuildResult, request: BuildRequest, engine: str) -> _BuildView:
+def _view(build: BuildResult, request: BuildRequest, builder: Builder) -> _BuildView:
     try:
-        automatic = rules_for(engine).automatic_args()
+        automatic = builder.automatic_args()
         planned = plan(request.dockerfile, request.build_args, request.target, automatic)
     except BuildFailure:
         return _BuildView(None, {})
@@ -175,15 +177,15 @@ def _full_text(step: StepResult, resolved: Resolved | None) -> str:
 
 
 def _context_sent(
-    request: BuildRequest, view: _BuildView, engine: str, state: _State
+    request: BuildRequest, view: _BuildView, builder: Builder, state: _State
 ) -> tuple[int, int, int]:
     """(bytes, files, bytes in the context) the client sends for this build."""
     try:
-        context = inputs.BuildContext.of(request, engine)
+        context = inputs.BuildContext.of(request, builder)
     except BuildFailure:
         return 0, 0, 0
     total = sum(len(f.content) for p, f in context.files.items() if p in context.tree.files)
-    if engine == "legacy":  # the whole context as a tar, every build
+    if builder.sends_whole_context:  # the whole context as a tar, every build
         kept = [context.files[p] for p in context.tree.files if p in context.files]
         size = sum(len(f.content) + 512 + (-len(f.content)) % 512 for f in kept) + 1024
         return size, len(kept), total
@@ -194,7 +196,11 @@ def _context_sent(
                 for sources in _context_sources(step):
                     try:
                         found = inputs.from_context(
-                            context, sources, "/x/", builder="buildkit", keyword=step.keyword
+                            context,
+                            sources,
+                            "/x/",
+                            source_rules=builder.source_rules,
+                            keyword=step.keyword,
                         )
                     except BuildFailure:
                         continue
@@ -224,19 +230,19 @@ def _context_sources(step: Resolved) -> list[tuple[str, ...]]:
 def _cost_build(
     build: BuildResult,
     request: BuildRequest,
-    engine: str,
+    builder: Builder,
     timing: Timing,
     profile: Profile | None,
     state: _State,
     number: int,
 ) -> BuildResult:
     machine, msources = machine_for(timing, profile)
-    if request.prune_before and engine == "buildkit":
+    if request.prune_before and builder.prune_clears_cache:  # what it received goes too
         state.sent.clear()
-    view = _view(build, request, engine)
+    view = _view(build, request, builder)
     if build.error is not None and not build.steps:
         return replace(build, seconds=round(machine.build_seconds, 3))
-    sent, sent_files, context_total = _context_sent(request, view, engine, state)
+    sent, sent_files, context_total = _context_sent(request, view, builder, state)
     context_seconds = (
         0.05 + sent / (machine.context_mb_s * MB) + sent_files * machine.file_ms / 1000
     )
@@ -260,7 +266,7 @@ def _cost_build(
             state,
             number,
             done_keys,
-            engine,
+            builder,
         )
         if step.is_from and (step.status == "built" or number == 0):
             ref = _pulled(view, stage, machine)
@@ -293,15 +299,15 @@ def _cost_build(
     )
     sizes = _sizes(build, costs, view, state, request, timing, profile)
     export = 0.0
-    if engine == "buildkit" and not build.failed and sizes["new_layers"]:
+    if not builder.commits_every_step and not build.failed and sizes["new_layers"]:
         export = (
             machine.export_seconds
             + sizes["new_layer_bytes"] / (machine.export_mb_s * MB)
             + sizes["new_layer_files"] * machine.file_ms / 1000
         )
-    span, starts = _schedule(build, costs, view, engine, machine, context_seconds, export)
+    span, starts = _schedule(build, costs, view, builder, machine, context_seconds, export)
     wall = machine.build_seconds + span
-    if engine == "buildkit" and number > 0 and export:
+    if not builder.commits_every_step and number > 0 and export:
         # A later BuildKit build that exports a new image never finished in under about
         # 0.9 s here, however little it built (runs A and B of benchmarks/accuracy: small
         # edits 0.89-0.97 s), while its parts add up to less.
@@ -392,7 +398,7 @@ def _step_cost(
     state: _State,
     number: int,
     done_keys: set[str],
-    engine: str = "buildkit",
+    builder: Builder,
 ) -> StepCost:
     text = _full_text(step, resolved)
     declared = timing.find(step, text)
@@ -402,7 +408,7 @@ def _step_cost(
         return StepCost(machine.lookup_seconds, msources["lookup_seconds"], size, files)
     keyword = step.keyword
     prepare = _prepare(fs, machine, first=number == 0)
-    if engine == "legacy":
+    if builder.commits_every_step:
         prepare += machine.commit_seconds
     if keyword == "RUN" or (keyword not in ("COPY", "ADD", "WORKDIR") and step.stage):
         fixed = machine.run_seconds if keyword == "RUN" else machine.meta_seconds
@@ -538,7 +544,7 @@ def _schedule(
     build: BuildResult,
     costs: list[StepCost],
     view: _BuildView,
-    engine: str,
+    builder: Builder,
     machine: Machine,
     context_seconds: float,
     export: float,
@@ -548,7 +554,7 @@ def _schedule(
     BuildKit: the longest path through the step graph, or the busy seconds spread over the
     cores if that is longer. The classic builder: everything in order.
     """
-    if engine == "legacy" or view.plan is None:
+    if not builder.parallel_stages or view.plan is None:
         starts: dict[Any, float] = {"context": 0.0}
         clock = context_seconds
         for position, cost in enumerate(costs):

@@ -14,11 +14,11 @@ from typing import Any
 
 import dockerfile as dockerfile_parser
 
-from cachesim.builders import buildkit
-from cachesim.builders import classic as legacy
+from cachesim.builders import registry
 from cachesim.builders.cache import BuildCache, Record, digest
 from cachesim.builders.fs import FileSystem
 from cachesim.builders.inputs import BuildContext
+from cachesim.builders.protocol import Builder
 from cachesim.context.workspace import BuildRequest
 from cachesim.core.errors import BuildFailure
 from cachesim.core.results import BuildResult, SimulationResult, StepResult
@@ -26,9 +26,6 @@ from cachesim.core.versions import DEFAULT_BUILDKIT
 from cachesim.planning.plan import AutomaticArgs, Plan, plan
 from cachesim.simulation.explain import explain_miss, explain_parent
 from cachesim.sources.scenario import Scenario, image_key, replay
-
-ENGINES = {"buildkit": buildkit.RULES, "legacy": legacy.RULES}
-
 
 def images_of(dockerfile: str, build_args: Mapping[str, str]) -> tuple[str, ...]:
     """The external images a Dockerfile names for these build args (none if it won't plan)."""
@@ -69,20 +66,26 @@ class History:
     images: dict[str, list[str]] = field(default_factory=dict)  # classic builder: key -> ids
 
 
-def rules_for(engine: str, buildkit_version: str = DEFAULT_BUILDKIT) -> Any:
+def rules_for(builder: str, buildkit_version: str = DEFAULT_BUILDKIT) -> Builder:
     """The rules of one builder as the engine carrying that BuildKit release applies them."""
-    return replace(ENGINES[engine], version=buildkit_version)
+    return registry.builder(builder, buildkit_version)
 
 
-def simulate(scenario: Scenario, buildkit_version: str = DEFAULT_BUILDKIT) -> SimulationResult:
-    """Predict every build of a scenario, as the engine carrying that BuildKit would."""
-    rules = replace(rules_for(scenario.engine, buildkit_version), image_store=scenario.image_store)
+def simulate(
+    scenario: Scenario, buildkit_version: str = DEFAULT_BUILDKIT, builder: str | None = None
+) -> SimulationResult:
+    """Predict every build of a scenario, as the engine carrying that BuildKit would.
+
+    ``builder`` (a registered name) overrides the scenario's own builder.
+    """
+    name = builder or scenario.engine
+    rules = replace(rules_for(name, buildkit_version), image_store=scenario.image_store)
     history = History()
     results = [simulate_build(step.request, history, rules) for step in replay(scenario, images_of)]
-    return SimulationResult(scenario.name, scenario.engine, tuple(results))
+    return SimulationResult(scenario.name, name, tuple(results))
 
 
-def simulate_build(request: BuildRequest, history: History, rules: Any) -> BuildResult:
+def simulate_build(request: BuildRequest, history: History, rules: Builder) -> BuildResult:
     """Predict one build and record its results in ``history``."""
     history.builds += 1
     # The images as the builds before this one left them: every FROM of this build compares
@@ -98,14 +101,14 @@ def simulate_build(request: BuildRequest, history: History, rules: Any) -> Build
             request.dockerfile, request.build_args, request.target, automatic, rules.version
         )
         rules.check(planned)
-        context = BuildContext.of(request, rules.name)
+        context = BuildContext.of(request, rules)
     except BuildFailure as failure:
         return _rejected(request, rules, failure)
     walk = _Walk(planned, request, context, history, rules, seen_before)
     return walk.run()
 
 
-def _rejected(request: BuildRequest, rules: Any, failure: BuildFailure) -> BuildResult:
+def _rejected(request: BuildRequest, rules: Builder, failure: BuildFailure) -> BuildResult:
     """A build the engine refuses before running a step (or, classic, at the first FROM)."""
     reason = rules.wording(failure.reason)
     steps: tuple[StepResult, ...] = ()
@@ -145,7 +148,7 @@ class _Walk:
         request: BuildRequest,
         context: BuildContext,
         history: History,
-        rules: Any,
+        rules: Builder,
         seen_before: Mapping[str, int] | None = None,
     ):
         self.seen_before = dict(seen_before or {})
@@ -164,8 +167,7 @@ class _Walk:
         failure: BuildFailure | None = None
         failed_line: int | None = None
         failed_keyword = ""
-        if hasattr(self.rules, "preamble"):
-            self.results.extend(self.rules.preamble(self.plan))
+        self.results.extend(self.rules.preamble(self.plan))
         for index in self.rules.stages_to_build(self.plan):
             try:
                 self._stage(index)
