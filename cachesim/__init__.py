@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cachesim.builders import registry
 from cachesim.core.errors import InputError
 from cachesim.core.results import BuildResult, SimulationResult, StepResult
 from cachesim.core.versions import BUILDKIT_VERSIONS, DEFAULT_BUILDKIT
@@ -82,7 +83,7 @@ __all__ = [
     "with_dockerignore",
 ]
 
-BUILDERS: tuple[str, ...] = ("buildkit", "legacy")  # legacy = the classic builder
+BUILDERS: tuple[str, ...] = registry.NAMES  # legacy = the classic builder
 
 
 def load_scenario(source: str | Path | Mapping[str, Any], base_dir: str | Path = ".") -> Scenario:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from cachesim.builders import registry
 from cachesim.context.dockerignore import IgnoreRules
 from cachesim.context.selection import (
     BUILDKIT_MOUNT,
@@ -40,6 +41,12 @@ RULES = IgnoreRules.parse("ign.txt\nsx/*\n")
 TREE = ContextTree.build(FILES, RULES)
 BOTH = ["buildkit", "legacy"]
 
+
+def rules(builder: str):
+    """The COPY source rules the builder of that name follows."""
+    return registry.builder(builder).source_rules
+
+
 SEVERAL = (
     "When using COPY with more than one source file, the destination must be a directory "
     "and end with a /"
@@ -48,17 +55,18 @@ SEVERAL = (
 
 def copy(sources: str, dest: str, builder: str, workdir: str = "/", **kw) -> list[str]:
     """Image paths of the files `COPY <sources> <dest>` makes."""
-    selections = [select(TREE, s, builder=builder) for s in sources.split()]
-    placed = destination_paths(selections, dest, workdir, builder=builder, **kw)
+    selections = [select(TREE, s, source_rules=rules(builder)) for s in sources.split()]
+    placed = destination_paths(selections, dest, workdir, source_rules=rules(builder), **kw)
     return sorted(where for _, where in placed)
 
 
 def reason(sources: str, dest: str, builder: str, instruction: str = "COPY") -> str:
     with pytest.raises(SourceError) as info:
         selections = [
-            select(TREE, s, builder=builder, instruction=instruction) for s in sources.split()
+            select(TREE, s, source_rules=rules(builder), instruction=instruction)
+            for s in sources.split()
         ]
-        destination_paths(selections, dest, builder=builder, instruction=instruction)
+        destination_paths(selections, dest, source_rules=rules(builder), instruction=instruction)
     return info.value.reason
 
 
@@ -105,7 +113,7 @@ def test_directory_to_destination_without_slash(builder):
 def test_file_keeps_its_name_in_a_directory(builder):
     """`COPY app.py /w/` makes /w/app.py."""
     # Observed (file).
-    selection = select(TREE, "app.py", builder=builder)
+    selection = select(TREE, "app.py", source_rules=rules(builder))
     assert selection.is_single_file and not selection.is_dir_source
     assert selection.files == (("app.py", "app.py"),)
     assert copy("app.py", "/w/", builder) == ["/w/app.py"]
@@ -221,7 +229,7 @@ def test_reincluded_file_below_an_ignored_directory():
     # Observed (reincluded_dir), both builders.
     tree = ContextTree.build(["d/x.log", "d/y.txt"], IgnoreRules.parse("d\n!d/y.txt\n"))
     for builder in BOTH:
-        assert select(tree, "d", builder=builder).files == (("d/y.txt", "y.txt"),)
+        assert select(tree, "d", source_rules=rules(builder)).files == (("d/y.txt", "y.txt"),)
 
 
 def test_two_directories_merge():
@@ -394,9 +402,9 @@ def test_legacy_glob_matching_two_directories_needs_a_slash():
     """Each matched directory counts as one source."""
     # Observed (batch 4, two_dirs_glob_noslash, with src/ and sy/ in the context).
     tree = ContextTree.build(["src/m.py", "sy/t.py"])
-    selections = [select(tree, "s*", builder="legacy")]
+    selections = [select(tree, "s*", source_rules=rules("legacy"))]
     with pytest.raises(SourceError) as info:
-        destination_paths(selections, "/w/x", builder="legacy")
+        destination_paths(selections, "/w/x", source_rules=rules("legacy"))
     assert info.value.reason == SEVERAL
     placed = destination_paths([select(tree, "s*")], "/w/x")
     assert [w for _, w in placed] == ["/w/x/m.py", "/w/x/t.py"]

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from cachesim import __version__
+from cachesim.builders import registry
 from cachesim.core.errors import InputError
 from cachesim.core.versions import BUILDKIT_VERSIONS, DEFAULT_BUILDKIT
 from cachesim.output import report
@@ -78,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--engine",
-        choices=("buildkit", "legacy", "both"),
+        choices=(*registry.NAMES, "both"),
         help="simulate with this builder instead of the scenario's; `both` shows the two "
         "builders side by side and where they differ (text only)",
     )
@@ -238,9 +239,9 @@ def _run(args: argparse.Namespace) -> int:
             raise InputError("--engine both prints text only (no --format json, no --plot)")
         results = [
             apply_costs(variant, simulate(variant, args.buildkit), _profile(args, variant))
-            for variant in (replace(scenario, engine=e) for e in ("buildkit", "legacy"))
+            for variant in (replace(scenario, engine=e) for e in registry.NAMES)
         ]
-        sys.stdout.write(report.engines_text(*results))
+        sys.stdout.write(report.builders_text(*results))
         return 0
     if args.engine:
         scenario = replace(scenario, engine=args.engine)

@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
+from cachesim.builders import registry
 from cachesim.core.results import SimulationResult
 from cachesim.output.plot import BUILT, CACHED, FAILED, STYLE, _short, plt
 
 FEW_BUILDS = 8  # up to this many columns, build names are written in full, wrapped
-BUILDER_NAMES = {"buildkit": "BuildKit", "legacy": "classic builder"}
 
 
 def _rows(result: SimulationResult) -> dict[tuple[str, int], str]:
@@ -97,5 +97,5 @@ def _panel(ax, result: SimulationResult, rows: dict[tuple[str, int], str]) -> No
     ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
-    builder = BUILDER_NAMES.get(result.engine, result.engine)
+    builder = registry.builder(result.engine).label
     ax.set_title(f"{result.scenario} — {builder}", loc="left")

@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from cachesim.builders import registry
 from cachesim.core.errors import InputError
 from cachesim.core.results import BuildResult, SimulationResult
 from cachesim.cost.model import human_size
@@ -79,7 +80,9 @@ def failure_text(build: BuildResult) -> str:
     return f"the build fails {where}:\n{_short(build.error, 80)}"
 
 
-def timeline(build: BuildResult, engine: str = "buildkit", title: str | None = None) -> Figure:
+def timeline(
+    build: BuildResult, builder: str = registry.DEFAULT, title: str | None = None
+) -> Figure:
     """One bar per step from its predicted start to its end; context and export in grey.
 
     Parallel stages show as bars that overlap in time. A cached step is a thin blue
@@ -103,7 +106,7 @@ def timeline(build: BuildResult, engine: str = "buildkit", title: str | None = N
         )
     export = time.get("export_seconds", 0.0)
     if export:
-        label = "export the image" if engine == "buildkit" else "commit"
+        label = registry.builder(builder).export_label  # "export the image", "commit"
         rows.append((label, time.get("export_start", 0.0), export, "other"))
     with plt.rc_context(STYLE):
         height = max(4.0, 0.55 * len(rows) + 2.2)

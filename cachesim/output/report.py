@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from cachesim.builders import registry
 from cachesim.core.results import BuildResult, SimulationResult, StepResult
 
 
@@ -64,13 +65,14 @@ def _legacy_step(step: StepResult) -> list[str]:
     return out
 
 
-def build_text(build: BuildResult, engine: str, position: int, count: int) -> str:
+def build_text(build: BuildResult, builder: str, position: int, count: int) -> str:
     counts = build.counts()
     title = f"== build {position}/{count}: {build.name} =="
     lines = [title]
     stages = len({s.stage for s in build.steps if s.stage})
+    numbered_across_stages = not registry.builder(builder).log_names_stages
     for number, step in enumerate(build.steps, start=1):
-        if engine == "legacy":
+        if numbered_across_stages:  # the classic log: `Step k/n : ...`
             lines += _legacy_step(step)
         else:
             lines += _buildkit_step(number, step, stages)
@@ -97,7 +99,7 @@ def text(result: SimulationResult) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def engine_differences(buildkit: BuildResult, legacy: BuildResult) -> list[str]:
+def builder_differences(buildkit: BuildResult, legacy: BuildResult) -> list[str]:
     """Where the two builders part ways in one build, instruction by instruction."""
     bk = {s.line: s for s in buildkit.steps}
     bk_stages = {s.stage for s in buildkit.steps}
@@ -172,7 +174,7 @@ def _side_by_side(bk: BuildResult, lg: BuildResult, position: int, count: int) -
         if build.error is not None:
             where = f" (Dockerfile line {build.error_line})" if build.error_line else ""
             lines.append(f"  {label} fails{where}: {build.error}")
-    found = engine_differences(bk, lg)
+    found = builder_differences(bk, lg)
     lines += [f"  - {text}" for text in found] or ["  no difference"]
     return lines
 
@@ -181,7 +183,7 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def engines_text(buildkit: SimulationResult, legacy: SimulationResult) -> str:
+def builders_text(buildkit: SimulationResult, legacy: SimulationResult) -> str:
     """Both builders' predictions side by side, one table a build: for each Dockerfile line
     what BuildKit and the classic builder do (`<` marks a line where they part ways), then
     the differences in words. `(no step)`: BuildKit makes no step of that instruction."""
