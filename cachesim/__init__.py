@@ -154,7 +154,7 @@ def report_text(result: SimulationResult) -> str:
 
 
 def plot_timeline(
-    build: BuildResult, builder: str = "buildkit", title: str | None = None
+    build: BuildResult, builder: str = registry.DEFAULT, title: str | None = None
 ) -> Figure:
     """One build's steps on a time axis (built vermillion, cached blue)."""
     from cachesim.output import plot

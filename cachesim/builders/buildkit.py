@@ -299,6 +299,7 @@ class BuildKitRules:
     log_format: str = "buildkit"  # logs/parse.py: `#N [stage k/n] ...` vertices
     log_names_stages: bool = True
     log_names_images: bool = True
+    log_prints_times: bool = True  # `DONE 0.3s` after each vertex
     log_prints_instruction: bool = False  # printed text is shortened and normalised
     prints_cached_when_stopped: bool = True  # pending vertices print CACHED on a failure
 

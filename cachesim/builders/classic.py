@@ -54,6 +54,7 @@ class LegacyRules:
     log_format: str = "legacy"  # logs/parse.py: `Step k/n : INSTRUCTION`
     log_names_stages: bool = False  # steps are numbered across the whole Dockerfile
     log_names_images: bool = False  # a FROM prints ` ---> <image id>`
+    log_prints_times: bool = False  # calibration needs timestamped lines (`ts`)
     log_prints_instruction: bool = True
     prints_cached_when_stopped: bool = False
 

@@ -57,6 +57,8 @@ class Builder(Protocol):
         names the image id).
         ``log_prints_instruction``: the log prints the whole instruction, so a predicted
         step can be matched by its text.
+        ``log_prints_times``: the log gives each step's seconds (BuildKit's ``DONE 0.3s``);
+        else calibration needs timestamped lines.
         ``prints_cached_when_stopped``: steps pending when a build fails print CACHED.
     """
 
@@ -122,6 +124,9 @@ class Builder(Protocol):
 
     @property
     def log_prints_instruction(self) -> bool: ...
+
+    @property
+    def log_prints_times(self) -> bool: ...
 
     @property
     def prints_cached_when_stopped(self) -> bool: ...

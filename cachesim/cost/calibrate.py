@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from cachesim.builders import registry
 from cachesim.core.errors import InputError
 from cachesim.cost.model import (
     MB,
@@ -215,7 +216,7 @@ def calibrate(
     engine = detect_engine(lines, file)
     machine: dict[str, Any] = {}
     notes: list[str] = []
-    if engine == "buildkit":
+    if registry.builder(engine).log_prints_times:  # BuildKit: `DONE 0.3s` per vertex
         facts = check_buildkit(lines, file)
         observed, _, _ = parse_buildkit_log(log, stages)
         steps = _measured(observed, lambda s: s.seconds)
@@ -438,7 +439,7 @@ def load_profile(path: str) -> Profile:
             f"not a cachesim profile (expected 'cachesim_profile: {PROFILE_VERSION}')", path, 1
         )
     engine = data.get("engine")
-    if engine not in ("buildkit", "legacy"):
+    if engine not in registry.NAMES:
         raise InputError(f"unknown engine {engine!r} in the profile", path)
     machine = data.get("machine") or {}
     if not isinstance(machine, dict):

@@ -49,6 +49,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cachesim.builders import registry
 from cachesim.engine.runner import normalize_ref
 from cachesim.logs.parse import (
     ObservedBuild,
@@ -140,13 +141,14 @@ def _chain_text(instruction: str) -> str:
 
 
 def _key(engine: str, stage: str, index: int) -> Key:
-    return ("", index) if engine == "legacy" else (stage.lower(), index)
+    # the classic log numbers steps across the Dockerfile and names no stage
+    return (stage.lower(), index) if registry.builder(engine).log_names_stages else ("", index)
 
 
 def _same_instruction(engine: str, predicted: str, observed: str) -> bool:
     if instruction_keyword(predicted) != instruction_keyword(observed):
         return False
-    if engine == "legacy":
+    if registry.builder(engine).log_prints_instruction:
         return _norm(observed).lower().startswith(_norm(predicted).lower())
     return True
 
@@ -227,7 +229,8 @@ def _compare_pair(
         return out
     if status == obs.status:
         return out
-    if engine_failed and engine == "buildkit" and obs.status == "cached" and status == "built":
+    stopped = engine_failed and registry.builder(engine).prints_cached_when_stopped
+    if stopped and obs.status == "cached" and status == "built":
         return out  # pending when the solve stopped: BuildKit prints CACHED for those
     detail = f"run once with the identical step of stage {obs.stage}" if twin else ""
     out.append(
@@ -336,7 +339,8 @@ def compare_build(engine: str, pred: Mapping[str, Any], obs: ObservedBuild) -> l
             matched.add(key)
             diffs += _compare_pair(name, engine, step, found, engine_failed, twin=False)
             continue
-        twin = _twin(step, pred_steps, observed, engine) if engine == "buildkit" else None
+        dedups = registry.builder(engine).dedups_identical_steps
+        twin = _twin(step, pred_steps, observed, engine) if dedups else None
         if twin is not None:
             diffs += _compare_pair(name, engine, step, twin, engine_failed, twin=True)
         elif _printed_as_source(step, obs):
@@ -374,7 +378,7 @@ def compare_build(engine: str, pred: Mapping[str, Any], obs: ObservedBuild) -> l
 
 def compare(predicted: Mapping[str, Any], observed: Sequence[ObservedBuild]) -> list[Difference]:
     """Every difference between a ``cachesim run`` JSON document and the observed builds."""
-    engine = str(predicted.get("engine") or (observed[0].engine if observed else "buildkit"))
+    engine = str(predicted.get("engine") or (observed[0].engine if observed else registry.DEFAULT))
     builds: list[Mapping[str, Any]] = list(predicted.get("builds") or [])
     diffs: list[Difference] = []
     if len(builds) != len(observed):

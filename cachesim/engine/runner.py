@@ -34,10 +34,10 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
 
 import dockerfile
 
+from cachesim.builders import registry
 from cachesim.context.workspace import BuildRequest
 from cachesim.engine.daemon import BUILD_NETWORK, DEFAULT_DOCKER, EngineError, lines, run_docker
 from cachesim.engine.enginefile import EngineDockerfile, for_engine
@@ -51,7 +51,7 @@ from cachesim.logs.parse import (
     stage_names,
 )
 
-Engine = Literal["buildkit", "legacy"]
+Engine = str  # which of the daemon's builders runs the builds: a registry.NAMES value
 OnBuild = Callable[[BuildRequest, ObservedBuild], None]
 
 BUILD_TIMEOUT = 600.0
@@ -336,10 +336,7 @@ def build_command(
         cmd += ["--target", request.target]
     if request.no_cache:
         cmd.append("--no-cache")
-    if engine == "buildkit":
-        cmd.append("--progress=plain")
-    else:
-        cmd += ["--rm", "--force-rm"]
+    cmd += registry.builder(engine).build_flags  # --progress=plain | --rm --force-rm
     cmd.append(str(context))
     return cmd
 
@@ -417,7 +414,7 @@ def _mark_bases(
     for step in steps:
         if step.is_from and step.image:
             ref: str | None = None
-            if run.engine == "buildkit":
+            if registry.builder(run.engine).log_names_images:
                 candidate = normalize_ref(step.image)
                 ref = candidate if candidate in known else None
             else:
@@ -445,9 +442,7 @@ def _build(run: _Run, request: BuildRequest, timeout: float) -> ObservedBuild:
     run.written = write_context(as_built, context, run.written)
     run.count += 1
     tag = f"{run.tag}:{run.count}"
-    env = {**os.environ, "DOCKER_BUILDKIT": "1" if run.engine == "buildkit" else "0"}
-    if run.engine == "buildkit":
-        env["BUILDKIT_PROGRESS"] = "plain"
+    env = {**os.environ, **registry.builder(run.engine).docker_env}  # DOCKER_BUILDKIT=1|0
     cmd = build_command(request, run.engine, tag, context, run.docker)
     start = time.monotonic()
     try:
@@ -466,7 +461,10 @@ def _build(run: _Run, request: BuildRequest, timeout: float) -> ObservedBuild:
     if run.served is not None:
         log = run.served.restore(log)
     steps, error, failed = parse_log(
-        log, run.engine, proc.returncode, stage_names(request.dockerfile)
+        log,
+        registry.builder(run.engine).log_format,
+        proc.returncode,
+        stage_names(request.dockerfile),
     )
     steps = _in_scenario_terms(steps, engine_file)
     marked = _mark_bases(steps, request, changed, run, engine_file)
@@ -531,8 +529,8 @@ def run_builds(
     build. A build that fails is a result, not an exception; ``EngineError`` means the
     engine itself could not be used (no daemon, a missing image, a timeout).
     """
-    if engine not in ("buildkit", "legacy"):
-        raise ValueError(f"unknown engine {engine!r} (expected 'buildkit' or 'legacy')")
+    if engine not in registry.NAMES:  # the daemon has these two builders, no other
+        raise ValueError(f"unknown engine {engine!r} (expected one of {registry.NAMES})")
     results: list[ObservedBuild] = []
     refs: set[str] = {ref for r in requests for ref in r.images if ref != SCRATCH}
     with (

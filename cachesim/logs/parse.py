@@ -53,7 +53,7 @@ non-zero code: 1``, ``Error response from daemon: ...``).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -405,17 +405,33 @@ def bare_sources(log: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def parse_log(
-    log: str, engine: str, exit_code: int, stages: Sequence[str] = ()
-) -> tuple[list[ObservedStep], str | None, ObservedStep | None]:
-    """Dispatch to the parser of ``engine`` (``buildkit`` or ``legacy``)."""
-    if engine == "buildkit":
-        steps, error, failed = parse_buildkit_log(log, stages)
-        if exit_code == 0:
-            error = None  # it built: whatever else it printed was a warning
-        elif error is None:
-            error = f"docker build exited with status {exit_code}"
-        return steps, error, failed
-    if engine == "legacy":
-        return parse_legacy_log(log, exit_code)
-    raise ValueError(f"unknown engine {engine!r} (expected 'buildkit' or 'legacy')")
+Parsed = tuple[list[ObservedStep], str | None, ObservedStep | None]
+
+
+def _buildkit_result(log: str, exit_code: int, stages: Sequence[str]) -> Parsed:
+    steps, error, failed = parse_buildkit_log(log, stages)
+    if exit_code == 0:
+        error = None  # it built: whatever else it printed was a warning
+    elif error is None:
+        error = f"docker build exited with status {exit_code}"
+    return steps, error, failed
+
+
+def _legacy_result(log: str, exit_code: int, stages: Sequence[str]) -> Parsed:
+    return parse_legacy_log(log, exit_code)
+
+
+# The log formats `docker build` prints, by the name a builder gives its own
+# (``Builder.log_format``): BuildKit's plain progress, the classic builder's steps.
+LOG_FORMATS: dict[str, Callable[[str, int, Sequence[str]], Parsed]] = {
+    "buildkit": _buildkit_result,
+    "legacy": _legacy_result,
+}
+
+
+def parse_log(log: str, log_format: str, exit_code: int, stages: Sequence[str] = ()) -> Parsed:
+    """Parse ``log`` as the format ``log_format`` names (a ``LOG_FORMATS`` key)."""
+    parser = LOG_FORMATS.get(log_format)
+    if parser is None:
+        raise ValueError(f"unknown engine {log_format!r} (expected one of {tuple(LOG_FORMATS)})")
+    return parser(log, exit_code, stages)

@@ -27,6 +27,7 @@ from cachesim.planning.plan import AutomaticArgs, Plan, plan
 from cachesim.simulation.explain import explain_miss, explain_parent
 from cachesim.sources.scenario import Scenario, image_key, replay
 
+
 def images_of(dockerfile: str, build_args: Mapping[str, str]) -> tuple[str, ...]:
     """The external images a Dockerfile names for these build args (none if it won't plan)."""
     try:
