@@ -139,8 +139,8 @@ def simulate(
     if buildkit not in BUILDKIT_VERSIONS:
         raise InputError(f"unknown BuildKit version {buildkit!r} (one of {BUILDKIT_VERSIONS})")
     if builder is not None:
-        if builder not in BUILDERS:
-            raise InputError(f"unknown builder {builder!r} (one of {BUILDERS})")
+        if builder not in registry.names():  # BUILDERS and any registry.register added
+            raise InputError(f"unknown builder {builder!r} (one of {registry.names()})")
         scenario = replace(scenario, engine=builder)
     result = simulator.simulate(scenario, buildkit)
     return cost.apply_costs(scenario, result, profile) if costs else result
