@@ -358,7 +358,7 @@ def write_table(rows: Sequence[Mapping[str, object]], path: str | Path) -> None:
     path.write_text(to_csv(rows), encoding="utf-8")
 
 
-def _variant_label(total: Mapping[str, object]) -> str:
+def variant_label(total: Mapping[str, object]) -> str:
     parts = []
     if total["dockerfile"] != OWN:
         parts.append(str(total["dockerfile"]))
@@ -383,7 +383,7 @@ def figure(rows: Sequence[Mapping[str, object]], title: str):
     unit = "minutes" if minutes else "hours"
     fig = Figure(figsize=(12, 1.6 + 0.6 * len(summary)), layout="constrained")
     ax = fig.add_subplot()
-    bars = ax.barh([_variant_label(t) for t in summary], values, color="#0072B2")
+    bars = ax.barh([variant_label(t) for t in summary], values, color="#0072B2")
     for bar, value, t in zip(bars, values, summary, strict=True):
         ax.annotate(
             f" {value:.1f} {unit}, {float(t['hit_rate']):.0%} of steps cached",  # type: ignore[arg-type]
