@@ -60,6 +60,7 @@ __all__ = [
     "StepResult",
     "Table",
     "__version__",
+    "builder_label",
     "builds_table",
     "check",
     "check_expectations",
@@ -144,6 +145,12 @@ def simulate(
         scenario = replace(scenario, engine=builder)
     result = simulator.simulate(scenario, buildkit)
     return cost.apply_costs(scenario, result, profile) if costs else result
+
+
+def builder_label(builder: str, buildkit: str = DEFAULT_BUILDKIT) -> str:
+    """How a message names ``builder`` of that release: ``BuildKit 0.25``, ``classic builder``
+    (the classic builder is no BuildKit release, so its name carries no version)."""
+    return registry.builder(builder, buildkit).release_label
 
 
 def report_text(result: SimulationResult) -> str:

@@ -304,6 +304,10 @@ class BuildKitRules:
     prints_cached_when_stopped: bool = True  # pending vertices print CACHED on a failure
 
     @property
+    def release_label(self) -> str:
+        return f"{self.label} {self.version}"
+
+    @property
     def docker_env(self) -> Mapping[str, str]:
         """``docker build`` uses BuildKit, printing plain progress (a log cachesim reads)."""
         return {"DOCKER_BUILDKIT": "1", "BUILDKIT_PROGRESS": "plain"}

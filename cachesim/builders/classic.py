@@ -59,6 +59,11 @@ class LegacyRules:
     prints_cached_when_stopped: bool = False
 
     @property
+    def release_label(self) -> str:
+        """No version: these rules are the daemon's, not a BuildKit release's."""
+        return self.label
+
+    @property
     def docker_env(self) -> Mapping[str, str]:
         return {"DOCKER_BUILDKIT": "0"}
 

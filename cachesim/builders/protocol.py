@@ -29,7 +29,8 @@ class Builder(Protocol):
 
     Identity and words
         ``name`` is the scenario format's value (``buildkit``, ``legacy``); ``label`` the
-        name messages use ("BuildKit", "classic builder").
+        name messages use ("BuildKit", "classic builder"); ``release_label`` with the release
+        where it has one ("BuildKit 0.25", "classic builder").
 
     The cache (simulation)
         ``image_chain``: the cache is a chain of committed images (a step's parent is the
@@ -67,6 +68,9 @@ class Builder(Protocol):
 
     @property
     def label(self) -> str: ...
+
+    @property
+    def release_label(self) -> str: ...
 
     @property
     def version(self) -> str: ...

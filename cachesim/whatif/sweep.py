@@ -363,10 +363,7 @@ def variant_label(total: Mapping[str, object]) -> str:
     if total["dockerfile"] != OWN:
         parts.append(str(total["dockerfile"]))
     # The classic builder has no BuildKit release, so its bars name no version.
-    if total["builder"] == "legacy":
-        parts.append("classic builder")
-    else:
-        parts.append(f"BuildKit {total['buildkit']}")
+    parts.append(cachesim.builder_label(str(total["builder"]), str(total["buildkit"])))
     if total["timing"] != OWN:
         parts.append(str(total["timing"]))
     return ", ".join(p for p in parts if p) or "as written"
