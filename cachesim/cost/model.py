@@ -341,30 +341,28 @@ def _priced_steps(
     )
 
 
-def _export_seconds(
-    build: BuildResult, sizes: Mapping[str, Any], engine: str, machine: Machine
-) -> float:
+def _export_seconds(build: BuildResult, sizes: _Sizes, engine: str, machine: Machine) -> float:
     """BuildKit exports the new layers into an image at the end; the classic builder
     committed each step as it went, so it has nothing left to export."""
-    if engine != "buildkit" or build.failed or not sizes["new_layers"]:
+    if engine != "buildkit" or build.failed or not sizes.new_layers:
         return 0.0
     return (
         machine.export_seconds
-        + sizes["new_layer_bytes"] / (machine.export_mb_s * MB)
-        + sizes["new_layer_files"] * machine.file_ms / 1000
+        + sizes.new_layer_bytes / (machine.export_mb_s * MB)
+        + sizes.new_layer_files * machine.file_ms / 1000
     )
 
 
-def _size_figures(sizes: Mapping[str, Any], context_total: int, sent: int) -> dict[str, Any]:
+def _size_figures(sizes: _Sizes, context_total: int, sent: int) -> dict[str, Any]:
     """The sizes a build reports in ``extra["sizes"]`` (docs/time-model.md)."""
     return {
-        "image_bytes": sizes["image_bytes"],
-        "push_bytes": sizes["push_bytes"],
-        "pull_bytes": sizes["pull_bytes"],
+        "image_bytes": sizes.image_bytes,
+        "push_bytes": sizes.push_bytes,
+        "pull_bytes": sizes.pull_bytes,
         "context_bytes": context_total,
         "context_sent_bytes": sent,
-        "base_bytes": sizes["base_bytes"],
-        "image_steps": sizes["image_steps"],
+        "base_bytes": sizes.base_bytes,
+        "image_steps": list(sizes.image_steps),
     }
 
 
@@ -536,13 +534,28 @@ def _pulled(planned: Plan | None, stage: int | None, machine: Machine) -> str | 
     return planned.stages[stage].base_image
 
 
+@dataclass(frozen=True, slots=True)
+class _Sizes:
+    """A build's image: its bytes, what a push and a deploy's pull move, the layers it
+    built (what the export writes) and the positions of the steps whose layers it holds."""
+
+    image_bytes: int
+    push_bytes: int
+    pull_bytes: int
+    new_layer_bytes: int
+    new_layer_files: int
+    new_layers: int
+    base_bytes: int
+    image_steps: tuple[int, ...]
+
+
 def _sizes(
     build: BuildTrace,
     costs: list[StepCost],
     state: _State,
     timing: Timing,
     profile: Profile | None,
-) -> dict[str, Any]:
+) -> _Sizes:
     """Image bytes, and the bytes a push and a deploy's pull move (changed layers only)."""
     chain = _image_chain(build)
     base, base_changed = _base_image(build, state, timing, profile)
@@ -551,16 +564,17 @@ def _sizes(
     new = [(s, c) for s, c in layers if s.key and s.key not in state.exported]
     push = sum(c.layer_bytes for _, c in new)
     state.exported.update(s.key for s, _ in layers if s.key)
-    return {
-        "image_bytes": image,
-        "push_bytes": push,
-        "pull_bytes": push + (base if base_changed else 0),
-        "new_layer_bytes": sum(c.layer_bytes for s, c in layers if s.status == "built"),
-        "new_layer_files": sum(c.layer_files for s, c in layers if s.status == "built"),
-        "new_layers": sum(1 for s, _ in layers if s.status == "built"),
-        "base_bytes": base,
-        "image_steps": chain,
-    }
+    built = [c for s, c in layers if s.status == "built"]
+    return _Sizes(
+        image_bytes=image,
+        push_bytes=push,
+        pull_bytes=push + (base if base_changed else 0),
+        new_layer_bytes=sum(c.layer_bytes for c in built),
+        new_layer_files=sum(c.layer_files for c in built),
+        new_layers=len(built),
+        base_bytes=base,
+        image_steps=tuple(chain),
+    )
 
 
 def _base_image(

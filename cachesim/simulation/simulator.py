@@ -25,7 +25,7 @@ from cachesim.builders.fs import FileSystem
 from cachesim.builders.inputs import BuildContext
 from cachesim.context.workspace import BuildRequest
 from cachesim.core.errors import BuildFailure
-from cachesim.core.results import BuildResult, SimulationResult, StepResult
+from cachesim.core.results import BuildResult, SimulationResult, Status, StepResult
 from cachesim.core.versions import DEFAULT_BUILDKIT
 from cachesim.planning.plan import AutomaticArgs, Plan, Resolved, plan
 from cachesim.simulation.explain import explain_miss, explain_parent
@@ -449,12 +449,13 @@ def _result(
     label: str,
     number: int,
     total: int,
-    step: Any,
-    status: str,
+    step: Resolved,
+    status: Status,
     reason: str,
     key: str = "",
-    **facts: Any,
+    **facts: int,
 ) -> StepResult:
+    """A step's printed result; ``facts`` are what the cost model reads (bytes copied...)."""
     ins = step.instruction
     return StepResult(
         label, number, total, ins.line, ins.text, step.keyword, status, reason, key, **facts
