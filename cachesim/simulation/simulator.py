@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import dockerfile as dockerfile_parser
@@ -29,18 +30,25 @@ from cachesim.core.results import BuildResult, SimulationResult, Status, StepRes
 from cachesim.core.versions import DEFAULT_BUILDKIT
 from cachesim.planning.plan import AutomaticArgs, Plan, Resolved, plan
 from cachesim.simulation.explain import explain_miss, explain_parent
+from cachesim.simulation.plans import Plans
 from cachesim.simulation.trace import BuildTrace, Simulation, StepTrace
 from cachesim.sources.scenario import Scenario, image_key, replay
 
 ENGINES = {"buildkit": buildkit.RULES, "legacy": legacy.RULES}
 
 
-def images_of(dockerfile: str, build_args: Mapping[str, str]) -> tuple[str, ...]:
-    """The external images a Dockerfile names for these build args (none if it won't plan)."""
+def images_of(
+    dockerfile: str, build_args: Mapping[str, str], plans: Plans | None = None
+) -> tuple[str, ...]:
+    """The external images a Dockerfile names for these build args (none if it won't plan).
+
+    ``plans`` remembers the plan, so that a simulation that asks first for the images
+    and then for the build's plan reads the Dockerfile once."""
+    planner = plans.plan if plans is not None else plan
     try:
         # BuildKit's automatic platform ARGs, so `FROM alpine:${TARGETARCH}` names the image
         # BuildKit will look for (the classic builder fails on that FROM anyway).
-        return plan(dockerfile, build_args, automatic=AutomaticArgs.for_platform()).images()
+        return planner(dockerfile, build_args, automatic=AutomaticArgs.for_platform()).images()
     except BuildFailure:
         return _from_lines(dockerfile)
 
@@ -89,9 +97,9 @@ def trace(scenario: Scenario, buildkit_version: str = DEFAULT_BUILDKIT) -> Simul
     so that pricing a build does not parse or plan it again."""
     rules = replace(rules_for(scenario.engine, buildkit_version), image_store=scenario.image_store)
     history = History()
-    traces = tuple(
-        trace_build(step.request, history, rules) for step in replay(scenario, images_of)
-    )
+    plans = Plans()
+    steps = replay(scenario, partial(images_of, plans=plans))
+    traces = tuple(trace_build(step.request, history, rules, plans) for step in steps)
     result = SimulationResult(scenario.name, scenario.engine, tuple(t.result for t in traces))
     return Simulation(result, traces)
 
@@ -101,8 +109,14 @@ def simulate_build(request: BuildRequest, history: History, rules: Any) -> Build
     return trace_build(request, history, rules).result
 
 
-def trace_build(request: BuildRequest, history: History, rules: Any) -> BuildTrace:
-    """Predict one build, record its results in ``history``, and keep its trace."""
+def trace_build(
+    request: BuildRequest, history: History, rules: Any, plans: Plans | None = None
+) -> BuildTrace:
+    """Predict one build, record its results in ``history``, and keep its trace.
+
+    ``plans`` (one per simulation) reuses the plan of an earlier build with the same
+    Dockerfile, build args and target."""
+    planner = plans.plan if plans is not None else plan
     history.builds += 1
     # The images as the builds before this one left them: every FROM of this build compares
     # with these, so two stages on one updated base both see the update.
@@ -115,7 +129,7 @@ def trace_build(request: BuildRequest, history: History, rules: Any) -> BuildTra
     context = _context(request, rules)
     try:
         automatic = rules.automatic_args()
-        planned = plan(
+        planned = planner(
             request.dockerfile, request.build_args, request.target, automatic, rules.version
         )
         rules.check(planned)
