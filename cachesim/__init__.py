@@ -143,8 +143,8 @@ def simulate(
         if builder not in registry.names():  # BUILDERS and any registry.register added
             raise InputError(f"unknown builder {builder!r} (one of {registry.names()})")
         scenario = replace(scenario, engine=builder)
-    result = simulator.simulate(scenario, buildkit)
-    return cost.apply_costs(scenario, result, profile) if costs else result
+    traced = simulator.trace(scenario, buildkit)
+    return cost.apply_costs(scenario, traced, profile) if costs else traced.result
 
 
 def builder_label(builder: str, buildkit: str = DEFAULT_BUILDKIT) -> str:
