@@ -139,11 +139,9 @@ def simulate(
 
     if buildkit not in BUILDKIT_VERSIONS:
         raise InputError(f"unknown BuildKit version {buildkit!r} (one of {BUILDKIT_VERSIONS})")
-    if builder is not None:
-        if builder not in registry.names():  # BUILDERS and any registry.register added
-            raise InputError(f"unknown builder {builder!r} (one of {registry.names()})")
-        scenario = replace(scenario, engine=builder)
-    traced = simulator.trace(scenario, buildkit)
+    if builder is not None and builder not in registry.names():  # and any register() added
+        raise InputError(f"unknown builder {builder!r} (one of {registry.names()})")
+    traced = simulator.trace(scenario, buildkit, builder)
     return cost.apply_costs(scenario, traced, profile) if costs else traced.result
 
 

@@ -16,7 +16,7 @@ import pytest
 from cachesim.builders import buildkit, registry
 from cachesim.cost.model import apply_costs
 from cachesim.output import report
-from cachesim.simulation.simulator import simulate
+from cachesim.simulation.simulator import simulate, trace
 from cachesim.sources.scenario import load
 
 PACKAGE = Path(__file__).resolve().parent.parent / "cachesim"
@@ -60,7 +60,8 @@ def test_a_registered_toy_builder_simulates_and_shows_its_one_difference(toy):
     for build in (0, 1):
         assert statuses(mine, build) == statuses(before, build)
     # ... and the rest of the pipeline (cost model, report) takes it through the registry.
-    priced = apply_costs(scenario, mine)
+    priced = apply_costs(scenario, trace(scenario, builder=toy))
+    assert [b.steps for b in priced.builds] != [b.steps for b in mine.builds]  # priced
     assert all(b.seconds is not None for b in priced.builds)
     assert "(engine: toy)" in report.text(priced)
 
