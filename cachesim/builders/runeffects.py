@@ -26,13 +26,14 @@ import posixpath
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from cachesim.builders.cache import digest
 from cachesim.builders.fs import FileSystem
 from cachesim.builders.reads import DeclaredRun, RunModel, ToolRun, Where, model_run, shell_tokens
+from cachesim.builders.walk import RulesFacts, Walk
 from cachesim.context.snapshot import content_digest, file_digest
 from cachesim.core.versions import run_failure_wording
+from cachesim.planning.plan import Resolved
 
 _UNSAFE = re.compile(r"[`\\<(){}*?\[\]]")
 
@@ -195,7 +196,7 @@ def _simple(words: list[str], cwd: str, writes: dict[str, bytes]) -> bool:
 
 
 # -- what a RUN leaves in the file system, for `COPY --from` ---------------------------
-def run_output(step: Any, fs: FileSystem, definition: Mapping[str, Any], walk: Any) -> FileSystem:
+def run_output(step: Resolved, fs: FileSystem, definition: str, walk: Walk) -> FileSystem:
     """The file system after a RUN.
 
     Exact files for trivial commands (``run_effect``); for a command ``reads`` models,
@@ -203,6 +204,7 @@ def run_output(step: Any, fs: FileSystem, definition: Mapping[str, Any], walk: A
     earlier RUNs wrote, the files it reads, the command, its user and folder, the
     environment variables it reads), so an unchanged input gives an unchanged output;
     anything else: new content anywhere (``FileSystem.after_run``), said to be assumed.
+    ``definition`` is the RUN's key (``RunDefinition.key()``): what the output depends on.
     """
     effect = run_effect(step.command, step.workdir)
     binds = [m for m in step.mounts if m.type == "bind"]
@@ -250,7 +252,7 @@ def _tool_outputs(
     return fs
 
 
-def _short(step: Any) -> str:
+def _short(step: Resolved) -> str:
     return _clip(run_text(step.command))
 
 
@@ -264,7 +266,7 @@ def run_text(command: tuple[str, ...]) -> str:
     return command[2] if command[:2] == ("/bin/sh", "-c") else " ".join(command)
 
 
-def declared_run(step: Any, walk: Any) -> DeclaredRun | None:
+def declared_run(step: Resolved, walk: Walk) -> DeclaredRun | None:
     """The scenario's own declaration for this RUN (by line or by command text), if any."""
     text = " ".join(run_text(step.command).split())
     for declared in getattr(walk.request, "runs", ()):
@@ -279,9 +281,9 @@ def home_of(user: str) -> str:
     return "/root" if name in ("root", "0") else f"/home/{name}"
 
 
-def _read_digests(tool: ToolRun, view: Mapping[str, str]) -> list[Any]:
+def _read_digests(tool: ToolRun, view: Mapping[str, str]) -> list[list[str]]:
     """What the files a command reads hold: path and digest (or only the path)."""
-    out: list[Any] = []
+    out: list[list[str]] = []
     for reads in tool.reads:
         for path in sorted(view):
             if reads.matches(path) is not None:
@@ -289,7 +291,7 @@ def _read_digests(tool: ToolRun, view: Mapping[str, str]) -> list[Any]:
     return out
 
 
-def _content(walk: Any, view: Mapping[str, str]) -> Callable[[str], bytes | None]:
+def _content(walk: Walk, view: Mapping[str, str]) -> Callable[[str], bytes | None]:
     """The bytes of a file the RUN sees, when it came from the context (else None)."""
     table = getattr(walk, "_contents_by_digest", None)
     if table is None:
@@ -302,7 +304,7 @@ def _content(walk: Any, view: Mapping[str, str]) -> Callable[[str], bytes | None
     return content
 
 
-def _with_binds(step: Any, fs: FileSystem, walk: Any) -> dict[str, str] | None:
+def _with_binds(step: Resolved, fs: FileSystem, walk: Walk) -> dict[str, str] | None:
     """The files a RUN sees with its context bind mounts in place; None when a mount
     binds something cachesim cannot list (another stage or an image)."""
     files = dict(fs.files)
@@ -323,7 +325,7 @@ def _with_binds(step: Any, fs: FileSystem, walk: Any) -> dict[str, str] | None:
     return files
 
 
-def _exact(effect: RunEffect, fs: FileSystem, definition: Mapping[str, Any]) -> FileSystem:
+def _exact(effect: RunEffect, fs: FileSystem, definition: str) -> FileSystem:
     """Apply the files a RUN's trivial commands are known to leave (``run_effect``)."""
     for src, dst in effect.copies:
         if src not in fs.files:  # a copy of something unknown: unknown
@@ -335,7 +337,7 @@ def _exact(effect: RunEffect, fs: FileSystem, definition: Mapping[str, Any]) -> 
     return fs.with_files({**made, **written})
 
 
-def run_failure(command: tuple[str, ...], rules: Any) -> str:
+def run_failure(command: tuple[str, ...], rules: RulesFacts) -> str:
     """The engine's words for a RUN that exited with status 1."""
     text = " ".join(command)
     if rules.name == "legacy":
