@@ -3,8 +3,11 @@
 This is the simulator's version of BuildKit's ``dockerfile2llb`` dispatch: walk each stage's
 instructions, keep the stage's state (ENV, the build args in scope, USER, WORKDIR, SHELL),
 expand variables where the builder expands them, and resolve ``FROM`` and ``--from`` to a
-stage or an image. The result, a ``Plan``, is engine-neutral; ``buildkit`` and ``legacy``
-decide which instructions become steps and what their cache keys hold.
+stage or an image. Each instruction goes through its keyword's function (``DISPATCH``;
+``_metadata`` for the ones that are only words) and comes out as a typed step (``RunStep``,
+``CopyStep``, ``WorkdirStep``, ``ArgStep``, ``MetadataStep``). The result, a ``Plan``, is
+builder-neutral; ``buildkit`` and ``classic`` decide which instructions become steps and
+what their cache keys hold (``builders/definitions.py``).
 
 Rules (Dockerfile reference, "ARG" and "Understand how ARG and FROM interact"):
 - ARGs before the first FROM are *global*: usable in FROM lines only, unless a stage

@@ -17,7 +17,7 @@ import dockerfile as dockerfile_parser
 from cachesim.builders import buildkit
 from cachesim.builders import classic as legacy
 from cachesim.builders.cache import BuildCache, Record, digest
-from cachesim.builders.definitions import Definition
+from cachesim.builders.definitions import CopyDefinition, Definition, RunDefinition
 from cachesim.builders.fs import FileSystem
 from cachesim.builders.inputs import BuildContext
 from cachesim.context.workspace import BuildRequest
@@ -259,9 +259,9 @@ class _Walk:
                     f"{reason}; --link: the copied layer itself was reused, only its merge "
                     "onto the layers below ran"
                 )
-            if status == "cached" and getattr(definition, "same", ""):
+            if status == "cached" and isinstance(definition, CopyDefinition) and definition.same:
                 reason = definition.same  # the source stage re-ran with the same output
-            if status == "built" and getattr(definition, "fails", ""):
+            if status == "built" and isinstance(definition, RunDefinition) and definition.fails:
                 failure = BuildFailure(definition.fails, step.instruction.line)
                 self.results.append(_result(label, number, total, step, "failed", failure.reason))
                 raise _Failed(failure, step.instruction.line, step.keyword)
