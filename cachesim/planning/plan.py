@@ -545,7 +545,26 @@ def _metadata(ins: Instruction, state: _StageState) -> Resolved:
 
 def _copy(ins: Instruction, state: _StageState) -> Resolved:
     """COPY and ADD: sources, an absolute destination, ``--from`` resolved, the flags."""
-    return _copy_step(state.dockerfile, ins, state.common(), state.scope(), state.workdir)
+    scope, escape = state.scope(), state.escape
+    sources, dest, inline = _copy_words(ins, scope, escape)
+    from_ref = ins.flag("from")
+    from_stage = from_image = None
+    if from_ref:
+        from_ref = expand(from_ref, scope, escape)
+        from_stage, from_image = _from_ref(state.dockerfile, from_ref, ins.line)
+    return CopyStep(
+        ins,
+        **state.common(),
+        sources=tuple(sources),
+        dest=_absolute_dest(dest, state.workdir),
+        from_stage=from_stage,
+        from_image=from_image,
+        chown=expand(ins.flag("chown") or "", scope, escape),
+        chmod=ins.flag("chmod") or "",
+        link=(ins.flag("link") or "false") != "false",
+        inline=inline,
+        excludes=tuple(expand(p, scope, escape) for p in ins.flag_values("exclude")),
+    )
 
 
 DISPATCH = {
@@ -613,14 +632,11 @@ def _env_pairs(step: Resolved) -> list[tuple[str, str]]:
     return [(words[i], words[i + 1] if i + 1 < len(words) else "") for i in range(0, len(words), 2)]
 
 
-def _copy_step(
-    dockerfile: Dockerfile,
-    ins: Instruction,
-    common: dict[str, object],
-    scope: Mapping[str, str],
-    workdir: str,
-) -> Resolved:
-    escape = dockerfile.escape
+def _copy_words(
+    ins: Instruction, scope: Mapping[str, str], escape: str
+) -> tuple[list[str], str, tuple[tuple[str, str], ...]]:
+    """A COPY/ADD's expanded sources and destination, and its heredoc files
+    ``(name, content)``."""
     words = [expand(a, scope, escape) for a in ins.args]
     inline: tuple[tuple[str, str], ...] = ()
     if ins.heredocs:  # `COPY <<NAME /dest`: a file made from the heredoc (Dockerfile 1.4+)
@@ -634,24 +650,12 @@ def _copy_step(
         if len(words) == 1:
             words = ["", *words]
     *sources, dest = words
-    sources = [s for s in sources if s]
-    from_ref = ins.flag("from")
-    from_stage = from_image = None
-    if from_ref:
-        from_stage, from_image = _from_ref(dockerfile, expand(from_ref, scope, escape), ins.line)
+    return [s for s in sources if s], dest, inline
+
+
+def _absolute_dest(dest: str, workdir: str) -> str:
+    """The destination against WORKDIR; a folder destination (``/``, ``.``) ends in ``/``."""
     absolute = dest if dest.startswith("/") else posixpath.join(workdir, dest)
     if dest.endswith("/") or dest in (".", "./") or dest.endswith("/."):
         absolute = absolute.rstrip("/.") + "/" if absolute.rstrip("/.") else "/"
-    return CopyStep(
-        ins,
-        **common,
-        sources=tuple(sources),
-        dest=absolute,
-        from_stage=from_stage,
-        from_image=from_image,
-        chown=expand(ins.flag("chown") or "", scope, escape),
-        chmod=ins.flag("chmod") or "",
-        link=(ins.flag("link") or "false") != "false",
-        inline=inline,
-        excludes=tuple(expand(p, scope, escape) for p in ins.flag_values("exclude")),
-    )
+    return absolute
