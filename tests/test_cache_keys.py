@@ -17,7 +17,12 @@ from dataclasses import dataclass, field, replace
 import pytest
 
 from cachesim.builders import buildkit, classic
-from cachesim.builders.definitions import CopyDefinition, RunDefinition, canonical_digest
+from cachesim.builders.definitions import (
+    CopyDefinition,
+    FromDefinition,
+    RunDefinition,
+    canonical_digest,
+)
 from cachesim.builders.fs import FileSystem
 from cachesim.builders.inputs import BuildContext
 from cachesim.context.workspace import BuildRequest, ContextFile
@@ -144,3 +149,10 @@ def test_definitions_are_frozen():
     (run,) = _definitions("FROM alpine\nRUN echo hi\n")
     with pytest.raises(AttributeError):
         run.command = ("/bin/sh", "-c", "other")  # type: ignore[misc]
+
+
+def test_from_key_is_the_image_and_its_version():
+    """K15: a newly published digest of the base image is a new key; the line is not."""
+    base = FromDefinition(keyword="FROM", image="alpine:latest", version=0, line=1)
+    assert replace(base, line=7, text="from alpine").key() == base.key()
+    assert replace(base, version=1).key() != base.key()

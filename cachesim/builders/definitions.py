@@ -159,3 +159,13 @@ class MetadataDefinition(Definition):
 
     values: tuple[str, ...]
     flags: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FromDefinition(Definition):
+    """A FROM of an image: the image (its name, normalised) and the version of it the
+    build pulls, so a newly published digest is a new key (docs/cache-rules.md K15)."""
+
+    image: str
+    version: int
+

@@ -17,7 +17,12 @@ import dockerfile as dockerfile_parser
 from cachesim.builders import buildkit
 from cachesim.builders import classic as legacy
 from cachesim.builders.cache import BuildCache, Record, digest
-from cachesim.builders.definitions import CopyDefinition, Definition, RunDefinition
+from cachesim.builders.definitions import (
+    CopyDefinition,
+    Definition,
+    FromDefinition,
+    RunDefinition,
+)
 from cachesim.builders.fs import FileSystem
 from cachesim.builders.inputs import BuildContext
 from cachesim.context.workspace import BuildRequest
@@ -322,7 +327,7 @@ class _Walk:
             "FROM",
             "built" if reason else "cached",
             reason,
-            digest("FROM", image_key(ref), version),
+            FromDefinition(keyword="FROM", image=image_key(ref), version=version).key(),
             is_from=True,
             shown=self.rules.printed_from(ref, ins.command),
         )
