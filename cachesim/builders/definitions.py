@@ -21,10 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from typing import ClassVar
-
-JsonValue = str | int | bool | None | tuple["JsonValue", ...] | Mapping[str, "JsonValue"]
 
 NOT_IN_KEY = {"in_key": False}
 """Field metadata: this field is shown or explained, but the cache key does not hold it."""
@@ -93,8 +91,9 @@ class Definition(Mapping[str, object]):
         return len(self._view())
 
 
-def _name(f: object) -> str:
-    return f.metadata.get("name") or f.name  # type: ignore[attr-defined]
+def _name(f: Field[object]) -> str:
+    """A field's name in the mapping view (``origin`` is ``from``, ``why`` is ``_why``)."""
+    return f.metadata.get("name") or f.name
 
 
 Mounted = tuple[str, str, str, str, str, bool, tuple[tuple[str, str], ...]]
