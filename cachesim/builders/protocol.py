@@ -12,41 +12,17 @@ here, so a new builder is one class and one ``register`` call.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from cachesim.builders.definitions import Definition
     from cachesim.builders.fs import FileSystem
-    from cachesim.builders.inputs import BuildContext
+    from cachesim.builders.walk import Walk
     from cachesim.context.dockerignore import IgnoreSyntaxError
     from cachesim.context.selection import SourceRules
-    from cachesim.context.workspace import BuildRequest
     from cachesim.core.results import StepResult
     from cachesim.planning.plan import AutomaticArgs, Plan, Resolved
-
-
-class Walk(Protocol):
-    """What a builder's ``define`` reads of the simulator's walk through one build
-    (``simulation.simulator._Walk``): the request, its context, the plan, the stages
-    finished so far (``ends``: stage index -> its last key and file system) and the steps."""
-
-    @property
-    def request(self) -> BuildRequest: ...
-
-    @property
-    def context(self) -> BuildContext: ...
-
-    @property
-    def plan(self) -> Plan: ...
-
-    @property
-    def rules(self) -> Builder: ...
-
-    @property
-    def ends(self) -> Mapping[int, Any]: ...
-
-    @property
-    def results(self) -> Sequence[StepResult]: ...
 
 
 class Builder(Protocol):
@@ -185,7 +161,9 @@ class Builder(Protocol):
         """Whether the instruction is a step of its own (else it only changes the config)."""
         ...
 
-    def define(self, step: Resolved, walk: Walk, fs: FileSystem) -> tuple[dict, FileSystem, dict]:
+    def define(
+        self, step: Resolved, walk: Walk, fs: FileSystem
+    ) -> tuple[Definition, FileSystem, dict[str, int]]:
         """The step's cache-key definition, the file system after it, and facts for explain."""
         ...
 
