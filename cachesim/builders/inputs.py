@@ -43,7 +43,8 @@ class BuildContext:
     tree: ContextTree  # what COPY can see once .dockerignore is applied
 
     @classmethod
-    def of(cls, request: BuildRequest, builder: Builder) -> BuildContext:
+    def of(cls, request: BuildRequest, builder: Builder | None = None) -> BuildContext:
+        """The request's context; ``builder`` words a bad .dockerignore (default: BuildKit)."""
         files = dict(request.files)
         files.setdefault("Dockerfile", ContextFile(request.dockerfile.encode()))
         if request.dockerignore is not None:
@@ -52,7 +53,8 @@ class BuildContext:
             rules = IgnoreRules.parse(request.dockerignore or "")
             tree = ContextTree.build(files, rules)
         except IgnoreSyntaxError as err:  # the builder refuses a bad pattern: a failed build
-            raise BuildFailure(builder.ignore_reason(err), None) from None
+            reason = err.buildkit_reason if builder is None else builder.ignore_reason(err)
+            raise BuildFailure(reason, None) from None
         return cls(files, rules, tree)
 
 
