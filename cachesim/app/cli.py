@@ -12,14 +12,13 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 
 from cachesim import __version__
 from cachesim.core.errors import InputError
 from cachesim.core.versions import BUILDKIT_VERSIONS, DEFAULT_BUILDKIT
 from cachesim.output import report
 from cachesim.simulation.simulator import simulate
-from cachesim.sources.scenario import load
+from cachesim.sources.scenario import for_builder, load
 
 EPILOG = """\
 exit status:
@@ -238,12 +237,12 @@ def _run(args: argparse.Namespace) -> int:
             raise InputError("--engine both prints text only (no --format json, no --plot)")
         results = [
             apply_costs(variant, simulate(variant, args.buildkit), _profile(args, variant))
-            for variant in (replace(scenario, engine=e) for e in ("buildkit", "legacy"))
+            for variant in (for_builder(scenario, e) for e in ("buildkit", "legacy"))
         ]
         sys.stdout.write(report.engines_text(*results))
         return 0
     if args.engine:
-        scenario = replace(scenario, engine=args.engine)
+        scenario = for_builder(scenario, args.engine)
     result = apply_costs(scenario, simulate(scenario, args.buildkit), _profile(args, scenario))
     if args.plot:
         from cachesim.output import plot

@@ -22,13 +22,14 @@ import sys
 import time
 from dataclasses import dataclass, field, replace
 
+from cachesim.context.changes import DockerfileChange, replay
 from cachesim.core.errors import InputError
 from cachesim.engine import EngineError, compare, engine_answers, run_builds
 from cachesim.engine.compare import Difference
 from cachesim.engine.daemon import EngineFacts, engine_facts
 from cachesim.engine.enginefile import without_syntax
 from cachesim.simulation.simulator import images_of, simulate
-from cachesim.sources.scenario import Scenario, load, replay
+from cachesim.sources.scenario import Scenario, load, pairs
 
 STORE_HINT = {
     "containerd": "start dockerd 28.5 with --feature containerd-snapshotter=true",
@@ -85,8 +86,8 @@ def as_the_engine_reads(scenario: Scenario) -> Scenario:
         replace(
             build,
             changes=tuple(
-                replace(c, subject=without_syntax(c.subject))
-                if c.kind == "dockerfile" and c.subject
+                replace(c, text=without_syntax(c.text))
+                if isinstance(c, DockerfileChange) and c.text
                 else c
                 for c in build.changes
             ),
@@ -159,7 +160,8 @@ def verify_scenario(
 
 def verify_command(args: argparse.Namespace) -> int:
     """The CLI entry: exit 0 all agree, 1 any difference, 2 bad input, 3 no engine."""
-    scenarios = [load(path) for path in args.scenarios]  # bad input stops before the engine
+    # bad input stops before the engine; a scenario naming two builders is two runs
+    scenarios = [pair for path in args.scenarios for pair in pairs(load(path))]
     if not args.standin_bases:
         for scenario in scenarios:
             if any(

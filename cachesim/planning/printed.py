@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 
 from cachesim.planning.plan import Resolved
-from cachesim.sources.scenario import image_key
+from cachesim.core.images import image_key
 
 _VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 
