@@ -16,3 +16,17 @@ def cachesim(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
         cwd=cwd,
         timeout=60,
     )
+
+
+def scenario_named(name: str):
+    """tests/scenarios/NAME(.yaml), loaded. ``NAME-legacy`` where no such file exists is the
+    classic-builder pair of NAME (a scenario with ``builders: [buildkit, legacy]``, which
+    replaced the separate ``-legacy`` copies): ``for_builder(load(NAME), "legacy")``."""
+    from cachesim.sources.scenario import for_builder, load
+
+    name = name.removesuffix(".yaml")
+    path = ROOT / "tests" / "scenarios" / f"{name}.yaml"
+    base = ROOT / "tests" / "scenarios" / f"{name.removesuffix('-legacy')}.yaml"
+    if path.exists() or not name.endswith("-legacy"):
+        return load(path)
+    return for_builder(load(base), "legacy")
