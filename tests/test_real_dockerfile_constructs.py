@@ -108,9 +108,7 @@ def test_platform_args_in_from_lines():
 @pytest.mark.parametrize("name", ["add-url", "add-url-legacy"])
 def test_add_url_is_keyed_by_the_downloaded_content(name):
     """Same bytes: cached; new bytes: rebuilt; old bytes again or a mirror: cached."""
-    builds = [
-        [s.status for s in b.steps] for b in simulate(scenario_named(f"{name}.yaml")).builds
-    ]
+    builds = [[s.status for s in b.steps] for b in simulate(scenario_named(f"{name}.yaml")).builds]
     adds = [statuses[1] for statuses in builds]
     assert adds == ["built", "cached", "built", "cached", "cached"]
     reason = simulate(scenario_named(f"{name}.yaml")).builds[2].steps[1].reason

@@ -20,6 +20,7 @@ import pytest
 from cachesim.engine.verify import verify_scenario
 from cachesim.sources.scenario import for_builder, load
 from tests.conftest import FIXTURE_OF
+from tests.helpers import builder_pairs
 
 HERE = Path(__file__).parent
 # realworld-pending/ holds real-world scenarios that wait for a fix elsewhere
@@ -35,22 +36,18 @@ def engines_for(path: Path) -> list[str]:
     return [MODERN_ONLY_STORES[store]] if store in MODERN_ONLY_STORES else ["20.10", "28.5"]
 
 
-def run_id(path: Path, builder: str) -> str:
-    """The path under scenarios/, and `-legacy` for a scenario's second builder: the ids
-    the separate `-legacy` copies had before `builders: [buildkit, legacy]` replaced them."""
-    name = path.relative_to(HERE / "scenarios").with_suffix("").as_posix()
-    return name if builder == load(path).builders[0] else f"{name}-{builder}"
+def _name(path: Path) -> str:
+    """The path under scenarios/, without `.yaml`: the test id's start."""
+    return path.relative_to(HERE / "scenarios").with_suffix("").as_posix()
 
 
 def scenario_runs() -> list:
     """One test per (scenario, builder, engine)."""
     runs = []
-    for path in SCENARIOS:
-        for builder in load(path).builders:
-            name = run_id(path, builder)
-            runs += [
-                pytest.param(path, builder, key, id=f"{name}-{key}") for key in engines_for(path)
-            ]
+    for pair in builder_pairs(SCENARIOS, _name):
+        path, builder = pair.values
+        keys = engines_for(path)
+        runs += [pytest.param(path, builder, key, id=f"{pair.id}-{key}") for key in keys]
     return runs
 
 
