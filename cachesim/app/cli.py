@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from cachesim import __version__
+from cachesim.builders.registry import NAMES as BUILDER_NAMES
 from cachesim.core.errors import InputError
 from cachesim.core.versions import BUILDKIT_VERSIONS, DEFAULT_BUILDKIT
 from cachesim.output import report
@@ -143,7 +144,8 @@ def _parser() -> argparse.ArgumentParser:
         "verify",
         help="run scenarios on a real Docker engine and compare with the prediction",
         description="Run each build of each scenario on the Docker engine that DOCKER_HOST "
-        "names (with the scenario's engine: BuildKit or the classic builder), compare every "
+        "names (with each builder the scenario names: BuildKit, the classic builder, or both), "
+        "compare every "
         "step with the prediction and print the differences. It creates its own images and "
         "cache entries and removes them afterwards; it touches nothing else.",
         epilog=EPILOG,
@@ -170,6 +172,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=BUILDKIT_VERSIONS,
         help="predict with this BuildKit's rules (default: the one the engine's Docker "
         "version carries: 20.10 -> 0.8, 28.5 -> 0.25)",
+    )
+    verify.add_argument(
+        "--builder",
+        choices=BUILDER_NAMES,
+        help="verify with this builder only (default: every builder the scenario names, "
+        "its `builders:` or its one `engine:`)",
     )
     from cachesim.app.demo import add_parser as add_demo_parser
 

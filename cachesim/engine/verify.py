@@ -29,7 +29,7 @@ from cachesim.engine.compare import Difference
 from cachesim.engine.daemon import EngineFacts, engine_facts
 from cachesim.engine.enginefile import without_syntax
 from cachesim.simulation.simulator import images_of, simulate
-from cachesim.sources.scenario import Scenario, load, pairs
+from cachesim.sources.scenario import Scenario, for_builder, load, pairs
 
 STORE_HINT = {
     "containerd": "start dockerd 28.5 with --feature containerd-snapshotter=true",
@@ -161,7 +161,12 @@ def verify_scenario(
 def verify_command(args: argparse.Namespace) -> int:
     """The CLI entry: exit 0 all agree, 1 any difference, 2 bad input, 3 no engine."""
     # bad input stops before the engine; a scenario naming two builders is two runs
-    scenarios = [pair for path in args.scenarios for pair in pairs(load(path))]
+    loaded = [load(path) for path in args.scenarios]
+    builder = getattr(args, "builder", None)
+    if builder:
+        scenarios = [for_builder(scenario, builder) for scenario in loaded]
+    else:
+        scenarios = [pair for scenario in loaded for pair in pairs(scenario)]
     if not args.standin_bases:
         for scenario in scenarios:
             if any(
