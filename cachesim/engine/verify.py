@@ -22,7 +22,7 @@ import sys
 import time
 from dataclasses import dataclass, field, replace
 
-from cachesim.context.changes import DockerfileChange, replay
+from cachesim.context.changes import BaseImage, DockerfileChange, replay
 from cachesim.core.errors import InputError
 from cachesim.engine import EngineError, compare, engine_answers, run_builds
 from cachesim.engine.compare import Difference
@@ -158,9 +158,9 @@ def verify_scenario(
     )
 
 
-def verify_command(args: argparse.Namespace) -> int:
-    """The CLI entry: exit 0 all agree, 1 any difference, 2 bad input, 3 no engine."""
-    # bad input stops before the engine; a scenario naming two builders is two runs
+def _pairs_to_verify(args: argparse.Namespace) -> list[Scenario]:
+    """The (scenario, builder) pairs to run: each builder a scenario names, or ``--builder``.
+    Loading them all first means bad input stops before the engine is touched."""
     loaded = [load(path) for path in args.scenarios]
     builder = getattr(args, "builder", None)
     if builder:
@@ -169,15 +169,18 @@ def verify_command(args: argparse.Namespace) -> int:
         scenarios = [pair for scenario in loaded for pair in pairs(scenario)]
     if not args.standin_bases:
         for scenario in scenarios:
-            if any(
-                b.changes and any(c.kind == "base_image" for c in b.changes)
-                for b in scenario.builds
-            ):
+            if any(isinstance(c, BaseImage) for b in scenario.builds for c in b.changes):
                 raise InputError(
                     "a base_image change needs --standin-bases (a real "
                     "registry image cannot be re-published here)",
                     scenario.source,
                 )
+    return scenarios
+
+
+def verify_command(args: argparse.Namespace) -> int:
+    """The CLI entry: exit 0 all agree, 1 any difference, 2 bad input, 3 no engine."""
+    scenarios = _pairs_to_verify(args)  # bad input stops before the engine
     if not engine_answers(args.docker):
         print(
             "error: no Docker engine answers (set DOCKER_HOST, or start one with "
