@@ -1,0 +1,1 @@
+"""What-if analyses on real projects (issue 9): suggestions, sweeps."""
