@@ -69,6 +69,7 @@ class EditMix:
         return f"{' / '.join(parts)} over {self.builds} builds after a cold one"
 
 
+DEFAULT_MIX = EditMix()
 KINDS = ("source", "docs", "deps")
 WORDS = {"source": "source edits", "docs": "docs edits", "deps": "dependency bumps"}
 
@@ -99,7 +100,7 @@ def volatile_args(dockerfile_args: Sequence[str]) -> tuple[str, ...]:
 
 
 def mix_edits(
-    files: Sequence[str], mix: EditMix = EditMix(), volatile: Sequence[str] = ()
+    files: Sequence[str], mix: EditMix = DEFAULT_MIX, volatile: Sequence[str] = ()
 ) -> tuple[Edit, ...]:
     """The builds after the cold one: each edits one file of its kind (deps: every manifest
     of the shallowest folder that has one), in rotation."""

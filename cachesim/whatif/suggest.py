@@ -151,8 +151,10 @@ HOME_CACHES = (".cache", ".npm", ".local", ".config", "go", ".m2", ".gradle", ".
 
 # Manifest lines that name other local files: the model's "reads only X" would be wrong.
 LOCAL_REFERENCE = {
-    "requirements": re.compile(r"(?m)^\s*(-r|-c|-e|--requirement|--constraint|--editable|\.|/)"
-                               r"|file:|\s@\s*\."),
+    "requirements": re.compile(
+        r"(?m)^\s*(-r|-c|-e|--requirement|--constraint|--editable|\.|/)"
+        r"|file:|\s@\s*\."
+    ),
     "package.json": re.compile(r'"(file|link|portal):|"workspaces"'),
     "go.mod": re.compile(r"=>\s*\.{1,2}/|=>\s*/"),
     "Gemfile": re.compile(r"\bpath:|\bgemspec\b|:path\s*=>"),
@@ -174,7 +176,7 @@ def sent_files(project: Project) -> dict[str, ContextFile]:
 def _plan(text: str, build_args: Mapping[str, str]) -> Plan | None:
     try:
         return plan(text, dict(build_args))
-    except Exception:  # noqa: BLE001 - any rejection: the builder's own failure, no advice
+    except Exception:  # any rejection is the builder's own failure: no advice on it
         return None
 
 
@@ -473,14 +475,21 @@ def _move_lines(lines: list[str], ins: Instruction, after_line: int) -> str:
 
 
 # -- 3. .dockerignore entries -----------------------------------------------------------
-IGNORE_CANDIDATES = (".git", ".github", ".gitlab-ci.yml", ".vscode", ".idea", "docs", "doc",
-                     "tests", "test")
+IGNORE_CANDIDATES = (
+    ".git",
+    ".github",
+    ".gitlab-ci.yml",
+    ".vscode",
+    ".idea",
+    "docs",
+    "doc",
+    "tests",
+    "test",
+)
 TOP_DOCS = re.compile(r"[^/]*\.(md|rst|adoc)")
 
 
-def dockerignore_entries(
-    project: Project, planned: Plan
-) -> tuple[list[Suggestion], list[Refusal]]:
+def dockerignore_entries(project: Project, planned: Plan) -> tuple[list[Suggestion], list[Refusal]]:
     """Entries for files and folders that ``COPY .`` sends but no step reads."""
     sent = sent_files(project)
     steps = [
@@ -515,8 +524,11 @@ def dockerignore_entries(
             if not model.known or any(m.type == "bind" for m in step.mounts):
                 line = step.instruction.line
                 return [], [
-                    Refusal(line, f"line {line}: cachesim cannot tell what `{_run_label(step)}` "
-                            "reads, so it proposes no .dockerignore entry")
+                    Refusal(
+                        line,
+                        f"line {line}: cachesim cannot tell what `{_run_label(step)}` "
+                        "reads, so it proposes no .dockerignore entry",
+                    )
                 ]
             read |= _reads(model.tools, views[i])
     texts = [s.instruction.command for s, _ in steps if not _is_context_dot(s)]
@@ -526,11 +538,16 @@ def dockerignore_entries(
         word = re.compile(r"(?<![\w.-])" + re.escape(name) + r"(?![\w-])")
         if any(word.search(t) for t in texts):
             continue
-        if any(r.exclusion and (r.matches(name) or r.pattern.startswith(name + "/"))
-               for r in rules.rules):
+        if any(
+            r.exclusion and (r.matches(name) or r.pattern.startswith(name + "/"))
+            for r in rules.rules
+        ):
             continue
-        landed = {posixpath.join(posixpath.join(c.workdir or "/", c.dest), p)
-                  for c in copies for p in files}
+        landed = {
+            posixpath.join(posixpath.join(c.workdir or "/", c.dest), p)
+            for c in copies
+            for p in files
+        }
         if landed & read:
             continue
         chosen.append(name)
@@ -614,7 +631,9 @@ def cache_mounts(
     new = list(lines)
     for line, targets in mounts.items():
         flags = "".join(f"--mount=type=cache,target={t} " for t in targets)
-        new[line - 1] = re.sub(r"(?i)^(\s*RUN\s+)", lambda m: m.group(1) + flags, new[line - 1], 1)
+        head = re.match(r"(?i)\s*RUN\s+", new[line - 1])
+        if head is not None:
+            new[line - 1] = head.group(0) + flags + new[line - 1][head.end() :]
     drops = tuple(sorted({t for ts in mounts.values() for t in ts}))
     return [
         Suggestion(
@@ -665,7 +684,7 @@ def declared_args(text: str) -> list[str]:
 def suggest(
     project: Project,
     edits: Sequence[editmix.Edit] | None = None,
-    mix: editmix.EditMix = editmix.EditMix(),
+    mix: editmix.EditMix = editmix.DEFAULT_MIX,
     builder: str = "buildkit",
     buildkit: str = "0.25",
 ) -> Advice:
@@ -723,8 +742,9 @@ def _together(
             return None
         suggestions, _ = rule(current, planned)
         for s in suggestions[:1]:
-            current = Project(s.dockerfile, current.files, s.dockerignore, current.name,
-                              current.build_args)
+            current = Project(
+                s.dockerfile, current.files, s.dockerignore, current.name, current.build_args
+            )
             drops += s.drops
     cost = saving(project, current.dockerfile, current.dockerignore, edits, builder, buildkit)
     best = max((s.saving.seconds for s in priced if s.saving), default=0.0)
@@ -749,7 +769,9 @@ _RULE_OF = {
 }
 
 
-def unified_diff(project: Project, suggestion: Suggestion, ignore_name: str = ".dockerignore") -> str:
+def unified_diff(
+    project: Project, suggestion: Suggestion, ignore_name: str = ".dockerignore"
+) -> str:
     """The change as ``diff -u`` prints it: the Dockerfile, then the .dockerignore."""
     out = []
     pairs = (
@@ -759,9 +781,7 @@ def unified_diff(project: Project, suggestion: Suggestion, ignore_name: str = ".
     for name, old, new in pairs:
         if old == new:
             continue
-        out += difflib.unified_diff(
-            _lines(old), _lines(new), f"a/{name}", f"b/{name}", lineterm=""
-        )
+        out += difflib.unified_diff(_lines(old), _lines(new), f"a/{name}", f"b/{name}", lineterm="")
     return "\n".join(out) + "\n"
 
 
