@@ -132,6 +132,26 @@ def mix_edits(
     return tuple(edits)
 
 
+def history_edits(
+    commits: Sequence[tuple[str, Sequence[str]]],
+    files: Sequence[str],
+    volatile: Sequence[str] = (),
+) -> tuple[Edit, ...]:
+    """The builds of a history: one per commit (oldest first) that changed a file of the
+    context, editing those files. ``commits`` holds (commit id, changed context paths)."""
+    present = set(files)
+    git = (GIT_INDEX,) if GIT_INDEX in present else ()
+    edits: list[Edit] = []
+    for commit, changed in commits:
+        paths = tuple(sorted(p for p in set(changed) if p in present and kind_of(p)))
+        if not paths:
+            continue
+        number = len(edits) + 2
+        args = tuple((name, f"build-{number}") for name in volatile)
+        edits.append(Edit(f"{number}: {commit[:10]}", paths + git, args))
+    return tuple(edits)
+
+
 def edited(path: str, old: bytes, number: int) -> dict[str, Any]:
     """An edit of one file that keeps it readable by the tools that parse it (a JSON file
     stays JSON, so `npm ci`'s model still reads package.json's scripts)."""

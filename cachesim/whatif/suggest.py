@@ -346,7 +346,7 @@ def manifests_first(project: Project, planned: Plan) -> tuple[list[Suggestion], 
                     f"{runs} read{'s' if len(moved) == 1 else ''} {what}, but "
                     f"{'it runs' if len(moved) == 1 else 'they run'} after "
                     f"`{_run_label(copy)}` (line {copy.instruction.line}), so every edit "
-                    "of any file re-runs it",
+                    f"of any file re-runs {'it' if len(moved) == 1 else 'them'}",
                     text,
                     project.dockerignore,
                 )
@@ -752,7 +752,7 @@ def _together(
         return None
     return Suggestion(
         "together",
-        "everything above, together",
+        "all of them together",
         "the kinds of suggestion found (" + ", ".join(kinds) + ") applied one after the "
         "other: one may save little alone when another still rebuilds the same steps",
         current.dockerfile,
@@ -787,3 +787,79 @@ def unified_diff(
 
 def _lines(text: str) -> list[str]:
     return text.splitlines()
+
+
+# -- output ------------------------------------------------------------------------------
+def _saving_text(saving: Saving | None) -> str:
+    if saving is None:
+        return "not modelled"
+    if saving.seconds <= MEANINGFUL:
+        return (
+            f"none alone over {saving.builds} builds ({saving.before:.1f}s either way): "
+            "another step still rebuilds what it would spare"
+        )
+    return (
+        f"{saving.seconds:.1f}s over {saving.builds} builds ({saving.before:.1f}s -> "
+        f"{saving.after:.1f}s, -{saving.percent:.0f}%)"
+    )
+
+
+def to_text(project: Project, advice: Advice) -> str:
+    """The suggestions as ``cachesim suggest`` prints them."""
+    out = [
+        f"{project.name}: {len(advice.suggestions)} suggestion(s); priced over the {advice.mix}",
+        "",
+    ]
+    for number, s in enumerate(advice.suggestions, start=1):
+        out.append(f"{number}. {s.title} [{s.kind}]")
+        out.append(f"   why: {s.why}")
+        out.append(f"   saving: {_saving_text(s.saving)}")
+        if s.note:
+            out.append(f"   note: {s.note}")
+        if s.drops:
+            out.append(f"   no longer in the image: {', '.join(s.drops)}")
+        out += ["   " + line if line else "" for line in unified_diff(project, s).splitlines()]
+        out.append("")
+    if not advice.suggestions:
+        out += ["nothing to suggest", ""]
+    if advice.refusals:
+        out.append("not suggested (cachesim cannot be sure it is safe):")
+        out += [f"  - {r.why}" for r in advice.refusals]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def to_json(project: Project, advice: Advice) -> str:
+    """One JSON document: the mix, every suggestion with its diff and saving, the refusals."""
+    import json
+
+    def saving_of(s: Saving | None) -> dict | None:
+        if s is None:
+            return None
+        return {
+            "builds": s.builds,
+            "before_seconds": round(s.before, 3),
+            "after_seconds": round(s.after, 3),
+            "saved_seconds": round(s.seconds, 3),
+            "saved_percent": round(s.percent, 1),
+        }
+
+    document = {
+        "dockerfile": project.name,
+        "priced_over": advice.mix,
+        "suggestions": [
+            {
+                "kind": s.kind,
+                "title": s.title,
+                "why": s.why,
+                "saving": saving_of(s.saving),
+                "note": s.note,
+                "drops": list(s.drops),
+                "diff": unified_diff(project, s),
+                "dockerfile": s.dockerfile,
+                "dockerignore": s.dockerignore,
+            }
+            for s in advice.suggestions
+        ],
+        "not_suggested": [{"line": r.line, "why": r.why} for r in advice.refusals],
+    }
+    return json.dumps(document, indent=2) + "\n"
