@@ -10,7 +10,8 @@ edit. The default mix (docs/whatif.md, "## suggest"), in every ten builds:
 * 1 dependency bump (every manifest of the shallowest folder holding one: the manifest
   and its lockfile change together, as ``npm install x`` or ``poetry add x`` does).
 
-A kind the project has no file of is left out (its builds are not made). Every build also
+A kind the project has no file of is left out (its builds are not made; with no file at
+all, every build only sets the always-changing arguments anew). Every build also
 gives each always-changing build argument (``BUILD_DATE``, ``GIT_COMMIT``...) a new value,
 as CI does, and, when the context holds ``.git``, edits ``.git/index`` (a commit moves it).
 Files rotate within their kind in path order, so the mix is deterministic.
@@ -119,8 +120,14 @@ def mix_edits(
     edits: list[Edit] = []
     turn = dict.fromkeys(KINDS, 0)
     kinds = [k for k in mix.pattern if by_kind[k]]
-    for number in range(mix.builds if kinds else 0):
-        kind = kinds[number % len(kinds)]
+    if not kinds and not volatile:
+        return ()
+    for number in range(mix.builds):
+        kind = kinds[number % len(kinds)] if kinds else ""
+        if not kind:  # no file to edit: the build only sets its arguments anew
+            args = tuple((name, f"build-{number + 2}") for name in volatile)
+            edits.append(Edit(f"{number + 2}: new {', '.join(volatile)}", git, args))
+            continue
         if kind == "deps":
             paths = bump
         else:
