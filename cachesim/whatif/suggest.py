@@ -577,7 +577,7 @@ def dockerignore_entries(project: Project, planned: Plan) -> tuple[list[Suggesti
         Suggestion(
             "dockerignore",
             "leave out of the context what no step reads",
-            f"{', '.join(chosen)}: sent by `COPY .` but read by no step, so an edit of them "
+            f"{', '.join(chosen)}: sent by `COPY .` but read by no step, so editing any of them "
             "re-runs everything after the COPY. (They leave the image too: keep them if the "
             "running program needs them.)",
             project.dockerfile,
