@@ -1,1 +1,2 @@
-"""What-if analyses on real projects (issue 9): suggestions, sweeps."""
+"""What-if questions about real projects: what an edit rebuilds, a history replayed, a pull
+request checked, a rewrite suggested, a grid of variants swept."""
