@@ -67,14 +67,18 @@ def read_context(folder: Path) -> dict[str, ContextFile]:
 
 def history_commits(repo: str, context: str, count: int) -> list[tuple[str, list[str]]]:
     """The last ``count`` commits of HEAD, oldest first, each with the paths it changed,
-    relative to ``context`` (paths outside it left out). Read with ``git log
+    relative to ``context`` (paths outside it left out; in a bare repository the context
+    stands for the repository's root). Read with ``git log
     --name-only --no-renames``: no checkout, nothing written."""
     git = ["git", "-C", repo]
-    top = _git([*git, "rev-parse", "--show-toplevel"], repo).strip()
-    prefix = os.path.relpath(os.path.abspath(context), top).replace(os.sep, "/")
-    if prefix.startswith(".."):
-        raise InputError(f"the context {context} is not inside the repository", repo)
-    prefix = "" if prefix == "." else prefix + "/"
+    bare = _git([*git, "rev-parse", "--is-bare-repository"], repo).strip() == "true"
+    prefix = ""
+    if not bare:  # a bare repository: the context is taken to be its root
+        top = _git([*git, "rev-parse", "--show-toplevel"], repo).strip()
+        prefix = os.path.relpath(os.path.abspath(context), top).replace(os.sep, "/")
+        if prefix.startswith(".."):
+            raise InputError(f"the context {context} is not inside the repository", repo)
+        prefix = "" if prefix == "." else prefix + "/"
     out = _git(
         [*git, "log", "--no-renames", "--name-only", "--format=%x00%H", f"-n{count}", "HEAD"],
         repo,
