@@ -682,6 +682,8 @@ def saving(
     totals = []
     for text, ignore in ((project.dockerfile, project.dockerignore), (dockerfile, dockerignore)):
         raw = editmix.scenario_dict(project.name, text, ignore, project.files, edits, builder)
+        if project.build_args:
+            raw["build_args"] = dict(project.build_args)
         scenario = editmix.with_files(cachesim.load_scenario(raw), project.files)
         result = cachesim.simulate(scenario, buildkit=buildkit)
         totals.append(sum(b.seconds or 0.0 for b in result.builds[1:]))
