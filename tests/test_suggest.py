@@ -30,6 +30,7 @@ SHORT = editmix.EditMix(builds=10)  # a shorter mix: the same decisions, a faste
 def suggest(p: Project, **options):
     return suggest_with(p, mix=options.pop("mix", SHORT), **options)
 
+
 PIP = (
     "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n"
     'CMD ["python", "app.py"]\n'
@@ -77,7 +78,6 @@ def test_pip_install_moves_above_the_source_copy_and_a_source_edit_leaves_it_cac
 
 
 def test_absolute_destination_and_two_manifests_are_copied_to_the_same_folder():
-    dockerfile = "FROM golang:1.22\nCOPY . /src\nWORKDIR /src\nRUN true\n"
     go = (
         "FROM golang:1.22\nWORKDIR /src\nCOPY . /src\nRUN go mod download\nRUN go build -o /app .\n"
     )
@@ -88,7 +88,21 @@ def test_absolute_destination_and_two_manifests_are_copied_to_the_same_folder():
     )
     # go build reads the .go files: it stays after the COPY, said so
     assert "go build` reads the source itself" in refusals(suggest(project(go, files)))
-    assert "manifests-first" not in kinds(suggest(project(dockerfile, files)))
+
+
+def test_the_copy_moves_below_a_workdir_only_when_its_destination_is_absolute():
+    absolute = "FROM python:3\nCOPY . /app\nWORKDIR /app\nRUN pip3 install -r requirements.txt\n"
+    found = kinds(suggest(project(absolute, PIP_FILES)))["manifests-first"]
+    assert found.dockerfile.split("\n")[1:5] == [
+        "WORKDIR /app",
+        "COPY requirements.txt /app/",
+        "RUN pip3 install -r requirements.txt",
+        "COPY . /app",
+    ]
+    relative = "FROM python:3\nCOPY . app\nWORKDIR /app\nRUN pip3 install -r requirements.txt\n"
+    advice = suggest(project(relative, PIP_FILES))
+    assert "manifests-first" not in kinds(advice)
+    assert "destination app is relative" in refusals(advice)
 
 
 def test_chown_of_the_copy_is_kept_on_the_manifest_copy():

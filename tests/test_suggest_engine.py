@@ -57,6 +57,17 @@ SAMPLES = [
             "README.md": "# the bot\n",
         },
     ),
+    (  # the COPY sits above a WORKDIR: it moves below it (its destination is absolute)
+        "pip-workdir",
+        "treviza153/GameInventory, Dockerfile",
+        "FROM python:3\nCOPY . /app\nWORKDIR /app\nRUN pip3 install -r requirements.txt\n"
+        'ENTRYPOINT ["python"]\nCMD flask run --host 0.0.0.0\n',
+        {
+            "requirements.txt": "flask==2.2.2\n",
+            "app.py": "print('inventory')\n",
+            "templates/index.html": "<p>items</p>\n",
+        },
+    ),
     (
         "npm",
         "BlackIQ/amirhossein.info, Dockerfile",

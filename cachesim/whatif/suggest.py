@@ -336,7 +336,11 @@ def manifests_first(project: Project, planned: Plan) -> tuple[list[Suggestion], 
             landed = views[i + 1] if i + 1 < len(views) else {}
             landed = {p: d for p, d in landed.items() if p not in views[i] or views[i][p] != d}
             moved: list[tuple[Resolved, set[str]]] = []
+            between: list[Resolved] = []
             for run in steps[i + 1 :]:
+                if run.keyword in PASSABLE and not moved:
+                    between.append(run)
+                    continue
                 if run.keyword != "RUN":
                     break
                 read, why = _movable(run, run_model(run, views[i + 1], sent), landed, sent)
@@ -346,7 +350,11 @@ def manifests_first(project: Project, planned: Plan) -> tuple[list[Suggestion], 
                 moved.append((run, read))
             if not moved:
                 continue
-            text = _rewrite_manifests(lines, copy, moved)
+            why = _cannot_pass(copy, between)
+            if why:
+                refused.append(Refusal(copy.instruction.line, why))
+                continue
+            text = _rewrite_manifests(lines, copy, between, moved)
             names = sorted({_relative(p, copy) for _, read in moved for p in read})
             runs = ", ".join(f"`{_run_label(r)}` (line {r.instruction.line})" for r, _ in moved)
             what = f"only {', '.join(names)}" if names else "no file of the build"
@@ -365,6 +373,28 @@ def manifests_first(project: Project, planned: Plan) -> tuple[list[Suggestion], 
     return found, refused
 
 
+# Instructions that may sit between the COPY and the RUNs: the COPY moves below them.
+# None changes what a COPY without variables copies or where an absolute one puts it
+# (files are owned by root whatever USER says, unless --chown: Dockerfile reference).
+PASSABLE = frozenset({"WORKDIR", "ENV", "USER", "LABEL", "EXPOSE", "ARG"})
+
+
+def _cannot_pass(copy: Resolved, between: Sequence[Resolved]) -> str:
+    """Why the COPY cannot move below the instructions between it and the RUNs ("": it can)."""
+    if not between:
+        return ""
+    line = copy.instruction.line
+    if "$" in copy.instruction.command:
+        return f"line {line}: the COPY uses variables, and the instructions after it may set them"
+    dest = copy.instruction.args[-1] if copy.instruction.args else "."
+    if any(s.keyword == "WORKDIR" for s in between) and not dest.startswith("/"):
+        return (
+            f"line {line}: the COPY's destination {dest} is relative, and a WORKDIR after it "
+            "would change where it lands"
+        )
+    return ""
+
+
 def _relative(image_path: str, copy: Resolved) -> str:
     dest = posixpath.join(copy.workdir or "/", copy.dest or ".")
     return posixpath.relpath(image_path, posixpath.normpath(dest))
@@ -379,9 +409,13 @@ def _flags_text(ins: Instruction, keep: Sequence[str]) -> str:
 
 
 def _rewrite_manifests(
-    lines: list[str], copy: Resolved, moved: Sequence[tuple[Resolved, set[str]]]
+    lines: list[str],
+    copy: Resolved,
+    between: Sequence[Resolved],
+    moved: Sequence[tuple[Resolved, set[str]]],
 ) -> str:
-    """The text with a COPY of the manifests and the moved RUNs above the ``COPY .``."""
+    """The text with the instructions between, a COPY of the manifests and the moved RUNs
+    above the ``COPY .``."""
     ins = copy.instruction
     raw_dest = ins.args[-1] if ins.args else "."
     keyword = lines[ins.line - 1].lstrip().split()[0]
@@ -400,9 +434,10 @@ def _rewrite_manifests(
         names = " ".join(sorted(set(by_folder[folder])))
         copies.append(f"{keyword} {flags}{names} {dest}")
     last = moved[-1][0].instruction.end_line
-    runs = lines[ins.end_line : last]
+    passed = between[-1].instruction.end_line if between else ins.end_line
+    middle, runs = lines[ins.end_line : passed], lines[passed:last]
     head, copy_lines, tail = lines[: ins.line - 1], lines[ins.line - 1 : ins.end_line], lines[last:]
-    return "\n".join(head + copies + runs + copy_lines + tail)
+    return "\n".join(head + middle + copies + runs + copy_lines + tail)
 
 
 # -- 2. always-changing build arguments moved down --------------------------------------
