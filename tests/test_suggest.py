@@ -179,6 +179,29 @@ def test_a_timestamp_arg_moves_down_past_runs_that_do_not_read_it():
     assert found.saving.percent > 90
 
 
+def test_a_timestamp_label_moves_last_for_the_classic_builder():
+    dockerfile = (
+        "FROM python:3.12\nARG BUILD_DATE\nLABEL org.opencontainers.image.created=$BUILD_DATE\n"
+        "RUN pip install flask\nCMD python\n"
+    )
+    legacy = suggest(project(dockerfile, {}), builder="legacy")
+    found = kinds(legacy)
+    assert found["label-down"].dockerfile.split("\n")[2:5] == [
+        "RUN pip install flask",
+        "CMD python",
+        "LABEL org.opencontainers.image.created=$BUILD_DATE",
+    ]
+    # Docker's classic builder: a changed instruction rebuilds every step after it, and so
+    # does a changed build arg for the RUNs after its ARG: only both moves together save
+    assert found["together"].saving.percent > 50
+    assert found["together"].dockerfile.split("\n")[-3:-1] == [
+        "ARG BUILD_DATE",
+        "LABEL org.opencontainers.image.created=$BUILD_DATE",
+    ]
+    # BuildKit keeps labels out of the steps' keys: nothing to gain, nothing proposed
+    assert "label-down" not in kinds(suggest(project(dockerfile, {})))
+
+
 def test_a_timestamp_arg_stays_above_a_run_that_might_read_it():
     dockerfile = "FROM python:3.12\nARG GIT_COMMIT\nRUN ./stamp.sh\nLABEL rev=$GIT_COMMIT\n"
     advice = suggest(project(dockerfile, {"stamp.sh": "echo\n"}))

@@ -491,6 +491,45 @@ def volatile_args_down(project: Project, planned: Plan) -> tuple[list[Suggestion
     return found, refused
 
 
+def volatile_labels_down(project: Project, planned: Plan) -> tuple[list[Suggestion], list[Refusal]]:
+    """Each ``LABEL`` whose value uses an always-changing ARG, moved to the end of its stage.
+
+    The classic builder makes every instruction a step whose cache key follows the one
+    before it, so a LABEL that differs on every build rebuilds every step after it
+    (BuildKit keeps labels in the image config, out of the steps' keys). At the end of the
+    stage the image gets the same labels, provided no later LABEL sets a key again and no
+    later ARG or ENV changes a variable the value uses."""
+    lines = project.dockerfile.split("\n")
+    found: list[Suggestion] = []
+    for stage in planned.stages:
+        if stage.stage.index not in planned.needed:
+            continue
+        instructions = stage.stage.instructions
+        for k, ins in enumerate(instructions):
+            used = re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", ins.command)
+            if ins.keyword != "LABEL" or not editmix.volatile_args(used):
+                continue
+            later = instructions[k + 1 :]
+            if not later or any(i.keyword in ("LABEL", "ONBUILD") for i in later):
+                continue
+            redefined = {
+                a.split("=", 1)[0] for i in later if i.keyword in ("ARG", "ENV") for a in i.args
+            }
+            if redefined & set(used):
+                continue
+            found.append(
+                Suggestion(
+                    "label-down",
+                    "set the always-changing LABEL last",
+                    f"`{ins.text.strip()}` (line {ins.line}) differs on every build, and the "
+                    "classic builder rebuilds every step after it",
+                    _move_lines(lines, ins, later[-1].end_line),
+                    project.dockerignore,
+                )
+            )
+    return found, []
+
+
 def _reads_env(
     runs: Sequence[Resolved],
     views: Sequence[Mapping[str, str]],
@@ -699,7 +738,8 @@ def cache_mounts(
 
 
 MEANINGFUL = 0.05  # seconds over the whole mix: less is rounding, not a saving
-RULES = (manifests_first, volatile_args_down, dockerignore_entries)
+RULES = (manifests_first, volatile_args_down, volatile_labels_down, dockerignore_entries)
+LEGACY_ONLY = ("label-down",)  # saves time with the classic builder only
 
 
 # -- the saving, and everything together ------------------------------------------------
@@ -752,15 +792,15 @@ def suggest(
     refused: list[Refusal] = []
     for rule in RULES:
         suggestions, refusals = rule(project, planned)
-        found += suggestions
+        found += [s for s in suggestions if builder == "legacy" or s.kind not in LEGACY_ONLY]
         refused += refusals
     priced = [
         _with_saving(s, saving(project, s.dockerfile, s.dockerignore, edits, builder, buildkit))
         for s in found
     ]
     mounts, _ = cache_mounts(project, planned, builder)
-    if len({s.kind for s in found}) > 1:
-        combined = _together(project, found, priced, edits, builder, buildkit)
+    if found:
+        combined = _together(project, priced, edits, builder, buildkit)
         if combined is not None:
             priced.append(combined)
     priced.sort(key=lambda s: -s.saving.seconds if s.saving else 0.0)
@@ -773,49 +813,47 @@ def _with_saving(s: Suggestion, cost: Saving) -> Suggestion:
 
 def _together(
     project: Project,
-    found: Sequence[Suggestion],
     priced: Sequence[Suggestion],
     edits: Sequence[editmix.Edit],
     builder: str,
     buildkit: str,
 ) -> Suggestion | None:
-    """Apply one suggestion after the other, each found again on the rewritten text (a
-    line number moved by the one before)."""
+    """Apply the rules one after the other, each on the text the one before rewrote (line
+    numbers moved; and one move may enable another: an ARG can move down only once the
+    LABEL that uses it has), in two rounds; None when it saves no more than the best alone."""
     current = project
     drops: list[str] = []
-    kinds = list(dict.fromkeys(s.kind for s in found))
-    for kind in kinds:
-        rule = {r.__name__: r for r in RULES}[_RULE_OF[kind]]
-        planned = _plan(current.dockerfile, current.build_args)
-        if planned is None:
-            return None
-        suggestions, _ = rule(current, planned)
-        for s in suggestions[:1]:
-            current = Project(
-                s.dockerfile, current.files, s.dockerignore, current.name, current.build_args
-            )
-            drops += s.drops
+    applied: list[str] = []
+    for _ in range(2):
+        for rule in RULES:
+            planned = _plan(current.dockerfile, current.build_args)
+            if planned is None:
+                return None
+            suggestions, _ = rule(current, planned)
+            usable = [x for x in suggestions if builder == "legacy" or x.kind not in LEGACY_ONLY]
+            for x in usable[:1]:
+                current = Project(
+                    x.dockerfile, current.files, x.dockerignore, current.name, current.build_args
+                )
+                drops += [d for d in x.drops if d not in drops]
+                applied.append(x.kind)
+    if not applied:
+        return None
     cost = saving(project, current.dockerfile, current.dockerignore, edits, builder, buildkit)
-    best = max((s.saving.seconds for s in priced if s.saving), default=0.0)
+    best = max((x.saving.seconds for x in priced if x.saving), default=0.0)
     if cost.seconds <= best + MEANINGFUL:
         return None
+    kinds = ", ".join(dict.fromkeys(applied))
     return Suggestion(
         "together",
         "all of them together",
-        "the kinds of suggestion found (" + ", ".join(kinds) + ") applied one after the "
-        "other: one may save little alone when another still rebuilds the same steps",
+        f"the kinds of suggestion found ({kinds}) applied one after the other: one may save "
+        "little alone when another still rebuilds the same steps",
         current.dockerfile,
         current.dockerignore,
         tuple(drops),
         cost,
     )
-
-
-_RULE_OF = {
-    "manifests-first": "manifests_first",
-    "arg-down": "volatile_args_down",
-    "dockerignore": "dockerignore_entries",
-}
 
 
 def unified_diff(
