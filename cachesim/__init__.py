@@ -44,6 +44,8 @@ from cachesim.sources.scenario import Scenario
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from cachesim.cost.model import Profile
+
 __all__ = [
     "BUILDERS",
     "BUILDKIT_VERSIONS",
@@ -122,7 +124,7 @@ def simulate(
     builder: str | None = None,
     buildkit: str = DEFAULT_BUILDKIT,
     costs: bool = True,
-    profile: Any = None,
+    profile: Profile | None = None,
 ) -> SimulationResult:
     """Predict every build of ``scenario``.
 
@@ -141,8 +143,8 @@ def simulate(
         if builder not in BUILDERS:
             raise InputError(f"unknown builder {builder!r} (one of {BUILDERS})")
         scenario = replace(scenario, engine=builder)
-    result = simulator.simulate(scenario, buildkit)
-    return cost.apply_costs(scenario, result, profile) if costs else result
+    traced = simulator.trace(scenario, buildkit)
+    return cost.apply_costs(scenario, traced, profile) if costs else traced.result
 
 
 def report_text(result: SimulationResult) -> str:

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, TextIO
+from typing import TextIO
 
 import yaml
 
@@ -29,7 +29,7 @@ from cachesim.core.errors import InputError
 from cachesim.core.results import BuildResult, StepResult
 from cachesim.core.versions import DEFAULT_BUILDKIT
 from cachesim.cost.model import apply_costs, human_size
-from cachesim.simulation.simulator import simulate
+from cachesim.simulation.simulator import trace
 from cachesim.sources.scenario import Scenario, loads
 
 DEFAULT_DEMO = "order"
@@ -136,8 +136,8 @@ def parse_demo(name: str, text: str, file: str) -> Demo:
 
 def frames(demo: Demo, buildkit_version: str = DEFAULT_BUILDKIT) -> list[Frame]:
     """Every screen of the demo: each build of both sides, simulated and timed."""
-    left = apply_costs(demo.left.scenario, simulate(demo.left.scenario, buildkit_version))
-    right = apply_costs(demo.right.scenario, simulate(demo.right.scenario, buildkit_version))
+    left = apply_costs(demo.left.scenario, trace(demo.left.scenario, buildkit_version))
+    right = apply_costs(demo.right.scenario, trace(demo.right.scenario, buildkit_version))
     out = []
     left_total = right_total = 0.0
     count = len(demo.left.scenario.builds)
@@ -400,8 +400,13 @@ def demo_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return 0
 
 
-def add_parser(sub: Any, epilog: str, formatter: Any) -> None:
-    """Register ``cachesim demo`` on the CLI's subcommands."""
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    epilog: str,
+    formatter: type[argparse.HelpFormatter],
+) -> None:
+    """Register ``cachesim demo`` on the CLI's subcommands (argparse names their type only
+    privately: ``ArgumentParser.add_subparsers`` returns a ``_SubParsersAction``)."""
     demo = sub.add_parser(
         "demo",
         help="a classroom demo: two Dockerfiles rebuilt side by side, step by step",
