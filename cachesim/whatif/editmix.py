@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from cachesim.context.workspace import ContextFile
+from cachesim.sources.scenario import Scenario
 
 # The builds of ten, in order: the shares 70 / 20 / 10 spread out, not bunched.
 DEFAULT_PATTERN = (
@@ -110,12 +111,7 @@ def mix_edits(
         kind = kind_of(path)
         if kind:
             by_kind[kind].append(path)
-    if by_kind["deps"]:
-        depth = min(p.count("/") for p in by_kind["deps"])
-        folder = min(posixpath.dirname(p) for p in by_kind["deps"] if p.count("/") == depth)
-        bump = tuple(p for p in by_kind["deps"] if posixpath.dirname(p) == folder)
-    else:
-        bump = ()
+    bump = _bump(by_kind["deps"])
     git = (GIT_INDEX,) if GIT_INDEX in files else ()
     edits: list[Edit] = []
     turn = dict.fromkeys(KINDS, 0)
@@ -157,6 +153,15 @@ def history_edits(
         args = tuple((name, f"build-{number}") for name in volatile)
         edits.append(Edit(f"{number}: {commit[:10]}", paths + git, args))
     return tuple(edits)
+
+
+def _bump(manifests: Sequence[str]) -> tuple[str, ...]:
+    """What a dependency bump edits: every manifest of the shallowest folder holding one."""
+    if not manifests:
+        return ()
+    depth = min(p.count("/") for p in manifests)
+    folder = min(posixpath.dirname(p) for p in manifests if p.count("/") == depth)
+    return tuple(p for p in manifests if posixpath.dirname(p) == folder)
 
 
 def edited(path: str, old: bytes, number: int) -> dict[str, Any]:
@@ -223,6 +228,6 @@ def _after(old: bytes, change: Mapping[str, Any]) -> bytes:
     return b"\0" * change["size"]
 
 
-def with_files(scenario: Any, files: Mapping[str, ContextFile]) -> Any:
+def with_files(scenario: Scenario, files: Mapping[str, ContextFile]) -> Scenario:
     """The scenario with the project's real files (bytes, modes) as its context."""
     return replace(scenario, files=dict(files))

@@ -26,7 +26,7 @@ from __future__ import annotations
 import difflib
 import posixpath
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cachesim.builders.reads import (
@@ -229,6 +229,17 @@ def _views(steps: Sequence[Resolved], sent: Mapping[str, ContextFile]) -> list[d
     return views
 
 
+def _needed(
+    planned: Plan, sent: Mapping[str, ContextFile]
+) -> Iterator[tuple[list[Resolved], list[dict[str, str]]]]:
+    """Each stage the target needs: its steps (ONBUILD triggers left out) and, per step,
+    the context files in the image before it."""
+    for stage in planned.stages:
+        if stage.stage.index in planned.needed:
+            steps = [s for s in stage.steps if not s.trigger]
+            yield steps, _views(steps, sent)
+
+
 def _contents(sent: Mapping[str, ContextFile], view: Mapping[str, str]) -> Callable:
     by_digest = {content_digest(f.content): f.content for f in sent.values()}
     return lambda path: by_digest.get(view.get(path, ""))
@@ -325,52 +336,69 @@ def manifests_first(project: Project, planned: Plan) -> tuple[list[Suggestion], 
     lines = project.dockerfile.split("\n")
     found: list[Suggestion] = []
     refused: list[Refusal] = []
-    for stage in planned.stages:
-        if stage.stage.index not in planned.needed:
-            continue
-        steps = [s for s in stage.steps if not s.trigger]
-        views = _views(steps, sent)
+    for steps, views in _needed(planned, sent):
         for i, copy in enumerate(steps):
             if not _is_context_dot(copy):
                 continue
-            landed = views[i + 1] if i + 1 < len(views) else {}
-            landed = {p: d for p, d in landed.items() if p not in views[i] or views[i][p] != d}
-            moved: list[tuple[Resolved, set[str]]] = []
-            between: list[Resolved] = []
-            for run in steps[i + 1 :]:
-                if run.keyword in PASSABLE and not moved:
-                    between.append(run)
-                    continue
-                if run.keyword != "RUN":
-                    break
-                read, why = _movable(run, run_model(run, views[i + 1], sent), landed, sent)
-                if read is None:
-                    refused.append(Refusal(run.instruction.line, why))
-                    break
-                moved.append((run, read))
-            if not moved:
-                continue
-            why = _cannot_pass(copy, between)
-            if why:
-                refused.append(Refusal(copy.instruction.line, why))
-                continue
-            text = _rewrite_manifests(lines, copy, between, moved)
-            names = sorted({_relative(p, copy) for _, read in moved for p in read})
-            runs = ", ".join(f"`{_run_label(r)}` (line {r.instruction.line})" for r, _ in moved)
-            what = f"only {', '.join(names)}" if names else "no file of the build"
-            found.append(
-                Suggestion(
-                    "manifests-first",
-                    "install the dependencies before copying the source",
-                    f"{runs} read{'s' if len(moved) == 1 else ''} {what}, but "
-                    f"{'it runs' if len(moved) == 1 else 'they run'} after "
-                    f"`{_run_label(copy)}` (line {copy.instruction.line}), so every edit "
-                    f"of any file re-runs {'it' if len(moved) == 1 else 'them'}",
-                    text,
-                    project.dockerignore,
-                )
-            )
+            between, moved, refusal = _moves(steps, i, views, sent)
+            if refusal is not None:
+                refused.append(refusal)
+            if moved:
+                found.append(_manifest_suggestion(project, lines, copy, between, moved))
     return found, refused
+
+
+def _moves(
+    steps: Sequence[Resolved],
+    i: int,
+    views: Sequence[Mapping[str, str]],
+    sent: Mapping[str, ContextFile],
+) -> tuple[list[Resolved], list[tuple[Resolved, set[str]]], Refusal | None]:
+    """What the ``COPY .`` at ``i`` can move below: the instructions it passes, the RUNs
+    that move above it (each with the image paths it reads), and why it stops there."""
+    copy = steps[i]
+    landed = views[i + 1] if i + 1 < len(views) else {}
+    landed = {p: d for p, d in landed.items() if p not in views[i] or views[i][p] != d}
+    moved: list[tuple[Resolved, set[str]]] = []
+    between: list[Resolved] = []
+    refusal = None
+    for run in steps[i + 1 :]:
+        if run.keyword in PASSABLE and not moved:
+            between.append(run)
+            continue
+        if run.keyword != "RUN":
+            break
+        read, why = _movable(run, run_model(run, views[i + 1], sent), landed, sent)
+        if read is None:
+            refusal = Refusal(run.instruction.line, why)
+            break
+        moved.append((run, read))
+    why = _cannot_pass(copy, between) if moved else ""
+    if why:
+        return between, [], Refusal(copy.instruction.line, why)
+    return between, moved, refusal
+
+
+def _manifest_suggestion(
+    project: Project,
+    lines: list[str],
+    copy: Resolved,
+    between: Sequence[Resolved],
+    moved: Sequence[tuple[Resolved, set[str]]],
+) -> Suggestion:
+    names = sorted({_relative(p, copy) for _, read in moved for p in read})
+    runs = ", ".join(f"`{_run_label(r)}` (line {r.instruction.line})" for r, _ in moved)
+    what = f"only {', '.join(names)}" if names else "no file of the build"
+    one = len(moved) == 1
+    return Suggestion(
+        "manifests-first",
+        "install the dependencies before copying the source",
+        f"{runs} read{'s' if one else ''} {what}, but {'it runs' if one else 'they run'} "
+        f"after `{_run_label(copy)}` (line {copy.instruction.line}), so every edit of any "
+        f"file re-runs {'it' if one else 'them'}",
+        _rewrite_manifests(lines, copy, between, moved),
+        project.dockerignore,
+    )
 
 
 # Instructions that may sit between the COPY and the RUNs: the COPY moves below them.
@@ -577,67 +605,79 @@ TOP_DOCS = re.compile(r"[^/]*\.(md|rst|adoc)")
 def dockerignore_entries(project: Project, planned: Plan) -> tuple[list[Suggestion], list[Refusal]]:
     """Entries for files and folders that ``COPY .`` sends but no step reads."""
     sent = sent_files(project)
-    steps = [
-        (s, stage)
-        for stage in planned.stages
-        if stage.stage.index in planned.needed
-        for s in stage.steps
-        if not s.trigger
-    ]
-    copies = [s for s, _ in steps if _is_context_dot(s)]
-    if not copies:
+    steps = [s for stage_steps, _ in _needed(planned, sent) for s in stage_steps]
+    copies = [s for s in steps if _is_context_dot(s)]
+    candidates = _ignore_candidates(sent)
+    if not copies or not candidates:
         return [], []
-    top = sorted({p.split("/")[0] for p in sent})
-    candidates = [n for n in top if n in IGNORE_CANDIDATES or (n in sent and TOP_DOCS.fullmatch(n))]
-    if not candidates:
-        return [], []
-    for step, _ in steps:
-        if step.keyword in ("COPY", "ADD") and any(c in s for s in step.sources for c in "*?["):
-            line = step.instruction.line
-            return [], [Refusal(line, f"line {line}: a wildcard source may need any file")]
+    wildcard = next((x for x in steps if _has_wildcard_source(x)), None)
+    if wildcard is not None:
+        line = wildcard.instruction.line
+        return [], [Refusal(line, f"line {line}: a wildcard source may need any file")]
+    read, refusal = _all_reads(planned, sent)
+    if refusal is not None:
+        return [], [refusal]
     rules = IgnoreRules.parse(project.dockerignore)
+    texts = [s.instruction.command for s in steps if not _is_context_dot(s)]
+    chosen = [n for n in candidates if _ignorable(n, sent, texts, rules, copies, read)]
+    return ([_ignore_suggestion(project, chosen, copies)] if chosen else []), []
+
+
+def _ignore_candidates(sent: Mapping[str, ContextFile]) -> list[str]:
+    """Top-level names of the context that builds seldom need (.git, docs, tests, *.md)."""
+    top = sorted({p.split("/")[0] for p in sent})
+    return [n for n in top if n in IGNORE_CANDIDATES or (n in sent and TOP_DOCS.fullmatch(n))]
+
+
+def _has_wildcard_source(step: Resolved) -> bool:
+    return step.keyword in ("COPY", "ADD") and any(
+        c in source for source in step.sources for c in "*?["
+    )
+
+
+def _all_reads(planned: Plan, sent: Mapping[str, ContextFile]) -> tuple[set[str], Refusal | None]:
+    """The image paths any RUN of the needed stages reads, or why that cannot be known."""
     read: set[str] = set()
-    for stage in planned.stages:
-        if stage.stage.index not in planned.needed:
-            continue
-        stage_steps = [s for s in stage.steps if not s.trigger]
-        views = _views(stage_steps, sent)
-        for i, step in enumerate(stage_steps):
+    for steps, views in _needed(planned, sent):
+        for i, step in enumerate(steps):
             if step.keyword != "RUN":
                 continue
             model = run_model(step, views[i], sent)
             if not model.known or any(m.type == "bind" for m in step.mounts):
                 line = step.instruction.line
-                return [], [
-                    Refusal(
-                        line,
-                        f"line {line}: cachesim cannot tell what `{_run_label(step)}` "
-                        "reads, so it proposes no .dockerignore entry",
-                    )
-                ]
+                why = (
+                    f"line {line}: cachesim cannot tell what `{_run_label(step)}` reads, so "
+                    "it proposes no .dockerignore entry"
+                )
+                return read, Refusal(line, why)
             read |= _reads(model.tools, views[i])
-    texts = [s.instruction.command for s, _ in steps if not _is_context_dot(s)]
-    chosen = []
-    for name in candidates:
-        files = [p for p in sent if p == name or p.startswith(name + "/")]
-        word = re.compile(r"(?<![\w.-])" + re.escape(name) + r"(?![\w-])")
-        if any(word.search(t) for t in texts):
-            continue
-        if any(
-            r.exclusion and (r.matches(name) or r.pattern.startswith(name + "/"))
-            for r in rules.rules
-        ):
-            continue
-        landed = {
-            posixpath.join(posixpath.join(c.workdir or "/", c.dest), p)
-            for c in copies
-            for p in files
-        }
-        if landed & read:
-            continue
-        chosen.append(name)
-    if not chosen:
-        return [], []
+    return read, None
+
+
+def _ignorable(
+    name: str,
+    sent: Mapping[str, ContextFile],
+    texts: Sequence[str],
+    rules: IgnoreRules,
+    copies: Sequence[Resolved],
+    read: set[str],
+) -> bool:
+    """Whether no instruction names it, no `!` line keeps it, and no RUN reads it."""
+    word = re.compile(r"(?<![\w.-])" + re.escape(name) + r"(?![\w-])")
+    if any(word.search(t) for t in texts):
+        return False
+    if any(
+        r.exclusion and (r.matches(name) or r.pattern.startswith(name + "/")) for r in rules.rules
+    ):
+        return False
+    files = [p for p in sent if p == name or p.startswith(name + "/")]
+    landed = {posixpath.join(c.workdir or "/", c.dest, p) for c in copies for p in files}
+    return not landed & read
+
+
+def _ignore_suggestion(
+    project: Project, chosen: Sequence[str], copies: Sequence[Resolved]
+) -> Suggestion:
     old = project.dockerignore or ""
     added = "# added by cachesim suggest: sent by COPY . but read by no step\n"
     text = old + ("\n" if old and not old.endswith("\n") else "") + added
@@ -647,18 +687,16 @@ def dockerignore_entries(project: Project, planned: Plan) -> tuple[list[Suggesti
         for c in copies
         for name in chosen
     )
-    return [
-        Suggestion(
-            "dockerignore",
-            "leave out of the context what no step reads",
-            f"{', '.join(chosen)}: sent by `COPY .` but read by no step, so editing any of them "
-            "re-runs everything after the COPY. (They leave the image too: keep them if the "
-            "running program needs them.)",
-            project.dockerfile,
-            text,
-            drops,
-        )
-    ], []
+    return Suggestion(
+        "dockerignore",
+        "leave out of the context what no step reads",
+        f"{', '.join(chosen)}: sent by `COPY .` but read by no step, so editing any of them "
+        "re-runs everything after the COPY. (They leave the image too: keep them if the "
+        "running program needs them.)",
+        project.dockerfile,
+        text,
+        drops,
+    )
 
 
 # -- 4. cache mounts ----------------------------------------------------------------------
@@ -687,30 +725,11 @@ def cache_mounts(
     sent = sent_files(project)
     lines = project.dockerfile.split("\n")
     mounts: dict[int, list[str]] = {}
-    for stage in planned.stages:
-        if stage.stage.index not in planned.needed:
-            continue
-        steps = [s for s in stage.steps if not s.trigger]
-        views = _views(steps, sent)
+    for steps, views in _needed(planned, sent):
         for i, step in enumerate(steps):
-            if step.keyword != "RUN" or step.mounts or step.instruction.json:
-                continue
-            if (step.user or "root").split(":")[0] not in ("root", "0"):
-                continue  # a cache mount belongs to root: another user could not write it
-            model = run_model(step, views[i], sent)
-            if not model.known:
-                continue
-            targets = []
-            for tool in model.tools:
-                folder = CACHE_DIRS.get(tool.tool)
-                if folder is None or "--no-cache-dir" in tool.argv:
-                    continue
-                target = posixpath.join(home_of(step.user), folder)
-                if folder.endswith("go-build"):
-                    target = dict(step.run_env).get("GOCACHE", target)
-                targets.append(target)
+            targets = _mount_targets(step, views[i], sent)
             if targets:
-                mounts[step.instruction.line] = list(dict.fromkeys(targets))
+                mounts[step.instruction.line] = targets
     if not mounts:
         return [], []
     new = list(lines)
@@ -738,6 +757,31 @@ def cache_mounts(
 
 
 MEANINGFUL = 0.05  # seconds over the whole mix: less is rounding, not a saving
+
+
+def _mount_targets(
+    step: Resolved, view: Mapping[str, str], sent: Mapping[str, ContextFile]
+) -> list[str]:
+    """The cache folders a RUN's tools keep, where a cache mount is safe to add."""
+    if step.keyword != "RUN" or step.mounts or step.instruction.json:
+        return []
+    if (step.user or "root").split(":")[0] not in ("root", "0"):
+        return []  # a cache mount belongs to root: another user could not write it
+    model = run_model(step, view, sent)
+    if not model.known:
+        return []
+    targets = []
+    for tool in model.tools:
+        folder = CACHE_DIRS.get(tool.tool)
+        if folder is None or "--no-cache-dir" in tool.argv:
+            continue
+        target = posixpath.join(home_of(step.user), folder)
+        if folder.endswith("go-build"):
+            target = dict(step.run_env).get("GOCACHE", target)
+        targets.append(target)
+    return list(dict.fromkeys(targets))
+
+
 RULES = (manifests_first, volatile_args_down, volatile_labels_down, dockerignore_entries)
 LEGACY_ONLY = ("label-down",)  # saves time with the classic builder only
 
