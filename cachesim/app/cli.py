@@ -180,6 +180,9 @@ def _parser() -> argparse.ArgumentParser:
         "its `builders:` or its one `engine:`)",
     )
     _add_suggest_parser(sub)
+    from cachesim.app.sweep_command import add_parser as add_sweep_parser
+
+    add_sweep_parser(sub, EPILOG)
     from cachesim.app.demo import add_parser as add_demo_parser
 
     add_demo_parser(sub, EPILOG, argparse.RawDescriptionHelpFormatter)
@@ -460,6 +463,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _compare(args)
         if args.command == "suggest":
             return _suggest(args)
+        if args.command == "sweep":
+            from cachesim.app.sweep_command import sweep_command
+
+            return sweep_command(args)
         if args.command == "demo":
             from cachesim.app.demo import demo_command
 
