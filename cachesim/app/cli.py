@@ -40,6 +40,8 @@ examples:
   DOCKER_HOST=unix:///tmp/eng/docker.sock cachesim verify --standin-bases tests/scenarios/*.yaml
   cachesim demo --list
   cachesim demo order --auto
+  cachesim impact path/to/project            # what an edit of each file rebuilds
+  cachesim run path/to/project --edit requirements.txt
 """
 
 
@@ -69,7 +71,14 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    run.add_argument("scenario", help="a scenario YAML file (see shared/spec/scenario-format.md)")
+    run.add_argument(
+        "scenario",
+        help="a scenario YAML file (see shared/spec/scenario-format.md), or a project folder: "
+        "its build as it is, then a what-if build with the --edit and --build-arg given",
+    )
+    from cachesim.app import project_cli
+
+    project_cli.project_options(run, run=True)
     run.add_argument(
         "--format",
         choices=("text", "json"),
@@ -175,6 +184,7 @@ def _parser() -> argparse.ArgumentParser:
     from cachesim.app.demo import add_parser as add_demo_parser
 
     add_demo_parser(sub, EPILOG, argparse.RawDescriptionHelpFormatter)
+    project_cli.add_parsers(sub, argparse.RawDescriptionHelpFormatter)
     return parser
 
 
@@ -231,8 +241,14 @@ def _check_plot(path: str | None) -> None:
 def _run(args: argparse.Namespace) -> int:
     from cachesim.cost.model import apply_costs
 
+    from cachesim.app import project_cli
+
     _check_plot(args.plot)
-    scenario = load(args.scenario)
+    project_cli.check_folder_options(args)
+    if os.path.isdir(args.scenario):
+        scenario = project_cli.folder_scenario(args)
+    else:
+        scenario = load(args.scenario)
     if args.engine == "both":
         if args.format == "json" or args.plot:
             raise InputError("--engine both prints text only (no --format json, no --plot)")
@@ -331,6 +347,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _calibrate(args)
         if args.command == "compare":
             return _compare(args)
+        if args.command in ("impact", "init"):
+            from cachesim.app import project_cli
+
+            return getattr(project_cli, f"{args.command}_command")(args)
         if args.command == "demo":
             from cachesim.app.demo import demo_command
 

@@ -57,7 +57,7 @@ class Impact:
     project: Project
     warm: Effect  # the build with nothing changed
     parts: tuple[Part, ...]  # largest effect first
-    ignored: tuple[tuple[str, int], ...]  # (top-level name, files) .dockerignore keeps out
+    ignored: tuple[str, ...]  # top-level files and folders ("x/") .dockerignore keeps out
     failure: str | None = None  # the build of the folder as it is fails: nothing to compare
     evaluations: int = 0
 
@@ -176,13 +176,17 @@ def _merge(parts: list[Part]) -> list[Part]:
     return list(merged.values())
 
 
-def _ignored_groups(ignored: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
-    groups: dict[str, int] = {}
+def _ignored_groups(ignored: tuple[str, ...]) -> tuple[str, ...]:
+    """Ignored paths by top-level entry: ``x/ (3 files)``, a folder skipped whole ``x/``."""
+    files: dict[str, int] = {}
     for path in ignored:
-        head, sep, _rest = path.partition("/")
+        head, sep, rest = path.partition("/")
         name = head + "/" if sep else head
-        groups[name] = groups.get(name, 0) + (0 if path.endswith("/") and not _rest else 1)
-    return tuple(sorted(groups.items()))
+        files[name] = files.get(name, 0) + (1 if rest and not rest.endswith("/") else 0)
+    return tuple(
+        f"{name} ({n} file{'s' if n > 1 else ''})" if n else name
+        for name, n in sorted(files.items())
+    )
 
 
 def _names(paths: tuple[str, ...], width: int) -> str:
@@ -201,7 +205,7 @@ def impact_text(result: Impact, scenario: Scenario | None = None) -> str:
         f"context: {project.folder}  Dockerfile: {project.dockerfile_path}  "
         f"ignore file: {project.ignore_file or 'none'}",
         f"{len(project.snapshot.entries)} files in the context, "
-        f"{sum(n for _, n in result.ignored)} kept out by .dockerignore",
+        f"{len(project.snapshot.ignored)} files or folders kept out by .dockerignore",
     ]
     lines += [f"note: {note}" for note in project.snapshot.notes]
     if result.failure:
@@ -237,9 +241,7 @@ def impact_text(result: Impact, scenario: Scenario | None = None) -> str:
     if result.ignored:
         lines.append("")
         lines.append(".dockerignore keeps these out (an edit never reaches the builder):")
-        shown = [f"{name} ({n} files)" if n > 1 or (name.endswith("/") and n) else name
-                 for name, n in result.ignored]
-        lines += textwrap.wrap(", ".join(shown), 96, initial_indent="  ", subsequent_indent="  ")
+        lines += textwrap.wrap(", ".join(result.ignored), 96, initial_indent="  ", subsequent_indent="  ")
     return "\n".join(lines) + "\n"
 
 
