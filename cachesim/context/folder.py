@@ -200,7 +200,7 @@ def _walk(
         for item in items:
             rel = prefix + item.name
             if item.is_dir(follow_symlinks=False):
-                if plain or not rules.excludes(rel) or rules.has_exceptions:
+                if plain or not rules.excludes(rel) or _may_reinclude(rules, rel):
                     stack.append((rel + "/", item.path))
                 else:
                     ignored.append(rel + "/")
@@ -213,6 +213,13 @@ def _walk(
                 yield rel, info, True
             elif stat.S_ISREG(info.st_mode):
                 yield rel, info, False
+
+
+def _may_reinclude(rules: IgnoreRules, directory: str) -> bool:
+    # Docker's walk enters an excluded directory only when an exception line, read as
+    # plain text, starts with "directory/" (cachesim/context/dockerignore.py, "walked").
+    prefix = directory + "/"
+    return any(r.exclusion and (r.pattern + "/").startswith(prefix) for r in rules.rules)
 
 
 def _hash_file(root: str, rel: str, keep: bool) -> Entry:
