@@ -71,8 +71,10 @@ def test_full_snapshot_against_sha256(context):
     floor = _best(lambda: _sha256_floor(context))
     ours = _best(lambda: FolderReader(context).snapshot())
     ratio = ours / floor
-    print(f"\nfull snapshot: {ours:.3f}s, single-process sha256 {floor:.3f}s: {ratio:.2f}x "
-          "(target <= 1.0x)")
+    print(
+        f"\nfull snapshot: {ours:.3f}s, single-process sha256 {floor:.3f}s: {ratio:.2f}x "
+        "(target <= 1.0x)"
+    )
     assert ratio <= 1.0
 
 
@@ -85,8 +87,10 @@ def test_recheck_unchanged_against_stat_walk(context):
     again = reader.snapshot()
     assert again.hashed == 0 and again.entries == first.entries
     ratio = ours / floor
-    print(f"\nunchanged re-check: {ours:.3f}s, stat-only walk {floor:.3f}s: {ratio:.2f}x "
-          "(target <= 2x)")
+    print(
+        f"\nunchanged re-check: {ours:.3f}s, stat-only walk {floor:.3f}s: {ratio:.2f}x "
+        "(target <= 2x)"
+    )
     assert ratio <= 2.0
 
 
@@ -110,6 +114,8 @@ def test_resnapshot_after_ten_edits(context, tmp_path):
             os.utime(p, (old, old))
     assert after.hashed == 10
     ratio = ours / first
-    print(f"\nre-snapshot after 10 edits: {ours:.3f}s, first snapshot {first:.3f}s: "
-          f"{ratio:.1%} (target <= 5%)")
+    print(
+        f"\nre-snapshot after 10 edits: {ours:.3f}s, first snapshot {first:.3f}s: "
+        f"{ratio:.1%} (target <= 5%)"
+    )
     assert ratio <= 0.05

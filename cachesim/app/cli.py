@@ -239,9 +239,8 @@ def _check_plot(path: str | None) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from cachesim.cost.model import apply_costs
-
     from cachesim.app import project_cli
+    from cachesim.cost.model import apply_costs
 
     _check_plot(args.plot)
     project_cli.check_folder_options(args)

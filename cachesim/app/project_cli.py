@@ -68,7 +68,9 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type) -> None:
         formatter_class=formatter,
     )
     init.add_argument("folder", metavar="DIR", help="the build context")
-    init.add_argument("--dockerfile", metavar="PATH", help="the Dockerfile (default DIR/Dockerfile)")
+    init.add_argument(
+        "--dockerfile", metavar="PATH", help="the Dockerfile (default DIR/Dockerfile)"
+    )
     init.add_argument(
         "-o", "--output", metavar="FILE", help="where to write it (default stdout; not in DIR)"
     )
@@ -77,8 +79,10 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type) -> None:
 def project_options(parser: argparse.ArgumentParser, run: bool = False) -> None:
     """Options shared by the commands that read a folder (``run`` already has --buildkit)."""
     parser.add_argument(
-        "--dockerfile", metavar="PATH", help="the Dockerfile, as `docker build -f` (default "
-        "DIR/Dockerfile); a PATH.dockerignore beside it replaces DIR/.dockerignore"
+        "--dockerfile",
+        metavar="PATH",
+        help="the Dockerfile, as `docker build -f` (default "
+        "DIR/Dockerfile); a PATH.dockerignore beside it replaces DIR/.dockerignore",
     )
     parser.add_argument(
         "--build-arg",
@@ -98,10 +102,16 @@ def project_options(parser: argparse.ArgumentParser, run: bool = False) -> None:
         )
         return
     parser.add_argument("--target", metavar="STAGE", help="the --target stage")
-    parser.add_argument("--engine", choices=("buildkit", "legacy"), default="buildkit",
-                        help="the builder (legacy: the classic builder, DOCKER_BUILDKIT=0)")
     parser.add_argument(
-        "--buildkit", choices=BUILDKIT_VERSIONS, default=DEFAULT_BUILDKIT,
+        "--engine",
+        choices=("buildkit", "legacy"),
+        default="buildkit",
+        help="the builder (legacy: the classic builder, DOCKER_BUILDKIT=0)",
+    )
+    parser.add_argument(
+        "--buildkit",
+        choices=BUILDKIT_VERSIONS,
+        default=DEFAULT_BUILDKIT,
         help=f"the BuildKit release whose rules apply (default {DEFAULT_BUILDKIT})",
     )
 
@@ -154,8 +164,15 @@ def folder_scenario(args: argparse.Namespace) -> Scenario:
 
 def check_folder_options(args: argparse.Namespace) -> None:
     """``--edit``, ``--build-arg`` and ``--dockerfile`` only go with a folder."""
-    used = [o for o, v in (("--edit", args.edit), ("--build-arg", args.build_arg),
-                           ("--dockerfile", args.dockerfile)) if v]
+    used = [
+        o
+        for o, v in (
+            ("--edit", args.edit),
+            ("--build-arg", args.build_arg),
+            ("--dockerfile", args.dockerfile),
+        )
+        if v
+    ]
     if used and not os.path.isdir(args.scenario):
         raise InputError(f"{used[0]} goes with a folder, not a scenario file", args.scenario)
 

@@ -228,8 +228,16 @@ def _hash_file(root: str, rel: str, keep: bool) -> Entry:
         fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         info = os.lstat(full)
-        return Entry(rel, info.st_size, info.st_mtime_ns, info.st_ino, info.st_mode,
-                     "unreadable", None, "unreadable")
+        return Entry(
+            rel,
+            info.st_size,
+            info.st_mtime_ns,
+            info.st_ino,
+            info.st_mode,
+            "unreadable",
+            None,
+            "unreadable",
+        )
     try:
         info = os.fstat(fd)
         digest = hashlib.sha256()
@@ -245,8 +253,9 @@ def _hash_file(root: str, rel: str, keep: bool) -> Entry:
     finally:
         os.close(fd)
     content = b"".join(kept) if keep else None
-    return Entry(rel, info.st_size, info.st_mtime_ns, info.st_ino, info.st_mode,
-                 digest.hexdigest(), content)
+    return Entry(
+        rel, info.st_size, info.st_mtime_ns, info.st_ino, info.st_mode, digest.hexdigest(), content
+    )
 
 
 def _link_entry(root: Path, rel: str, info: os.stat_result) -> Entry:
@@ -255,8 +264,9 @@ def _link_entry(root: Path, rel: str, info: os.stat_result) -> Entry:
     target = os.readlink(root / rel)
     data = f"symlink -> {target}".encode()
     digest = hashlib.sha256(data).hexdigest()
-    return Entry(rel, info.st_size, info.st_mtime_ns, info.st_ino, info.st_mode, digest, data,
-                 "symlink")
+    return Entry(
+        rel, info.st_size, info.st_mtime_ns, info.st_ino, info.st_mode, digest, data, "symlink"
+    )
 
 
 def _notes(entries: Mapping[str, Entry]) -> tuple[str, ...]:

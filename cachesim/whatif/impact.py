@@ -89,8 +89,9 @@ def impact(
 
     base = scenario_of(project, (Build("as it is"),), build_args, target, builder)
     cold = cachesim.simulate(base, buildkit=buildkit).builds[0]
-    warm_run = cachesim.simulate(replace(base, builds=(Build("as it is"), Build("again"))),
-                                 buildkit=buildkit)
+    warm_run = cachesim.simulate(
+        replace(base, builds=(Build("as it is"), Build("again"))), buildkit=buildkit
+    )
     warm = effect_of(warm_run.builds[1])
     ignored = _ignored_groups(project.snapshot.ignored)
     if cold.failed:
@@ -221,8 +222,10 @@ def impact_text(result: Impact, scenario: Scenario | None = None) -> str:
     read = [p for p in result.parts if p.effect.rebuilt and not _same(p.effect, warm)]
     unread = [p for p in result.parts if p not in read]
     if read:
-        lines.append("an edit of                              files  first step it runs again"
-                     "                         steps  time")
+        lines.append(
+            "an edit of                              files  first step it runs again"
+            "                         steps  time"
+        )
         for part in read:
             e = part.effect
             first = f"line {e.first_line}: {e.first}" if e.first_line else (e.error or "")
@@ -241,7 +244,9 @@ def impact_text(result: Impact, scenario: Scenario | None = None) -> str:
     if result.ignored:
         lines.append("")
         lines.append(".dockerignore keeps these out (an edit never reaches the builder):")
-        lines += textwrap.wrap(", ".join(result.ignored), 96, initial_indent="  ", subsequent_indent="  ")
+        lines += textwrap.wrap(
+            ", ".join(result.ignored), 96, initial_indent="  ", subsequent_indent="  "
+        )
     return "\n".join(lines) + "\n"
 
 

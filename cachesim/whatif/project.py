@@ -95,7 +95,9 @@ def edit_changes(project: Project, path: str) -> tuple[Change, ...]:
     found = [p for p in files if p == path or p.startswith(path + "/") or path in ("", ".")]
     if not found:
         if any(p == path or p.startswith(path.rstrip("/") + "/") for p in project.snapshot.ignored):
-            raise InputError(f"'{path}' is kept out by .dockerignore: an edit rebuilds nothing",
-                             str(project.folder))
+            raise InputError(
+                f"'{path}' is kept out by .dockerignore: an edit rebuilds nothing",
+                str(project.folder),
+            )
         raise InputError(f"no file '{path}' in the context", str(project.folder))
     return tuple(Change("edit", p, {"append": EDIT_MARK}) for p in found)
