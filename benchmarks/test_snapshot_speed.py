@@ -119,3 +119,41 @@ def test_resnapshot_after_ten_edits(context, tmp_path):
         f"{ratio:.1%} (target <= 5%)"
     )
     assert ratio <= 0.05
+
+
+BUILDS = 200
+BUILD_FILES = 5000
+BUILD_TARGET_SECONDS = 2.0
+
+
+def test_two_hundred_builds_over_five_thousand_files():
+    """200 builds, one source edit each, over a 5,000-file context (issue 9: at most 2 s;
+    44 s before the selection memos of cachesim/context/index.py)."""
+    import cachesim
+    from cachesim.context.workspace import ContextFile
+    from cachesim.sources.scenario import Build, Change, Scenario
+
+    files = {
+        f"src/pkg{i % 50}/mod{i}.py": ContextFile(f"x = {i}\n".encode())
+        for i in range(BUILD_FILES)
+    }
+    files["requirements.txt"] = ContextFile(b"flask\n")
+    dockerfile = (
+        "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
+        "RUN pip install -r requirements.txt\nCOPY . .\nRUN python -m compileall .\n"
+    )
+    edits = [
+        Build(f"edit {i}", (Change("edit", f"src/pkg{i % 50}/mod{i}.py", {"content": "y\n"}),))
+        for i in range(1, BUILDS)
+    ]
+    scenario = Scenario(
+        "builds", "", "buildkit", dockerfile, None, files, {}, None, (Build("cold"), *edits)
+    )
+    start = time.perf_counter()
+    result = cachesim.simulate(scenario)
+    seconds = time.perf_counter() - start
+    assert len(result.builds) == BUILDS
+    assert [s.status for s in result.builds[1].steps][2:] == ["cached", "cached", "built", "built"]
+    print(f"\n{BUILDS} builds over {BUILD_FILES} files: {seconds:.2f}s "
+          f"({seconds / BUILDS * 1000:.0f} ms a build; target <= {BUILD_TARGET_SECONDS}s)")
+    assert seconds <= BUILD_TARGET_SECONDS
