@@ -240,14 +240,24 @@ def impact_text(result: Impact, scenario: Scenario | None = None) -> str:
         files = sum(part.files for part in unread)
         lines.append("")
         lines.append(f"no step reads these ({files} files; an edit rebuilds nothing):")
-        lines += textwrap.wrap(", ".join(paths), 96, initial_indent="  ", subsequent_indent="  ")
+        lines += _wrapped(paths)
     if result.ignored:
         lines.append("")
         lines.append(".dockerignore keeps these out (an edit never reaches the builder):")
-        lines += textwrap.wrap(
-            ", ".join(result.ignored), 96, initial_indent="  ", subsequent_indent="  "
-        )
+        lines += _wrapped(result.ignored)
     return "\n".join(lines) + "\n"
+
+
+def _wrapped(names: tuple[str, ...]) -> list[str]:
+    text = ", ".join(names)
+    return textwrap.wrap(
+        text,
+        96,
+        initial_indent="  ",
+        subsequent_indent="  ",
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
 
 
 def _same(effect: Effect, warm: Effect) -> bool:
