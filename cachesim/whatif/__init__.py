@@ -1,1 +1,2 @@
-"""What-if questions on real projects: a folder or a git history instead of a YAML scenario."""
+"""What-if questions about real projects: what an edit rebuilds, a history replayed, a pull
+request checked, a rewrite suggested, a grid of variants swept."""
