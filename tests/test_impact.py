@@ -258,3 +258,13 @@ def test_edit_option_needs_a_folder(tmp_path, capsys):
     scenario.write_text("name: s\ndockerfile: FROM a\nbuilds: [{name: a}]\n")
     assert main(["run", str(scenario), "--edit", "x"]) == 2
     assert "--edit goes with a folder" in capsys.readouterr().err
+
+
+def test_impact_of_a_folder_whose_build_fails(tmp_path, capsys):
+    """A COPY of a missing file fails the build (seen on Docker 20.10 and 28.5,
+    cachesim/context/selection.py): impact says so instead of comparing edits."""
+    (tmp_path / "Dockerfile").write_text("FROM alpine\nCOPY missing.txt .\n")
+    assert main(["impact", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "the build of the folder as it is fails: failed to compute cache key" in out
+    assert '"/missing.txt": not found' in out
