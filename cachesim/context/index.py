@@ -20,7 +20,7 @@ change no answer, only its cost.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from cachesim.context.dockerignore import IgnoreRules
@@ -53,9 +53,9 @@ class _Memo:
 
     def __init__(self, limit: int):
         self.limit = limit
-        self.data: dict[Any, Any] = {}
+        self.data: dict[Hashable, Any] = {}
 
-    def get_or_compute(self, key: Any, compute: Callable[[], Any]) -> Any:
+    def get_or_compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         try:
             return self.data[key]
         except KeyError:
