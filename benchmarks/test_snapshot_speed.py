@@ -130,8 +130,9 @@ def test_two_hundred_builds_over_five_thousand_files():
     """200 builds, one source edit each, over a 5,000-file context (issue 9: at most 2 s;
     44 s before the selection memos of cachesim/context/index.py)."""
     import cachesim
+    from cachesim.context.changes import Edit
     from cachesim.context.workspace import ContextFile
-    from cachesim.sources.scenario import Build, Change, Scenario
+    from cachesim.sources.scenario import Build, Scenario
 
     files = {
         f"src/pkg{i % 50}/mod{i}.py": ContextFile(f"x = {i}\n".encode())
@@ -143,11 +144,11 @@ def test_two_hundred_builds_over_five_thousand_files():
         "RUN pip install -r requirements.txt\nCOPY . .\nRUN python -m compileall .\n"
     )
     edits = [
-        Build(f"edit {i}", (Change("edit", f"src/pkg{i % 50}/mod{i}.py", {"content": "y\n"}),))
+        Build(f"edit {i}", (Edit(f"src/pkg{i % 50}/mod{i}.py", content="y\n"),))
         for i in range(1, BUILDS)
     ]
     scenario = Scenario(
-        "builds", "", "buildkit", dockerfile, None, files, {}, None, (Build("cold"), *edits)
+        "builds", "", ("buildkit",), dockerfile, None, files, {}, None, (Build("cold"), *edits)
     )
     start = time.perf_counter()
     result = cachesim.simulate(scenario)

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import yaml
 
+from cachesim.context.changes import BuildArg, Change
 from cachesim.core.errors import InputError
 from cachesim.core.versions import BUILDKIT_VERSIONS, DEFAULT_BUILDKIT
-from cachesim.sources.scenario import Build, Change, Scenario
+from cachesim.sources.scenario import Build, Scenario
 
 IMPACT_EPILOG = """\
 how it decides: a build of the folder as it is fills the cache; then, for each file and
@@ -154,7 +155,7 @@ def folder_scenario(args: argparse.Namespace) -> Scenario:
     for path in args.edit:
         changes.extend(edit_changes(project, path))
     arguments = build_args(args.build_arg)
-    changes += [Change("build_arg", k, {"value": v}) for k, v in arguments.items()]
+    changes += [BuildArg(k, v) for k, v in arguments.items()]
     what = [f"edit {p}" for p in args.edit] + [f"--build-arg {k}={v}" for k, v in arguments.items()]
     second = Build(", ".join(what) or "again, nothing changed", tuple(changes))
     from cachesim.whatif.project import scenario_of

@@ -13,10 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from cachesim.context.changes import Change, Edit
 from cachesim.context.folder import FolderReader, Snapshot
 from cachesim.context.workspace import ContextFile
 from cachesim.core.errors import InputError
-from cachesim.sources.scenario import Build, Change, Scenario
+from cachesim.sources.scenario import Build, Scenario
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,7 @@ def scenario_of(
     return Scenario(
         name=name or "project",
         description=f"the folder {project.folder}",
-        engine=engine,
+        builders=(engine,),
         dockerfile=project.dockerfile,
         dockerignore=project.snapshot.dockerignore,
         files=project.files,
@@ -100,4 +101,4 @@ def edit_changes(project: Project, path: str) -> tuple[Change, ...]:
                 str(project.folder),
             )
         raise InputError(f"no file '{path}' in the context", str(project.folder))
-    return tuple(Change("edit", p, {"append": EDIT_MARK}) for p in found)
+    return tuple(Edit(p, append=EDIT_MARK) for p in found)
