@@ -40,6 +40,8 @@ examples:
   DOCKER_HOST=unix:///tmp/eng/docker.sock cachesim verify --standin-bases tests/scenarios/*.yaml
   cachesim demo --list
   cachesim demo order --auto
+  cachesim impact path/to/project            # what an edit of each file rebuilds
+  cachesim run path/to/project --edit requirements.txt
 """
 
 
@@ -69,7 +71,14 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    run.add_argument("scenario", help="a scenario YAML file (see shared/spec/scenario-format.md)")
+    run.add_argument(
+        "scenario",
+        help="a scenario YAML file (see shared/spec/scenario-format.md), or a project folder: "
+        "its build as it is, then a what-if build with the --edit and --build-arg given",
+    )
+    from cachesim.app import project_cli
+
+    project_cli.project_options(run, run=True)
     run.add_argument(
         "--format",
         choices=("text", "json"),
@@ -186,6 +195,7 @@ def _parser() -> argparse.ArgumentParser:
     from cachesim.app.demo import add_parser as add_demo_parser
 
     add_demo_parser(sub, EPILOG, argparse.RawDescriptionHelpFormatter)
+    project_cli.add_parsers(sub, argparse.RawDescriptionHelpFormatter)
     return parser
 
 
@@ -240,10 +250,15 @@ def _check_plot(path: str | None) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from cachesim.app import project_cli
     from cachesim.cost.model import apply_costs
 
     _check_plot(args.plot)
-    scenario = load(args.scenario)
+    project_cli.check_folder_options(args)
+    if os.path.isdir(args.scenario):
+        scenario = project_cli.folder_scenario(args)
+    else:
+        scenario = load(args.scenario)
     if args.engine == "both":
         if args.format == "json" or args.plot:
             raise InputError("--engine both prints text only (no --format json, no --plot)")
@@ -418,7 +433,7 @@ def _add_suggest_parser(sub) -> None:
 def _suggest(args: argparse.Namespace) -> int:
     from cachesim.whatif import editmix
     from cachesim.whatif import suggest as advice
-    from cachesim.whatif.project import history_commits, read_project
+    from cachesim.whatif.suggest_inputs import history_commits, read_project
 
     if args.builds < 1 or args.commits < 1:
         raise InputError("--builds and --commits take a number of 1 or more")
@@ -467,6 +482,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from cachesim.app.sweep_command import sweep_command
 
             return sweep_command(args)
+        if args.command in ("impact", "init"):
+            from cachesim.app import project_cli
+
+            return getattr(project_cli, f"{args.command}_command")(args)
         if args.command == "demo":
             from cachesim.app.demo import demo_command
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cachesim.builders.fs import FileSystem
+from cachesim.context import index
 from cachesim.context.dockerignore import IgnoreRules, IgnoreSyntaxError
 from cachesim.context.selection import (
     ContextTree,
@@ -23,7 +24,6 @@ from cachesim.context.selection import (
     destination_paths,
     select,
 )
-from cachesim.context.snapshot import file_digest
 from cachesim.context.workspace import BuildRequest, ContextFile
 from cachesim.core.errors import BuildFailure
 
@@ -44,7 +44,7 @@ class BuildContext:
             files.setdefault(".dockerignore", ContextFile(request.dockerignore.encode()))
         try:
             rules = IgnoreRules.parse(request.dockerignore or "")
-            tree = ContextTree.build(files, rules)
+            tree = index.tree(files, rules)  # built once per set of paths and rules
         except IgnoreSyntaxError as err:  # the builder refuses a bad pattern: a failed build
             reason = err.buildkit_reason if builder == "buildkit" else err.legacy_reason
             raise BuildFailure(reason, None) from None
@@ -78,24 +78,32 @@ def from_context(
     .dockerignore lines against each file's path below the source it was found under.
     Raises ``BuildFailure`` with the engine's words where the builder would stop.
     """
-    try:
-        selections = [
-            select(context.tree, source, builder=builder, instruction=keyword)  # type: ignore[arg-type]
-            for source in sources
-        ]
-        if excludes:
-            selections = [without(s, excludes) for s in selections]
-        pairs = destination_paths(
-            selections,
-            dest,
-            workdir,
-            builder=builder,  # type: ignore[arg-type]
-            instruction=keyword,
-            dest_is_dir=dest_is_dir,
-        )
-    except SourceError as err:
-        raise err.failure() from None
-    digests = {p: file_digest(context.files[p]) for s in selections for p, _ in s.files}
+    def place() -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]] | SourceError:
+        try:
+            selections = [
+                select(context.tree, source, builder=builder, instruction=keyword)  # type: ignore[arg-type]
+                for source in sources
+            ]
+            if excludes:
+                selections = [without(s, excludes) for s in selections]
+            pairs = destination_paths(
+                selections,
+                dest,
+                workdir,
+                builder=builder,  # type: ignore[arg-type]
+                instruction=keyword,
+                dest_is_dir=dest_is_dir,
+            )
+        except SourceError as err:
+            return err
+        return tuple(dict.fromkeys(p for s in selections for p, _ in s.files)), pairs
+
+    key = (sources, dest, builder, keyword, workdir, dest_is_dir, excludes)
+    found = index.placement_of(context.tree, key, place)  # once per set of paths (issue 9)
+    if isinstance(found, SourceError):
+        raise found.failure() from None
+    paths, pairs = found
+    digests = index.digests(context.files, paths)
     placed = {where: digests[ctx] for ctx, where in pairs}
     size = sum(len(context.files[p].content) for p in digests)
     return Selected(digests, placed, len(digests), size)

@@ -1,104 +1,104 @@
-"""Reading a real project for ``suggest``: its Dockerfile, context folder and git history.
+"""A real project folder as a scenario: the Dockerfile, the .dockerignore and the context.
 
-Everything here only reads. Big files and the insides of ``.git`` are not read at all:
-only their size and mtime stand for their content (a suggestion needs to know which files
-exist and what the small manifests say, never the bytes of a pack file).
+``docker build DIR`` reads ``DIR/Dockerfile`` unless ``-f PATH`` names another (a path
+relative to the current folder, like the CLI's). The ignore file is ``DIR/.dockerignore``,
+except that a Dockerfile-specific one, ``PATH.dockerignore`` beside the Dockerfile, takes
+precedence when it exists (Docker's documented rule for BuildKit:
+https://docs.docker.com/build/concepts/context/#filename-and-location). Nothing in the
+folder is written.
 """
 
 from __future__ import annotations
 
-import os
-import stat
-import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
+from cachesim.context.changes import Change, Edit
+from cachesim.context.folder import FolderReader, Snapshot
 from cachesim.context.workspace import ContextFile
 from cachesim.core.errors import InputError
-from cachesim.whatif.suggest import Project
-
-READ_LIMIT = 1 << 20  # bytes: larger files are known by size and mtime only
+from cachesim.sources.scenario import Build, Scenario
 
 
-def read_project(dockerfile: str, context: str | None, build_args: dict[str, str]) -> Project:
-    """The Dockerfile, the context folder (default: the Dockerfile's) and the .dockerignore
-    the builder would use (``DOCKERFILE.dockerignore`` next to it first, as BuildKit does,
-    else the context's ``.dockerignore``). Bad input raises ``InputError``."""
-    path = Path(dockerfile)
+@dataclass(frozen=True, slots=True)
+class Project:
+    """What a build of the folder starts from."""
+
+    folder: Path
+    dockerfile_path: Path
+    dockerfile: str
+    snapshot: Snapshot
+    ignore_file: str | None  # which ignore file applies, for the report
+
+    @property
+    def files(self) -> dict[str, ContextFile]:
+        """Context files as the simulator takes them; ignored ones (outside pruned
+        folders) as empty stand-ins, so a folder whose files are all ignored still exists."""
+        files = self.snapshot.context_files()
+        for path in self.snapshot.ignored:
+            if not path.endswith("/"):
+                files.setdefault(path, ContextFile(b""))
+        return files
+
+
+def read_project(folder: str | Path, dockerfile: str | None = None) -> Project:
+    """Read ``folder`` as ``docker build [-f dockerfile] folder`` would see it."""
+    root = Path(folder)
+    if not root.exists():
+        raise InputError("no such folder", str(folder))
+    if not root.is_dir():
+        raise InputError("not a folder (give the build context's folder)", str(folder))
+    path = Path(dockerfile) if dockerfile else root / "Dockerfile"
+    if not path.is_file():
+        hint = "" if dockerfile else " (give --dockerfile PATH)"
+        raise InputError(f"no Dockerfile{hint}", str(path))
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("no such Dockerfile", dockerfile) from None
-    except IsADirectoryError:
-        raise InputError("is a folder, not a Dockerfile", dockerfile) from None
     except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read the Dockerfile: {err}", dockerfile) from None
-    folder = Path(context) if context else path.parent
-    if not folder.is_dir():
-        raise InputError("the context is not a folder", str(folder))
-    ignore = None
-    for candidate in (Path(str(path) + ".dockerignore"), folder / ".dockerignore"):
-        if candidate.is_file():
-            ignore = candidate.read_text(encoding="utf-8", errors="replace")
-            break
-    return Project(text, read_context(folder), ignore, path.name, build_args)
+        raise InputError(f"cannot read the Dockerfile: {err}", str(path)) from None
+    specific = path.with_name(path.name + ".dockerignore")
+    ignore = specific if specific.is_file() else None
+    snapshot = FolderReader(root, keep_content=True, ignore_file=ignore).snapshot()
+    shown = str(ignore) if ignore else (".dockerignore" if snapshot.dockerignore else None)
+    return Project(root, path, text, snapshot, shown)
 
 
-def read_context(folder: Path) -> dict[str, ContextFile]:
-    """Every regular file below ``folder``: small ones with their bytes, the rest (and all
-    of ``.git``) by a stand-in content made of their size and mtime."""
-    files: dict[str, ContextFile] = {}
-    for root, dirs, names in os.walk(folder):
-        dirs.sort()
-        rel_root = Path(root).relative_to(folder).as_posix()
-        inside_git = rel_root == ".git" or rel_root.startswith(".git/")
-        for name in sorted(names):
-            full = Path(root) / name
-            info = full.lstat()
-            if not stat.S_ISREG(info.st_mode):
-                continue
-            rel = full.relative_to(folder).as_posix()
-            if inside_git or info.st_size > READ_LIMIT:
-                content = f"size {info.st_size} mtime {info.st_mtime_ns}".encode()
-            else:
-                content = full.read_bytes()
-            files[rel] = ContextFile(content, stat.S_IMODE(info.st_mode), info.st_mtime)
-    return files
-
-
-def history_commits(repo: str, context: str, count: int) -> list[tuple[str, list[str]]]:
-    """The last ``count`` commits of HEAD, oldest first, each with the paths it changed,
-    relative to ``context`` (paths outside it left out; in a bare repository the context
-    stands for the repository's root). Read with ``git log
-    --name-only --no-renames``: no checkout, nothing written."""
-    git = ["git", "-C", repo]
-    bare = _git([*git, "rev-parse", "--is-bare-repository"], repo).strip() == "true"
-    prefix = ""
-    if not bare:  # a bare repository: the context is taken to be its root
-        top = _git([*git, "rev-parse", "--show-toplevel"], repo).strip()
-        prefix = os.path.relpath(os.path.abspath(context), top).replace(os.sep, "/")
-        if prefix.startswith(".."):
-            raise InputError(f"the context {context} is not inside the repository", repo)
-        prefix = "" if prefix == "." else prefix + "/"
-    out = _git(
-        [*git, "log", "--no-renames", "--name-only", "--format=%x00%H", f"-n{count}", "HEAD"],
-        repo,
+def scenario_of(
+    project: Project,
+    builds: tuple[Build, ...],
+    build_args: dict[str, str | None] | None = None,
+    target: str | None = None,
+    engine: str = "buildkit",
+) -> Scenario:
+    """A scenario whose context is the folder as it is, with the given builds."""
+    name = "".join(c if c.isalnum() or c in "-_" else "-" for c in project.folder.resolve().name)
+    return Scenario(
+        name=name or "project",
+        description=f"the folder {project.folder}",
+        builders=(engine,),
+        dockerfile=project.dockerfile,
+        dockerignore=project.snapshot.dockerignore,
+        files=project.files,
+        build_args=dict(build_args or {}),
+        target=target,
+        builds=builds,
+        source=str(project.folder),
     )
-    commits = []
-    for chunk in out.split("\0")[1:]:
-        lines = [line for line in chunk.splitlines() if line]
-        if not lines:
-            continue
-        paths = [p[len(prefix) :] for p in lines[1:] if p.startswith(prefix)]
-        commits.append((lines[0], paths))
-    return commits[::-1]
 
 
-def _git(command: list[str], repo: str) -> str:
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise InputError("git is not installed", repo) from None
-    if done.returncode != 0:
-        first = (done.stderr.strip().splitlines() or ["git failed"])[0]
-        raise InputError(f"not a git repository with commits ({first})", repo)
-    return done.stdout
+EDIT_MARK = "\n# an edit (cachesim what-if)\n"
+
+
+def edit_changes(project: Project, path: str) -> tuple[Change, ...]:
+    """An edit of ``path``: every kept file at it or below it gets a line appended."""
+    path = path.strip("/")
+    files = project.snapshot.entries
+    found = [p for p in files if p == path or p.startswith(path + "/") or path in ("", ".")]
+    if not found:
+        if any(p == path or p.startswith(path.rstrip("/") + "/") for p in project.snapshot.ignored):
+            raise InputError(
+                f"'{path}' is kept out by .dockerignore: an edit rebuilds nothing",
+                str(project.folder),
+            )
+        raise InputError(f"no file '{path}' in the context", str(project.folder))
+    return tuple(Edit(p, append=EDIT_MARK) for p in found)
