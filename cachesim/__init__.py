@@ -40,7 +40,7 @@ from cachesim.output.teach import (
     steps_table,
     total_seconds,
 )
-from cachesim.sources.scenario import Scenario
+from cachesim.sources.scenario import Scenario, for_builder
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -141,9 +141,11 @@ def simulate(
 
     if buildkit not in BUILDKIT_VERSIONS:
         raise InputError(f"unknown BuildKit version {buildkit!r} (one of {BUILDKIT_VERSIONS})")
-    if builder is not None and builder not in registry.names():  # and any register() added
-        raise InputError(f"unknown builder {builder!r} (one of {registry.names()})")
-    traced = simulator.trace(scenario, buildkit, builder)
+    if builder is not None:
+        if builder not in BUILDERS:
+            raise InputError(f"unknown builder {builder!r} (one of {BUILDERS})")
+        scenario = for_builder(scenario, builder)
+    traced = simulator.trace(scenario, buildkit)
     return cost.apply_costs(scenario, traced, profile) if costs else traced.result
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from cachesim.core.errors import InputError
 from cachesim.whatif import sweep
+from tests.helpers import cachesim
 
 ROOT = Path(__file__).resolve().parents[1]
 GRID = ROOT / "examples" / "sweep" / "grid.yaml"
@@ -97,3 +98,34 @@ def test_bad_grid_names_file_and_line(tmp_path, text, message):
     with pytest.raises(InputError) as err:
         sweep.read_grid(grid)
     assert str(err.value).startswith(message.replace("g.yaml", str(grid), 1))
+
+
+def test_the_command_writes_the_table_and_the_figure(tmp_path, rows):
+    table, picture = tmp_path / "t.csv", tmp_path / "t.png"
+    result = cachesim(
+        "sweep", str(GRID), "-o", str(table), "--plot", str(picture), "--workers", "1"
+    )
+    assert result.returncode == 0, result.stderr
+    assert table.read_text() == sweep.to_csv(rows)
+    assert picture.read_bytes()[:4] == b"\x89PNG"
+    assert "manifest first, BuildKit 0.25, pip as estimated: 4 builds" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("sweep", "nope.yaml"), "error: nope.yaml: no such grid file\n"),
+        (("sweep", str(GRID), "--workers", "0"), "error: --workers 0: give 1 or more\n"),
+        (
+            ("sweep", str(GRID), "--plot", "x.pdf"),
+            "error: --plot x.pdf: the figure is written as .png or .svg\n",
+        ),
+        (
+            ("sweep", str(GRID), "-o", "x.txt"),
+            "error: x.txt: the table is written as .csv or .parquet\n",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
+    result = cachesim(*args, cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (2, message)

@@ -12,15 +12,14 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 
 from cachesim import __version__
-from cachesim.builders import registry
+from cachesim.builders.registry import NAMES as BUILDER_NAMES
 from cachesim.core.errors import InputError
 from cachesim.core.versions import BUILDKIT_VERSIONS, DEFAULT_BUILDKIT
 from cachesim.output import report
 from cachesim.simulation.simulator import trace
-from cachesim.sources.scenario import load
+from cachesim.sources.scenario import for_builder, load
 
 EPILOG = """\
 exit status:
@@ -41,6 +40,8 @@ examples:
   DOCKER_HOST=unix:///tmp/eng/docker.sock cachesim verify --standin-bases tests/scenarios/*.yaml
   cachesim demo --list
   cachesim demo order --auto
+  cachesim impact path/to/project            # what an edit of each file rebuilds
+  cachesim run path/to/project --edit requirements.txt
 """
 
 
@@ -70,7 +71,14 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    run.add_argument("scenario", help="a scenario YAML file (see shared/spec/scenario-format.md)")
+    run.add_argument(
+        "scenario",
+        help="a scenario YAML file (see shared/spec/scenario-format.md), or a project folder: "
+        "its build as it is, then a what-if build with the --edit and --build-arg given",
+    )
+    from cachesim.app import project_cli
+
+    project_cli.project_options(run, run=True)
     run.add_argument(
         "--format",
         choices=("text", "json"),
@@ -79,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--engine",
-        choices=(*registry.NAMES, "both"),
+        choices=(*BUILDER_NAMES, "both"),
         help="simulate with this builder instead of the scenario's; `both` shows the two "
         "builders side by side and where they differ (text only)",
     )
@@ -145,7 +153,8 @@ def _parser() -> argparse.ArgumentParser:
         "verify",
         help="run scenarios on a real Docker engine and compare with the prediction",
         description="Run each build of each scenario on the Docker engine that DOCKER_HOST "
-        "names (with the scenario's engine: BuildKit or the classic builder), compare every "
+        "names (with each builder the scenario names: BuildKit, the classic builder, or both), "
+        "compare every "
         "step with the prediction and print the differences. It creates its own images and "
         "cache entries and removes them afterwards; it touches nothing else.",
         epilog=EPILOG,
@@ -173,9 +182,20 @@ def _parser() -> argparse.ArgumentParser:
         help="predict with this BuildKit's rules (default: the one the engine's Docker "
         "version carries: 20.10 -> 0.8, 28.5 -> 0.25)",
     )
+    verify.add_argument(
+        "--builder",
+        choices=BUILDER_NAMES,
+        help="verify with this builder only (default: every builder the scenario names, "
+        "its `builders:` or its one `engine:`)",
+    )
+    _add_suggest_parser(sub)
+    from cachesim.app.sweep_command import add_parser as add_sweep_parser
+
+    add_sweep_parser(sub, EPILOG)
     from cachesim.app.demo import add_parser as add_demo_parser
 
     add_demo_parser(sub, EPILOG, argparse.RawDescriptionHelpFormatter)
+    project_cli.add_parsers(sub, argparse.RawDescriptionHelpFormatter)
     return parser
 
 
@@ -230,21 +250,26 @@ def _check_plot(path: str | None) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from cachesim.app import project_cli
     from cachesim.cost.model import apply_costs
 
     _check_plot(args.plot)
-    scenario = load(args.scenario)
+    project_cli.check_folder_options(args)
+    if os.path.isdir(args.scenario):
+        scenario = project_cli.folder_scenario(args)
+    else:
+        scenario = load(args.scenario)
     if args.engine == "both":
         if args.format == "json" or args.plot:
             raise InputError("--engine both prints text only (no --format json, no --plot)")
         results = [
             apply_costs(variant, trace(variant, args.buildkit), _profile(args, variant))
-            for variant in (replace(scenario, engine=e) for e in registry.NAMES)
+            for variant in (for_builder(scenario, e) for e in BUILDER_NAMES)
         ]
         sys.stdout.write(report.builders_text(*results))
         return 0
     if args.engine:
-        scenario = replace(scenario, engine=args.engine)
+        scenario = for_builder(scenario, args.engine)
     result = apply_costs(scenario, trace(scenario, args.buildkit), _profile(args, scenario))
     if args.plot:
         from cachesim.output import plot
@@ -320,6 +345,125 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+SUGGEST_EPILOG = """\
+how it decides (docs/whatif.md, "## suggest"):
+  A RUN moves above `COPY . .` only when cachesim knows every command in it and what each
+  reads (pip install -r, npm ci, go mod download, bundle install, apt-get...): the files it
+  reads are copied first, nothing it writes is put back by the later COPY, and its
+  manifests name no other local file. Anything else stays where it is, and the output
+  says why ("not suggested"). The saving is simulated: the same edits built with the
+  original and with the rewritten Dockerfile.
+
+the default edit mix (without --history), in every ten builds:
+  7 source edits, 2 docs edits (*.md, docs/), 1 dependency bump (manifest + lockfile);
+  each build also gives ARGs named like BUILD_DATE or GIT_COMMIT a new value.
+
+examples:
+  cachesim suggest Dockerfile
+  cachesim suggest services/api/Dockerfile --context . --builds 50
+  cachesim suggest Dockerfile --history . --commits 200
+  cachesim suggest Dockerfile --format json
+
+It only reads: the DOCKERFILE, the context and the repository are never written to.
+exit status: 0 done (with or without suggestions), 2 bad input.
+"""
+
+
+def _add_suggest_parser(sub) -> None:
+    suggest = sub.add_parser(
+        "suggest",
+        help="propose Dockerfile changes that cut rebuild time, each with its saving",
+        description="Read a Dockerfile and its build context and propose changes that make "
+        "fewer steps rebuild: dependency manifests copied and installed before the source, "
+        "ARGs that change every build declared where they are used, .dockerignore entries "
+        "for files no step reads, BuildKit cache mounts for downloads. Each shows the "
+        "rewritten files as a unified diff and the predicted saving over an edit mix or "
+        "over the repository's history.",
+        epilog=SUGGEST_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    suggest.add_argument("dockerfile", metavar="DOCKERFILE", help="the Dockerfile to improve")
+    suggest.add_argument(
+        "--context",
+        metavar="DIR",
+        help="the build context folder (default: the folder holding DOCKERFILE)",
+    )
+    suggest.add_argument(
+        "--history",
+        metavar="REPO",
+        help="price the suggestions over the git history of REPO (each commit that changed "
+        "files of the context is one build) instead of the default edit mix",
+    )
+    suggest.add_argument(
+        "--commits",
+        type=int,
+        default=100,
+        metavar="N",
+        help="with --history: the last N commits of HEAD (default: 100)",
+    )
+    suggest.add_argument(
+        "--builds",
+        type=int,
+        default=20,
+        metavar="N",
+        help="the default edit mix: how many builds after the cold one (default: 20)",
+    )
+    suggest.add_argument(
+        "--engine",
+        choices=BUILDER_NAMES,
+        default=BUILDER_NAMES[0],
+        help="the builder whose cache rules price the saving (default: buildkit)",
+    )
+    _buildkit_option(suggest)
+    suggest.add_argument(
+        "--build-arg",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a --build-arg the builds use (repeatable)",
+    )
+    suggest.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text (default) or one JSON document on stdout",
+    )
+
+
+def _suggest(args: argparse.Namespace) -> int:
+    from cachesim.whatif import editmix
+    from cachesim.whatif import suggest as advice
+    from cachesim.whatif.suggest_inputs import history_commits, read_project
+
+    if args.builds < 1 or args.commits < 1:
+        raise InputError("--builds and --commits take a number of 1 or more")
+    build_args = {}
+    for pair in args.build_arg:
+        name, eq, value = pair.partition("=")
+        if not eq or not name:
+            raise InputError(f"--build-arg {pair!r}: give NAME=VALUE")
+        build_args[name] = value
+    project = read_project(args.dockerfile, args.context, build_args)
+    edits = None
+    if args.history:
+        volatile = editmix.volatile_args(advice.declared_args(project.dockerfile))
+        commits = history_commits(
+            args.history,
+            args.context or os.path.dirname(os.path.abspath(args.dockerfile)),
+            args.commits,
+        )
+        edits = editmix.history_edits(commits, list(project.files), volatile)
+        if not edits:
+            raise InputError("no commit of the history changed a file of the context", args.history)
+    mix = editmix.EditMix(builds=args.builds)
+    result = advice.suggest(project, edits, mix, args.engine, args.buildkit)
+    if args.format == "json":
+        sys.stdout.write(advice.to_json(project, result))
+    else:
+        sys.stdout.write(advice.to_text(project, result))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
@@ -332,6 +476,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _calibrate(args)
         if args.command == "compare":
             return _compare(args)
+        if args.command == "suggest":
+            return _suggest(args)
+        if args.command == "sweep":
+            from cachesim.app.sweep_command import sweep_command
+
+            return sweep_command(args)
+        if args.command in ("impact", "init"):
+            from cachesim.app import project_cli
+
+            return getattr(project_cli, f"{args.command}_command")(args)
         if args.command == "demo":
             from cachesim.app.demo import demo_command
 

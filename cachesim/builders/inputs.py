@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cachesim.builders.fs import FileSystem
+from cachesim.context import index
 from cachesim.context.dockerignore import IgnoreRules, IgnoreSyntaxError
 from cachesim.context.selection import (
     BUILDKIT_SOURCES,
@@ -26,7 +27,6 @@ from cachesim.context.selection import (
     destination_paths,
     select,
 )
-from cachesim.context.snapshot import file_digest
 from cachesim.context.workspace import BuildRequest, ContextFile
 from cachesim.core.errors import BuildFailure
 
@@ -51,7 +51,7 @@ class BuildContext:
             files.setdefault(".dockerignore", ContextFile(request.dockerignore.encode()))
         try:
             rules = IgnoreRules.parse(request.dockerignore or "")
-            tree = ContextTree.build(files, rules)
+            tree = index.tree(files, rules)  # built once per set of paths and rules
         except IgnoreSyntaxError as err:  # the builder refuses a bad pattern: a failed build
             reason = err.buildkit_reason if builder is None else builder.ignore_reason(err)
             raise BuildFailure(reason, None) from None
@@ -85,24 +85,33 @@ def from_context(
     .dockerignore lines against each file's path below the source it was found under.
     Raises ``BuildFailure`` with the engine's words where the builder would stop.
     """
-    try:
-        selections = [
-            select(context.tree, source, source_rules=source_rules, instruction=keyword)
-            for source in sources
-        ]
-        if excludes:
-            selections = [without(s, excludes) for s in selections]
-        pairs = destination_paths(
-            selections,
-            dest,
-            workdir,
-            source_rules=source_rules,
-            instruction=keyword,
-            dest_is_dir=dest_is_dir,
-        )
-    except SourceError as err:
-        raise err.failure() from None
-    digests = {p: file_digest(context.files[p]) for s in selections for p, _ in s.files}
+
+    def place() -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]] | SourceError:
+        try:
+            selections = [
+                select(context.tree, source, source_rules=source_rules, instruction=keyword)
+                for source in sources
+            ]
+            if excludes:
+                selections = [without(s, excludes) for s in selections]
+            pairs = destination_paths(
+                selections,
+                dest,
+                workdir,
+                source_rules=source_rules,
+                instruction=keyword,
+                dest_is_dir=dest_is_dir,
+            )
+        except SourceError as err:
+            return err
+        return tuple(dict.fromkeys(p for s in selections for p, _ in s.files)), pairs
+
+    key = (sources, dest, source_rules, keyword, workdir, dest_is_dir, excludes)
+    found = index.placement_of(context.tree, key, place)  # once per set of paths (issue 9)
+    if isinstance(found, SourceError):
+        raise found.failure() from None
+    paths, pairs = found
+    digests = index.digests(context.files, paths)
     placed = {where: digests[ctx] for ctx, where in pairs}
     size = sum(len(context.files[p].content) for p in digests)
     return Selected(digests, placed, len(digests), size)

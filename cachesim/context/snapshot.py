@@ -44,9 +44,17 @@ def content_digest(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+_DIGESTS: dict[ContextFile, str] = {}  # a build reads the same files many times (issue 9)
+
+
 def file_digest(entry: ContextFile) -> str:
     """What BuildKit's content checksum sees of a file: its bytes and permission bits."""
-    return f"{content_digest(entry.content)[:32]}:{entry.mode & 0o7777:04o}"
+    found = _DIGESTS.get(entry)
+    if found is None:
+        if len(_DIGESTS) >= 50_000:
+            _DIGESTS.clear()
+        found = _DIGESTS[entry] = f"{content_digest(entry.content)[:32]}:{entry.mode & 0o7777:04o}"
+    return found
 
 
 def normalize(path: str) -> str:

@@ -1,0 +1,160 @@
+"""How fast a real folder becomes a snapshot, measured against floors timed in the same run.
+
+Issue 9's targets, on a generated context of 20,000 files and 500 MB (under /tmp):
+
+* a full snapshot costs at most 1.0x single-process ``hashlib.sha256`` over the same files;
+* re-checking it unchanged costs at most 2x a stat-only walk (``os.walk`` + ``os.lstat``);
+* re-snapshotting after 10 edits costs at most 5% of the first snapshot.
+
+Each figure is the best of a few rounds (the machine is shared), and each ratio is printed.
+Run: python -m pytest benchmarks/test_snapshot_speed.py -n 0 -s
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from cachesim.context.folder import FolderReader
+
+FILES = int(os.environ.get("CACHESIM_BENCH_FILES", "20000"))
+TOTAL_BYTES = int(os.environ.get("CACHESIM_BENCH_BYTES", str(500 * 1024 * 1024)))
+ROUNDS = 3
+
+
+def _best(work, rounds: int = ROUNDS) -> float:
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+@pytest.fixture(scope="module")
+def context(tmp_path_factory) -> Path:
+    """20,000 files in 200 folders, sizes from 1 KiB to 250 KiB (500 MB in all), mtimes an
+    hour old (a checkout, not files written this second)."""
+    root = tmp_path_factory.mktemp("snapshot-context")
+    average = TOTAL_BYTES // FILES
+    block = os.urandom(2 * average + 4096)
+    old = time.time() - 3600
+    for i in range(FILES):
+        folder = root / f"pkg{i % 200:03d}"
+        folder.mkdir(exist_ok=True)
+        size = max(16, (average * 2 * ((i * 7919) % 1000)) // 1000)
+        path = folder / f"file{i:05d}.dat"
+        path.write_bytes(i.to_bytes(4, "little") + block[: size - 4])
+        os.utime(path, (old, old))
+    return root
+
+
+def _sha256_floor(root: Path) -> None:
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            with open(os.path.join(folder, name), "rb") as handle:
+                hashlib.sha256(handle.read()).hexdigest()
+
+
+def _stat_floor(root: Path) -> None:
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            os.lstat(os.path.join(folder, name))
+
+
+def test_full_snapshot_against_sha256(context):
+    """A cold snapshot (no stat cache) is no slower than hashing every file in one process."""
+    floor = _best(lambda: _sha256_floor(context))
+    ours = _best(lambda: FolderReader(context).snapshot())
+    ratio = ours / floor
+    print(
+        f"\nfull snapshot: {ours:.3f}s, single-process sha256 {floor:.3f}s: {ratio:.2f}x "
+        "(target <= 1.0x)"
+    )
+    assert ratio <= 1.0
+
+
+def test_recheck_unchanged_against_stat_walk(context):
+    """Re-reading an unchanged folder costs about one lstat a file."""
+    reader = FolderReader(context)
+    first = reader.snapshot()
+    floor = _best(lambda: _stat_floor(context))
+    ours = _best(reader.snapshot)
+    again = reader.snapshot()
+    assert again.hashed == 0 and again.entries == first.entries
+    ratio = ours / floor
+    print(
+        f"\nunchanged re-check: {ours:.3f}s, stat-only walk {floor:.3f}s: {ratio:.2f}x "
+        "(target <= 2x)"
+    )
+    assert ratio <= 2.0
+
+
+def test_resnapshot_after_ten_edits(context, tmp_path):
+    """After 10 edits only those 10 files are read again."""
+    reader = FolderReader(context)
+    first = _best(lambda: FolderReader(context).snapshot(), rounds=1)
+    reader.snapshot()
+    edited = sorted(context.glob("pkg00[0-9]/file*.dat"))[:10]
+    saved = {p: p.read_bytes() for p in edited}
+    try:
+        for p in edited:
+            p.write_bytes(saved[p] + b"edited")
+        start = time.perf_counter()
+        after = reader.snapshot()
+        ours = time.perf_counter() - start
+    finally:
+        old = time.time() - 3600
+        for p, data in saved.items():
+            p.write_bytes(data)
+            os.utime(p, (old, old))
+    assert after.hashed == 10
+    ratio = ours / first
+    print(
+        f"\nre-snapshot after 10 edits: {ours:.3f}s, first snapshot {first:.3f}s: "
+        f"{ratio:.1%} (target <= 5%)"
+    )
+    assert ratio <= 0.05
+
+
+BUILDS = 200
+BUILD_FILES = 5000
+BUILD_TARGET_SECONDS = 2.0
+
+
+def test_two_hundred_builds_over_five_thousand_files():
+    """200 builds, one source edit each, over a 5,000-file context (issue 9: at most 2 s;
+    44 s before the selection memos of cachesim/context/index.py)."""
+    import cachesim
+    from cachesim.context.changes import Edit
+    from cachesim.context.workspace import ContextFile
+    from cachesim.sources.scenario import Build, Scenario
+
+    files = {
+        f"src/pkg{i % 50}/mod{i}.py": ContextFile(f"x = {i}\n".encode())
+        for i in range(BUILD_FILES)
+    }
+    files["requirements.txt"] = ContextFile(b"flask\n")
+    dockerfile = (
+        "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
+        "RUN pip install -r requirements.txt\nCOPY . .\nRUN python -m compileall .\n"
+    )
+    edits = [
+        Build(f"edit {i}", (Edit(f"src/pkg{i % 50}/mod{i}.py", content="y\n"),))
+        for i in range(1, BUILDS)
+    ]
+    scenario = Scenario(
+        "builds", "", ("buildkit",), dockerfile, None, files, {}, None, (Build("cold"), *edits)
+    )
+    start = time.perf_counter()
+    result = cachesim.simulate(scenario)
+    seconds = time.perf_counter() - start
+    assert len(result.builds) == BUILDS
+    assert [s.status for s in result.builds[1].steps][2:] == ["cached", "cached", "built", "built"]
+    print(f"\n{BUILDS} builds over {BUILD_FILES} files: {seconds:.2f}s "
+          f"({seconds / BUILDS * 1000:.0f} ms a build; target <= {BUILD_TARGET_SECONDS}s)")
+    assert seconds <= BUILD_TARGET_SECONDS
