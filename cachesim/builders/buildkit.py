@@ -329,6 +329,8 @@ class BuildKitRules:
     parallel_stages: bool = True
     export_label: str = "export the image"
     build_flags: tuple[str, ...] = ("--progress=plain",)
+    runs_mounts: bool = True  # RUN --mount=type=cache|bind|...
+    counts_metadata_as_steps: bool = False  # LABEL, ENV... change the config, no step
     log_format: str = "buildkit"  # logs/parse.py: `#N [stage k/n] ...` vertices
     log_names_stages: bool = True
     log_names_images: bool = True

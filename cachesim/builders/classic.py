@@ -57,6 +57,8 @@ class LegacyRules:
     parallel_stages: bool = False
     export_label: str = "commit"
     build_flags: tuple[str, ...] = ("--rm", "--force-rm")
+    runs_mounts: bool = False  # "the --mount option requires BuildKit"
+    counts_metadata_as_steps: bool = True  # every instruction is a cached step
     log_format: str = "legacy"  # logs/parse.py: `Step k/n : INSTRUCTION`
     log_names_stages: bool = False  # steps are numbered across the whole Dockerfile
     log_names_images: bool = False  # a FROM prints ` ---> <image id>`

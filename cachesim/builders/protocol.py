@@ -50,6 +50,11 @@ class Builder(Protocol):
         ``parallel_stages``: independent stages run at the same time.
         ``export_label``: the name of the final image step in a timeline.
 
+    Instructions (what-if suggestions)
+        ``runs_mounts``: ``RUN --mount`` works (the classic builder refuses it).
+        ``counts_metadata_as_steps``: LABEL, ENV, CMD... are cached steps of their own, so
+        moving one down saves rebuilds.
+
     The real engine (engine/, logs/)
         ``docker_env``: environment for ``docker build`` (``DOCKER_BUILDKIT=...``).
         ``build_flags``: extra ``docker build`` flags.
@@ -118,6 +123,12 @@ class Builder(Protocol):
 
     @property
     def build_flags(self) -> tuple[str, ...]: ...
+
+    @property
+    def runs_mounts(self) -> bool: ...
+
+    @property
+    def counts_metadata_as_steps(self) -> bool: ...
 
     @property
     def log_format(self) -> str: ...

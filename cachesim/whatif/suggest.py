@@ -29,6 +29,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from cachesim.builders import registry
 from cachesim.builders.reads import (
     ANYWHERE,
     SYSTEM_PACKAGES,
@@ -720,7 +721,7 @@ def cache_mounts(
     """A BuildKit cache mount on each RUN whose tool keeps a download or build cache that
     is only a cache (pip's, npm's, Go's build cache): a rebuilt step downloads less. The
     layer cache does not change, so the simulator predicts no saving for it."""
-    if builder != "buildkit":
+    if not registry.builder(builder).runs_mounts:  # `--mount` requires BuildKit
         return [], []
     sent = sent_files(project)
     lines = project.dockerfile.split("\n")
@@ -836,7 +837,8 @@ def suggest(
     refused: list[Refusal] = []
     for rule in RULES:
         suggestions, refusals = rule(project, planned)
-        found += [s for s in suggestions if builder == "legacy" or s.kind not in LEGACY_ONLY]
+        metadata_steps = registry.builder(builder).counts_metadata_as_steps
+        found += [s for s in suggestions if metadata_steps or s.kind not in LEGACY_ONLY]
         refused += refusals
     priced = [
         _with_saving(s, saving(project, s.dockerfile, s.dockerignore, edits, builder, buildkit))
@@ -874,7 +876,8 @@ def _together(
             if planned is None:
                 return None
             suggestions, _ = rule(current, planned)
-            usable = [x for x in suggestions if builder == "legacy" or x.kind not in LEGACY_ONLY]
+            metadata_steps = registry.builder(builder).counts_metadata_as_steps
+            usable = [x for x in suggestions if metadata_steps or x.kind not in LEGACY_ONLY]
             for x in usable[:1]:
                 current = Project(
                     x.dockerfile, current.files, x.dockerignore, current.name, current.build_args
