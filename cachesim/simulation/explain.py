@@ -37,7 +37,11 @@ def _files(
     added = sorted(p for p in new if p not in old)
     removed = sorted(p for p in old if p not in new)
     out = []
-    renamed = [(r, a) for a in added for r in removed if old[r] == new[a]]
+    renamed: list[tuple[str, str]] = []
+    for a in added:  # each removed path pairs with one added path at most
+        was = next((r for r in removed if old[r] == new[a] and r not in dict(renamed)), None)
+        if was is not None:
+            renamed.append((was, a))
     for was, now in renamed[:MAX_NAMED]:
         out.append(f"{was} was renamed to {now} (a path is part of the checksum)")
         added.remove(now)

@@ -1,0 +1,642 @@
+"""Replay a git history: one predicted BuildKit build per commit, cost growing with the change.
+
+Why not the full simulator per commit: it selects the whole context for every COPY of every
+build (0.2 s a build on 5,000 files), where ``git log`` lists a commit in ~40 us. So each
+Dockerfile version is planned once (``planning.plan``), and each step knows which context
+paths it reads: COPY/ADD sources and RUN bind mounts, matched the way
+``context.selection`` matches them, minus what ``.dockerignore`` keeps out. A step's input
+digest is a sum of per-file hashes (path, git mode, blob id) kept up to date from each
+commit's changed paths alone, and its cache key chains its parent's key, its own resolved
+instruction and that digest, as BuildKit's cache keys do. A key seen in any earlier build
+is a hit (BuildKit keeps every build's cache; a revert is found again). The full simulator
+(``simulation.simulator``) is the reference: tests/test_replay.py checks that both agree
+on every commit of generated histories.
+
+Prices are the cost model's default per-step figures (``cost.commands.estimate_run`` for a
+RUN, ``Machine`` fixed costs for COPY/ADD/WORKDIR; docs/time-model.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from cachesim.context.dockerignore import IgnoreRules, IgnoreSyntaxError, go_clean
+from cachesim.context.selection import go_match, has_wildcards
+from cachesim.core.errors import BuildFailure, InputError
+from cachesim.core.versions import DEFAULT_BUILDKIT
+from cachesim.cost.commands import estimate_run
+from cachesim.cost.timing import Machine
+from cachesim.planning.plan import Resolved, plan
+from cachesim.simulation.simulator import rules_for
+from cachesim.sources.git import SUBMODULE, Commit, Entry, Repository
+from cachesim.sources.scenario import image_key
+
+_MOD = 1 << 128
+STEP_KEYWORDS = ("RUN", "COPY", "ADD", "WORKDIR")
+# kinds of command (cost.commands) that install dependencies
+INSTALL_KINDS = frozenset(
+    {
+        "pip install",
+        "uv",
+        "poetry install",
+        "bundle install",
+        "gem install",
+        "composer install",
+        "npm install",
+        "npm ci",
+        "yarn",
+        "apt-get install",
+        "apk add",
+        "go mod",
+        "cargo chef",
+        "mvn",
+        "gradle",
+    }
+)
+
+
+def _digest(*parts: object) -> bytes:
+    return hashlib.blake2b("\0".join(map(str, parts)).encode(), digest_size=16).digest()
+
+
+def entry_hash(path: str, entry: Entry | None) -> int:
+    """One file's share of a step's input digest (0 when absent). A submodule is an
+    empty folder in a checkout without submodules, so its commit id does not count."""
+    if entry is None:
+        return 0
+    oid = "" if entry.mode == SUBMODULE else entry.oid
+    return int.from_bytes(_digest(path, entry.mode, oid), "big")
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """One source a step reads from the context, as written (variables expanded)."""
+
+    source: str
+    required: bool  # a plain path must exist (BuildKit stops otherwise); a glob need not
+
+    def reads(self, path: str) -> bool:
+        """Whether ``path`` (a file of the context) is inside what the source selects."""
+        if not has_wildcards(self.source):
+            rel = go_clean(self.source)
+            rel = "" if rel in (".", "/") else rel.lstrip("/")
+            return rel == "" or path == rel or path.startswith(rel + "/")
+        pattern = go_clean(self.source).lstrip("/")
+        parts = path.split("/")
+        depth = pattern.count("/") + 1
+        return len(parts) >= depth and go_match(pattern, "/".join(parts[:depth]))
+
+
+@dataclass(frozen=True, slots=True)
+class ModelStep:
+    """A step of one Dockerfile version, with what its key is made of and its price."""
+
+    stage: str
+    line: int
+    instruction: str
+    keyword: str
+    static: bytes  # the resolved instruction's key material
+    parent: int | None  # the step before it (its stage's, or the base stage's last)
+    base: bytes  # the key a stage's chain starts from (image ref) when parent is None
+    readers: tuple[Reader, ...]
+    depends: tuple[int, ...]  # last steps of stages it copies or mounts from
+    seconds: float  # predicted seconds when it runs
+    install: bool
+    is_from: bool = False
+
+
+@dataclass
+class Model:
+    """One Dockerfile (+ .dockerignore, args, target) planned once, for many commits."""
+
+    steps: tuple[ModelStep, ...]
+    rules: IgnoreRules
+    error: str | None = None
+    error_line: int | None = None
+    _reads: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+
+    def reads(self, path: str) -> tuple[tuple[int, int], ...]:
+        """(step, reader) pairs that read ``path``; cached: a path is matched once."""
+        found = self._reads.get(path)
+        if found is None:
+            found = ()
+            if not self.rules.excludes(path):
+                found = tuple(
+                    (i, r)
+                    for i, step in enumerate(self.steps)
+                    for r, reader in enumerate(step.readers)
+                    if reader.reads(path)
+                )
+            self._reads[path] = found
+        return found
+
+
+def _static(step: Resolved) -> bytes:
+    keyword = step.keyword
+    if keyword == "RUN":
+        parts: tuple = (
+            step.command,
+            step.run_env,
+            step.user,
+            step.workdir,
+            step.mounts,
+            step.network,
+            step.shell,
+        )
+    elif keyword in ("COPY", "ADD"):
+        parts = (
+            step.sources,
+            step.dest,
+            step.workdir,
+            step.chown,
+            step.chmod,
+            step.link,
+            step.inline,
+            step.excludes,
+            step.from_image,
+        )
+    else:
+        parts = (step.path,)
+    return _digest(keyword, repr(parts))
+
+
+def _price(step: Resolved, machine: Machine) -> tuple[float, bool]:
+    if step.keyword == "RUN":
+        # the shell form's script is the last word after the shell (cost.model reads it so)
+        script = " ".join(step.command) if step.instruction.json else step.command[-1]
+        estimate = estimate_run(script, machine)
+        return machine.run_seconds + estimate.seconds, bool(INSTALL_KINDS & set(estimate.kinds))
+    if step.keyword in ("COPY", "ADD"):
+        return machine.copy_seconds, False
+    return machine.meta_seconds, False
+
+
+def build_model(
+    dockerfile: str,
+    dockerignore: str | None,
+    build_args: Mapping[str, str] | None = None,
+    target: str | None = None,
+    version: str = DEFAULT_BUILDKIT,
+    machine: Machine | None = None,
+) -> Model:
+    """Plan a Dockerfile once; a Dockerfile the builder rejects gives a model with an error."""
+    machine = machine or Machine()
+    try:
+        rules = IgnoreRules.parse(dockerignore)
+    except IgnoreSyntaxError as e:
+        return Model((), IgnoreRules(), f".dockerignore line {e.line}: {e}", None)
+    try:
+        planned = plan(
+            dockerfile, build_args, target, rules_for("buildkit", version).automatic_args(), version
+        )
+    except BuildFailure as e:
+        return Model(
+            (), rules, str(e.reason if hasattr(e, "reason") else e), getattr(e, "line", None)
+        )
+    steps: list[ModelStep] = []
+    last: dict[int, int | None] = {}
+    base_of: dict[int, bytes] = {}
+    for index in planned.order:
+        if index not in planned.needed:
+            continue
+        stage = planned.stages[index]
+        if stage.base_stage is not None:
+            previous = last.get(stage.base_stage)
+            base = base_of.get(stage.base_stage, b"")
+        else:
+            previous = None
+            base = _digest("image", image_key(stage.base_image or "scratch"))
+            if stage.base_image:
+                steps.append(
+                    ModelStep(
+                        stage.label,
+                        stage.stage.line,
+                        f"FROM {stage.base_image}",
+                        "FROM",
+                        b"",
+                        None,
+                        base,
+                        (),
+                        (),
+                        0.0,
+                        False,
+                        True,
+                    )
+                )
+        base_of[index] = base
+        for step in stage.steps:
+            if step.keyword not in STEP_KEYWORDS:
+                continue
+            readers: list[Reader] = []
+            depends: list[int] = []
+            if step.keyword in ("COPY", "ADD"):
+                if step.from_stage is not None:
+                    dep = last.get(step.from_stage)
+                    depends.append(-1 if dep is None else dep)
+                elif not step.from_image:
+                    readers.extend(
+                        Reader(s, True)
+                        for s in step.sources
+                        if "://" not in s and not s.startswith("git@")
+                    )
+            for mount in step.mounts:
+                if mount.type == "bind" and mount.from_stage is None and not mount.from_image:
+                    readers.append(Reader(mount.source or ".", True))
+                elif mount.from_stage is not None:
+                    dep = last.get(mount.from_stage)
+                    depends.append(-1 if dep is None else dep)
+            readers = [
+                Reader(r.source, r.required and not has_wildcards(r.source)) for r in readers
+            ]
+            seconds, install = _price(step, machine)
+            steps.append(
+                ModelStep(
+                    stage.label,
+                    step.instruction.line,
+                    step.instruction.text,
+                    step.keyword,
+                    _static(step),
+                    previous,
+                    base,
+                    tuple(readers),
+                    tuple(depends),
+                    seconds,
+                    install,
+                )
+            )
+            previous = len(steps) - 1
+        last[index] = previous
+    return Model(tuple(steps), rules)
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutcome:
+    line: int
+    instruction: str
+    keyword: str
+    status: str  # cached | built | failed
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class CommitBuild:
+    """What one commit's build does, as the replay predicts it."""
+
+    commit: str
+    subject: str
+    steps: tuple[StepOutcome, ...]
+    seconds: float
+    error: str | None = None
+    skipped: str | None = None  # why no build was predicted (no Dockerfile at this commit)
+
+    @property
+    def rebuilt(self) -> tuple[StepOutcome, ...]:
+        return tuple(s for s in self.steps if s.status == "built" and s.keyword != "FROM")
+
+
+@dataclass
+class ContextState:
+    """The files of the repository at the current commit, with each model step's digest."""
+
+    files: dict[str, Entry]
+    model: Model | None = None
+    sums: list[int] = field(default_factory=list)
+    present: dict[tuple[int, int], int] = field(default_factory=dict)
+
+    def attach(self, model: Model) -> None:
+        """Use a new model: every digest is computed once from all files (a Dockerfile or
+        .dockerignore change; rare next to ordinary commits)."""
+        self.model = model
+        self.sums = [0] * len(model.steps)
+        self.present = {}
+        for path, entry in self.files.items():
+            self._count(path, None, entry)
+
+    def _count(self, path: str, old: Entry | None, new: Entry | None) -> None:
+        model = self.model
+        assert model is not None
+        pairs = model.reads(path)
+        if not pairs:
+            return
+        delta = entry_hash(path, new) - entry_hash(path, old)
+        seen: set[int] = set()
+        for i, r in pairs:
+            if i not in seen:
+                self.sums[i] = (self.sums[i] + delta) % _MOD
+                seen.add(i)
+            if old is None or new is None:
+                self.present[(i, r)] = self.present.get((i, r), 0) + (1 if new else -1)
+
+    def change(self, path: str, old: Entry | None, new: Entry | None) -> None:
+        if new is None:
+            self.files.pop(path, None)
+        else:
+            self.files[path] = new
+        if self.model is not None:
+            self._count(path, old, new)
+
+
+@dataclass
+class Cache:
+    """Every cache key any earlier build made (BuildKit keeps them all until pruned)."""
+
+    keys: set[bytes] = field(default_factory=set)
+    builds: int = 0
+
+
+def predict(
+    state: ContextState, cache: Cache, commit: str, subject: str, machine: Machine
+) -> CommitBuild:
+    """One build at the current state: chain the keys, look each up, price the misses."""
+    model = state.model
+    assert model is not None
+    if model.error:
+        return CommitBuild(commit, subject, (), 0.0, error=model.error)
+    cache.builds += 1
+    keys: list[bytes] = []
+    outcomes: list[StepOutcome] = []
+    total = machine.build_seconds
+    built_any = False
+    for i, step in enumerate(model.steps):
+        if step.is_from:
+            keys.append(step.base)
+            # the first build to name an image pulls it: the engine shows it as done
+            # (after the cold build: simulation.simulator's rule for an image no earlier build
+            # used, shared with verify's runner)
+            status = "cached" if step.base in cache.keys or cache.builds == 1 else "built"
+            cache.keys.add(step.base)
+            outcomes.append(StepOutcome(step.line, step.instruction, "FROM", status, 0.0))
+            continue
+        missing = [
+            step.readers[r].source
+            for r in range(len(step.readers))
+            if step.readers[r].required and state.present.get((i, r), 0) <= 0
+        ]
+        if missing:
+            outcomes.append(StepOutcome(step.line, step.instruction, step.keyword, "failed", 0.0))
+            return CommitBuild(
+                commit,
+                subject,
+                tuple(outcomes),
+                total,
+                error=f"{step.keyword} failed: {missing[0]}: not in the context",
+            )
+        parent = keys[step.parent] if step.parent is not None else step.base
+        deps = b"".join(keys[d] if d >= 0 else b"" for d in step.depends)
+        key = _digest(parent.hex(), step.static.hex(), state.sums[i], deps.hex())
+        keys.append(key)
+        if key in cache.keys:
+            outcomes.append(
+                StepOutcome(
+                    step.line, step.instruction, step.keyword, "cached", machine.lookup_seconds
+                )
+            )
+            total += machine.lookup_seconds
+        else:
+            cache.keys.add(key)
+            built_any = True
+            outcomes.append(
+                StepOutcome(step.line, step.instruction, step.keyword, "built", step.seconds)
+            )
+            total += step.seconds
+    if built_any:
+        total += machine.export_seconds
+    return CommitBuild(commit, subject, tuple(outcomes), total)
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """A Dockerfile to replay: the repository's own (``text`` None: as at each commit) or a
+    fixed text (another ordering) used at every commit."""
+
+    name: str
+    text: str | None = None
+
+
+@dataclass
+class Totals:
+    builds: int = 0
+    steps: int = 0
+    hits: int = 0
+    installs: int = 0
+    seconds: float = 0.0
+    failed: int = 0
+    skipped: int = 0
+    cumulative: list[float] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "builds": self.builds,
+            "failed_builds": self.failed,
+            "skipped_commits": self.skipped,
+            "steps": self.steps,
+            "step_hit_rate": round(self.hits / self.steps, 4) if self.steps else None,
+            "dependency_installs": self.installs,
+            "hours": round(self.seconds / 3600, 4),
+        }
+
+
+@dataclass
+class Notes:
+    """What the replay met and how it treated it (reported, never crashed on)."""
+
+    merges: int = 0
+    renames_as_delete_add: int = 0
+    submodules: set[str] = field(default_factory=set)
+    symlinks: set[str] = field(default_factory=set)
+    missing_dockerfile: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "merge_commits_first_parent": self.merges,
+            "deletes_with_adds": self.renames_as_delete_add,
+            "submodules_as_empty_folders": sorted(self.submodules),
+            "symlinks_by_target": len(self.symlinks),
+            "commits_without_dockerfile": self.missing_dockerfile,
+            "warnings": self.warnings,
+        }
+
+
+class _VariantRun:
+    def __init__(self, variant: Variant, files: dict[str, Entry], options: ReplayOptions):
+        self.variant = variant
+        self.state = ContextState(dict(files))
+        self.cache = Cache()
+        self.totals = Totals()
+        self.options = options
+        self.models: dict[tuple[str, str | None], Model] = {}
+
+    def model_for(self, dockerfile: str, dockerignore: str | None) -> None:
+        key = (dockerfile, dockerignore)
+        model = self.models.get(key)
+        if model is None:
+            o = self.options
+            model = build_model(
+                dockerfile, dockerignore, o.build_args, o.target, o.version, o.machine
+            )
+            model._reads = {}
+            self.models[key] = model
+        self.state.attach(model)
+
+    def record(self, build: CommitBuild) -> None:
+        t = self.totals
+        if build.skipped:
+            t.skipped += 1
+        else:
+            t.builds += 1
+            t.failed += build.error is not None
+            for s in build.steps:
+                if s.keyword == "FROM":
+                    continue
+                t.steps += 1
+                t.hits += s.status == "cached"
+            t.installs += sum(1 for s in build.rebuilt if self._install(s.line))
+            t.seconds += build.seconds
+        t.cumulative.append(t.seconds / 3600)
+
+    def _install(self, line: int) -> bool:
+        model = self.state.model
+        return bool(model) and any(s.install and s.line == line for s in model.steps)
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    dockerfile: str = "Dockerfile"
+    build_args: Mapping[str, str] = field(default_factory=dict)
+    target: str | None = None
+    version: str = DEFAULT_BUILDKIT
+    machine: Machine = field(default_factory=Machine)
+
+
+@dataclass
+class ReplayResult:
+    variants: list[Variant]
+    commits: list[tuple[str, str]]  # (id, subject), oldest first
+    builds: dict[str, list[CommitBuild]]
+    totals: dict[str, Totals]
+    notes: Notes
+
+
+def replay(
+    repo: Repository,
+    head: str = "HEAD",
+    count: int | None = None,
+    variants: Iterable[Variant] = (Variant("Dockerfile"),),
+    options: ReplayOptions | None = None,
+    progress: Callable[[int], None] | None = None,
+    keep_builds: bool = True,
+) -> ReplayResult:
+    """Walk ``head``'s first-parent history oldest to newest, one build per commit and
+    variant. Raises ``InputError`` when the run cannot go on (no Dockerfile at any commit)."""
+    options = options or ReplayOptions()
+    head_id = repo.resolve(head)
+    variants = list(variants)
+    notes = Notes()
+    dockerfile_path = go_clean(options.dockerfile).lstrip("/")
+    history = repo.history(head_id, count)
+    runs: list[_VariantRun] = []
+    builds: dict[str, list[CommitBuild]] = {v.name: [] for v in variants}
+    commits: list[tuple[str, str]] = []
+    texts: dict[str, str | None] = {}  # path -> current text of Dockerfile / .dockerignore
+    watched = (dockerfile_path, ".dockerignore")
+    for number, commit in enumerate(history):
+        if number == 0:
+            files = repo.tree(commit.oid)
+            oids = [files[p].oid for p in watched if p in files]
+            blobs = repo.blobs(oids)
+            for p in watched:
+                texts[p] = _text(blobs.get(files[p].oid)) if p in files else None
+            runs = [_VariantRun(v, files, options) for v in variants]
+            changed_watch = True
+        else:
+            changed_watch = _apply_commit(commit, runs, texts, watched, repo, notes)
+        commits.append((commit.oid, commit.subject))
+        notes.merges += commit.is_merge
+        for run in runs:
+            dockerfile = (
+                run.variant.text if run.variant.text is not None else texts[dockerfile_path]
+            )
+            if dockerfile is None:
+                build = CommitBuild(
+                    commit.oid,
+                    commit.subject,
+                    (),
+                    0.0,
+                    skipped=f"no {dockerfile_path} at this commit",
+                )
+                run.state.model = None
+            else:
+                if changed_watch or run.state.model is None:
+                    run.model_for(dockerfile, texts[".dockerignore"])
+                build = predict(run.state, run.cache, commit.oid, commit.subject, options.machine)
+            run.record(build)
+            if keep_builds:
+                builds[run.variant.name].append(build)
+        if texts[dockerfile_path] is None:
+            notes.missing_dockerfile += 1
+        if progress:
+            progress(number + 1)
+    if not commits:
+        raise InputError(f"{repo.path}: no commits at {head}")
+    base = runs[0] if runs else None
+    if base and base.variant.text is None and base.totals.builds == 0:
+        raise InputError(f"{repo.path}: no {dockerfile_path} at any of the {len(commits)} commits")
+    if notes.missing_dockerfile:
+        notes.warnings.append(
+            f"{notes.missing_dockerfile} commit(s) have no {dockerfile_path}: skipped"
+        )
+    return ReplayResult(variants, commits, builds, {r.variant.name: r.totals for r in runs}, notes)
+
+
+def _text(blob: bytes | None) -> str | None:
+    return None if blob is None else blob.decode("utf-8", "replace")
+
+
+def _apply_commit(
+    commit: Commit,
+    runs: list[_VariantRun],
+    texts: dict[str, str | None],
+    watched: tuple[str, ...],
+    repo: Repository,
+    notes: Notes,
+) -> bool:
+    """Feed one commit's changes to every variant; True when Dockerfile/.dockerignore moved."""
+    touched: dict[str, Entry | None] = {}
+    deleted = added = 0
+    for change in commit.changes:
+        if change.path in watched:
+            touched[change.path] = change.new
+        new = change.new
+        if new is not None and new.mode == SUBMODULE:
+            notes.submodules.add(change.path)
+        elif new is not None and new.mode == "120000":
+            notes.symlinks.add(change.path)
+        deleted += new is None
+        added += change.old is None
+        for run in runs:
+            run.state.change(change.path, change.old, new)
+    if deleted and added:
+        notes.renames_as_delete_add += 1
+    if not touched:
+        return False
+    blobs = repo.blobs([e.oid for e in touched.values() if e is not None])
+    for path, entry in touched.items():
+        texts[path] = None if entry is None else _text(blobs.get(entry.oid))
+    return True
+
+
+def iter_rows(result: ReplayResult) -> Iterator[dict]:
+    """One row per commit and variant: the steps rebuilt and the predicted seconds."""
+    for name, builds in result.builds.items():
+        for build in builds:
+            yield {
+                "variant": name,
+                "commit": build.commit[:12],
+                "subject": build.subject,
+                "rebuilt": [f"{s.line}: {s.instruction}" for s in build.rebuilt],
+                "seconds": round(build.seconds, 2),
+                "error": build.error or build.skipped,
+            }
