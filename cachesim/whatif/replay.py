@@ -19,6 +19,7 @@ RUN, ``Machine`` fixed costs for COPY/ADD/WORKDIR; docs/time-model.md).
 from __future__ import annotations
 
 import hashlib
+from hashlib import blake2b
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -67,7 +68,8 @@ def entry_hash(path: str, entry: Entry | None) -> int:
     if entry is None:
         return 0
     oid = "" if entry.mode == SUBMODULE else entry.oid
-    return int.from_bytes(_digest(path, entry.mode, oid), "big")
+    text = f"{path}\0{entry.mode}\0{oid}".encode("utf-8", "surrogateescape")
+    return int.from_bytes(hashlib.blake2b(text, digest_size=16).digest(), "big")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,17 +78,25 @@ class Reader:
 
     source: str
     required: bool  # a plain path must exist (BuildKit stops otherwise); a glob need not
+    rel: str = ""  # the cleaned path ("" = the whole context), or the cleaned glob
+    glob: bool = False
+    depth: int = 0  # how many path segments the glob matches
+
+    @classmethod
+    def of(cls, source: str, required: bool) -> Reader:
+        """Clean the source once: ``reads`` runs for every path of every commit."""
+        glob = has_wildcards(source)
+        rel = go_clean(source).lstrip("/")
+        rel = "" if rel in (".", "") else rel
+        return cls(source, required and not glob, rel, glob, rel.count("/") + 1)
 
     def reads(self, path: str) -> bool:
         """Whether ``path`` (a file of the context) is inside what the source selects."""
-        if not has_wildcards(self.source):
-            rel = go_clean(self.source)
-            rel = "" if rel in (".", "/") else rel.lstrip("/")
-            return rel == "" or path == rel or path.startswith(rel + "/")
-        pattern = go_clean(self.source).lstrip("/")
+        if not self.glob:
+            rel = self.rel
+            return not rel or path == rel or path.startswith(rel + "/")
         parts = path.split("/")
-        depth = pattern.count("/") + 1
-        return len(parts) >= depth and go_match(pattern, "/".join(parts[:depth]))
+        return len(parts) >= self.depth and go_match(self.rel, "/".join(parts[: self.depth]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +115,11 @@ class ModelStep:
     seconds: float  # predicted seconds when it runs
     install: bool
     is_from: bool = False
+    required: tuple[int, ...] = ()  # the readers that must find their source
+
+    def __post_init__(self) -> None:
+        required = tuple(r for r, reader in enumerate(self.readers) if reader.required)
+        object.__setattr__(self, "required", required)
 
 
 @dataclass
@@ -122,7 +137,7 @@ class Model:
         found = self._reads.get(path)
         if found is None:
             found = ()
-            if not self.rules.excludes(path):
+            if not _excluded(self.rules, path):
                 found = tuple(
                     (i, r)
                     for i, step in enumerate(self.steps)
@@ -131,6 +146,24 @@ class Model:
                 )
             self._reads[path] = found
         return found
+
+
+_EXCLUDED: dict[IgnoreRules, dict[str, bool]] = {}
+
+
+def _excluded(rules: IgnoreRules, path: str) -> bool:
+    """``rules.excludes(path)``, remembered: models of one .dockerignore share the answers."""
+    if not rules.rules:
+        return False
+    known = _EXCLUDED.get(rules)
+    if known is None:
+        if len(_EXCLUDED) > 64:  # a long replay meets few .dockerignore versions; stay flat
+            _EXCLUDED.clear()
+        known = _EXCLUDED[rules] = {}
+    answer = known.get(path)
+    if answer is None:
+        answer = known[path] = rules.excludes(path)
+    return answer
 
 
 def _static(step: Resolved) -> bytes:
@@ -237,19 +270,16 @@ def build_model(
                     depends.append(-1 if dep is None else dep)
                 elif not step.from_image:
                     readers.extend(
-                        Reader(s, True)
+                        Reader.of(s, True)
                         for s in step.sources
                         if "://" not in s and not s.startswith("git@")
                     )
             for mount in step.mounts:
                 if mount.type == "bind" and mount.from_stage is None and not mount.from_image:
-                    readers.append(Reader(mount.source or ".", True))
+                    readers.append(Reader.of(mount.source or ".", True))
                 elif mount.from_stage is not None:
                     dep = last.get(mount.from_stage)
                     depends.append(-1 if dep is None else dep)
-            readers = [
-                Reader(r.source, r.required and not has_wildcards(r.source)) for r in readers
-            ]
             seconds, install = _price(step, machine)
             steps.append(
                 ModelStep(
@@ -278,6 +308,7 @@ class StepOutcome:
     keyword: str
     status: str  # cached | built | failed
     seconds: float
+    install: bool = False  # a dependency install (cost.commands' package managers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +333,11 @@ class ContextState:
 
     files: dict[str, Entry]
     model: Model | None = None
+    hashes: dict[str, int] = field(default_factory=dict)  # path -> entry_hash, kept current
+    keys: list[bytes] = field(default_factory=list)  # the last build's step keys
+    dirty_from: int = 0  # the first step whose inputs changed since the last build
+    cached_outcomes: list[StepOutcome] = field(default_factory=list)
+    built_outcomes: list[StepOutcome] = field(default_factory=list)
     sums: list[int] = field(default_factory=list)
     present: dict[tuple[int, int], int] = field(default_factory=dict)
 
@@ -310,32 +346,60 @@ class ContextState:
         .dockerignore change; rare next to ordinary commits)."""
         self.model = model
         self.sums = [0] * len(model.steps)
-        self.present = {}
+        self.keys, self.dirty_from = [], 0
+        self.cached_outcomes = [
+            StepOutcome(s.line, s.instruction, s.keyword, "cached", Machine.lookup_seconds)
+            for s in model.steps
+        ]
+        self.built_outcomes = [
+            StepOutcome(s.line, s.instruction, s.keyword, "built", s.seconds, s.install)
+            for s in model.steps
+        ]
+        self.present = present = {}
+        hashes, sums, reads = self.hashes, self.sums, model.reads
         for path, entry in self.files.items():
-            self._count(path, None, entry)
+            pairs = reads(path)
+            if not pairs:
+                continue
+            h = hashes.get(path)
+            if h is None:
+                h = hashes[path] = entry_hash(path, entry)
+            last = -1
+            for i, r in pairs:  # pairs come grouped by step
+                if i != last:
+                    sums[i] = (sums[i] + h) % _MOD
+                    last = i
+                present[(i, r)] = present.get((i, r), 0) + 1
 
-    def _count(self, path: str, old: Entry | None, new: Entry | None) -> None:
+    def count(self, path: str, old: Entry | None, new: Entry | None, delta: int) -> None:
         model = self.model
         assert model is not None
         pairs = model.reads(path)
         if not pairs:
             return
-        delta = entry_hash(path, new) - entry_hash(path, old)
-        seen: set[int] = set()
-        for i, r in pairs:
-            if i not in seen:
+        last = -1
+        for i, r in pairs:  # pairs come grouped by step
+            if i != last:
                 self.sums[i] = (self.sums[i] + delta) % _MOD
-                seen.add(i)
+                if i < self.dirty_from:
+                    self.dirty_from = i
+                last = i
             if old is None or new is None:
                 self.present[(i, r)] = self.present.get((i, r), 0) + (1 if new else -1)
 
-    def change(self, path: str, old: Entry | None, new: Entry | None) -> None:
+    def change(
+        self, path: str, old: Entry | None, new: Entry | None, after: int | None = None
+    ) -> None:
+        """One path changed; ``after`` is its new ``entry_hash`` when the caller has it."""
+        before = self.hashes.pop(path, 0)
         if new is None:
             self.files.pop(path, None)
+            after = 0
         else:
             self.files[path] = new
+            after = self.hashes[path] = entry_hash(path, new) if after is None else after
         if self.model is not None:
-            self._count(path, old, new)
+            self.count(path, old, new, after - before)
 
 
 @dataclass
@@ -349,17 +413,24 @@ class Cache:
 def predict(
     state: ContextState, cache: Cache, commit: str, subject: str, machine: Machine
 ) -> CommitBuild:
-    """One build at the current state: chain the keys, look each up, price the misses."""
+    """One build at the current state: chain the keys, look each up, price the misses.
+
+    Steps above the first one whose inputs changed since the last build keep their keys,
+    which that build put in the cache: they are cached without hashing anything again.
+    """
     model = state.model
     assert model is not None
     if model.error:
         return CommitBuild(commit, subject, (), 0.0, error=model.error)
     cache.builds += 1
-    keys: list[bytes] = []
-    outcomes: list[StepOutcome] = []
-    total = machine.build_seconds
+    begin = min(state.dirty_from, len(state.keys))
+    keys = state.keys[:begin]
+    outcomes = [state.cached_outcomes[i] for i in range(begin)]
+    total = machine.build_seconds + begin * machine.lookup_seconds
     built_any = False
-    for i, step in enumerate(model.steps):
+    error = None
+    for i in range(begin, len(model.steps)):
+        step = model.steps[i]
         if step.is_from:
             keys.append(step.base)
             # the first build to name an image pulls it: the engine shows it as done
@@ -369,41 +440,32 @@ def predict(
             cache.keys.add(step.base)
             outcomes.append(StepOutcome(step.line, step.instruction, "FROM", status, 0.0))
             continue
-        missing = [
-            step.readers[r].source
-            for r in range(len(step.readers))
-            if step.readers[r].required and state.present.get((i, r), 0) <= 0
+        missing = step.required and [
+            step.readers[r].source for r in step.required if state.present.get((i, r), 0) <= 0
         ]
         if missing:
             outcomes.append(StepOutcome(step.line, step.instruction, step.keyword, "failed", 0.0))
-            return CommitBuild(
-                commit,
-                subject,
-                tuple(outcomes),
-                total,
-                error=f"{step.keyword} failed: {missing[0]}: not in the context",
-            )
+            error = f"{step.keyword} failed: {missing[0]}: not in the context"
+            break
         parent = keys[step.parent] if step.parent is not None else step.base
-        deps = b"".join(keys[d] if d >= 0 else b"" for d in step.depends)
-        key = _digest(parent.hex(), step.static.hex(), state.sums[i], deps.hex())
+        material = parent + step.static + state.sums[i].to_bytes(16, "big")
+        if step.depends:
+            material += b"".join(keys[d] if d >= 0 else b"" for d in step.depends)
+        key = blake2b(material, digest_size=16).digest()
         keys.append(key)
         if key in cache.keys:
-            outcomes.append(
-                StepOutcome(
-                    step.line, step.instruction, step.keyword, "cached", machine.lookup_seconds
-                )
-            )
+            outcomes.append(state.cached_outcomes[i])
             total += machine.lookup_seconds
         else:
             cache.keys.add(key)
             built_any = True
-            outcomes.append(
-                StepOutcome(step.line, step.instruction, step.keyword, "built", step.seconds)
-            )
+            outcomes.append(state.built_outcomes[i])
             total += step.seconds
     if built_any:
         total += machine.export_seconds
-    return CommitBuild(commit, subject, tuple(outcomes), total)
+    state.keys = keys
+    state.dirty_from = len(model.steps)
+    return CommitBuild(commit, subject, tuple(outcomes), total, error=error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,13 +523,23 @@ class Notes:
 
 
 class _VariantRun:
-    def __init__(self, variant: Variant, files: dict[str, Entry], options: ReplayOptions):
+    def __init__(
+        self,
+        variant: Variant,
+        files: dict[str, Entry],
+        options: ReplayOptions,
+        models: dict[tuple[str, str | None], Model],
+        hashes: dict[str, int],
+        shared_reads: dict[tuple, dict],
+    ):
+        self.shared_reads = shared_reads
         self.variant = variant
-        self.state = ContextState(dict(files))
+        # the variants share one files/hashes pair: the caller updates it once a change
+        self.state = ContextState(files, hashes=hashes)
         self.cache = Cache()
         self.totals = Totals()
         self.options = options
-        self.models: dict[tuple[str, str | None], Model] = {}
+        self.models = models  # shared by the variants: one plan per Dockerfile text
 
     def model_for(self, dockerfile: str, dockerignore: str | None) -> None:
         key = (dockerfile, dockerignore)
@@ -477,7 +549,13 @@ class _VariantRun:
             model = build_model(
                 dockerfile, dockerignore, o.build_args, o.target, o.version, o.machine
             )
-            model._reads = {}
+            if len(self.models) > 256:  # many Dockerfile versions: keep memory flat
+                self.models.clear()
+                self.shared_reads.clear()
+            # versions that read the same sources through the same .dockerignore (only a
+            # RUN changed, say) share what each path is read by
+            signature = (model.rules, tuple(step.readers for step in model.steps))
+            model._reads = self.shared_reads.setdefault(signature, {})
             self.models[key] = model
         self.state.attach(model)
 
@@ -493,13 +571,9 @@ class _VariantRun:
                     continue
                 t.steps += 1
                 t.hits += s.status == "cached"
-            t.installs += sum(1 for s in build.rebuilt if self._install(s.line))
+            t.installs += sum(1 for s in build.rebuilt if s.install)
             t.seconds += build.seconds
         t.cumulative.append(t.seconds / 3600)
-
-    def _install(self, line: int) -> bool:
-        model = self.state.model
-        return bool(model) and any(s.install and s.line == line for s in model.steps)
 
 
 @dataclass(frozen=True)
@@ -549,7 +623,10 @@ def replay(
             blobs = repo.blobs(oids)
             for p in watched:
                 texts[p] = _text(blobs.get(files[p].oid)) if p in files else None
-            runs = [_VariantRun(v, files, options) for v in variants]
+            models: dict[tuple[str, str | None], Model] = {}
+            hashes: dict[str, int] = {}
+            shared: dict[tuple, dict] = {}
+            runs = [_VariantRun(v, files, options, models, hashes, shared) for v in variants]
             changed_watch = True
         else:
             changed_watch = _apply_commit(commit, runs, texts, watched, repo, notes)
@@ -616,8 +693,13 @@ def _apply_commit(
             notes.symlinks.add(change.path)
         deleted += new is None
         added += change.old is None
-        for run in runs:
-            run.state.change(change.path, change.old, new)
+        first = runs[0].state
+        before = first.hashes.get(change.path, 0)
+        first.change(change.path, change.old, new)  # the shared files and hashes
+        delta = first.hashes.get(change.path, 0) - before
+        for run in runs[1:]:
+            if run.state.model is not None:
+                run.state.count(change.path, change.old, new, delta)
     if deleted and added:
         notes.renames_as_delete_add += 1
     if not touched:
