@@ -19,9 +19,9 @@ RUN, ``Machine`` fixed costs for COPY/ADD/WORKDIR; docs/time-model.md).
 from __future__ import annotations
 
 import hashlib
-from hashlib import blake2b
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from hashlib import blake2b
 
 from cachesim.context.dockerignore import IgnoreRules, IgnoreSyntaxError, go_clean
 from cachesim.context.selection import go_match, has_wildcards
