@@ -36,8 +36,9 @@ def test_workflow_diff_step_flags_the_busted_install(tmp_path: Path):
     )
     output = tmp_path / "out.txt"
     env = {**os.environ, "GITHUB_OUTPUT": str(output), "PYTHONPATH": str(ROOT)}
-    subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["bash", "-e", "-c", script], cwd=tmp_path, env=env, check=True, capture_output=True
+    )
     assert output.read_text().strip() == "status=1"
     result = json.loads((tmp_path / "cachesim-diff.json").read_text())
     assert result["matched"] == ["RUN pip install -r requirements.txt"]

@@ -26,8 +26,18 @@ def test_a_source_edit_busts_the_install_when_copied_first(tmp_path: Path, capsy
     project(tmp_path, BAD)
     write(tmp_path, "src/app.py", "1\n")
     commit_all(tmp_path, "edit")
-    status = main(["diff", str(tmp_path), "HEAD~1", "HEAD", "--fail-on", "RUN pip install*",
-                   "--format", "json"])
+    status = main(
+        [
+            "diff",
+            str(tmp_path),
+            "HEAD~1",
+            "HEAD",
+            "--fail-on",
+            "RUN pip install*",
+            "--format",
+            "json",
+        ]
+    )
     out = json.loads(capsys.readouterr().out)
     assert status == 1
     assert out["matched"] == ["RUN pip install -r requirements.txt"]
@@ -61,9 +71,7 @@ def test_a_changed_instruction_says_so(tmp_path: Path, capsys):
     commit_all(tmp_path, "quiet")
     assert main(["diff", str(tmp_path), "HEAD~1", "HEAD", "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert [(s["line"], s["reason"]) for s in out["rebuilt"]] == [
-        (7, "the instruction changed")
-    ]
+    assert [(s["line"], s["reason"]) for s in out["rebuilt"]] == [(7, "the instruction changed")]
 
 
 def test_unknown_ref_is_one_line_exit_2(tmp_path: Path, capsys):

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from hashlib import blake2b
 
 from cachesim.context.dockerignore import IgnoreRules, IgnoreSyntaxError, go_clean
 from cachesim.context.selection import go_match, has_wildcards
@@ -321,6 +320,9 @@ class CommitBuild:
     seconds: float
     error: str | None = None
     skipped: str | None = None  # why no build was predicted (no Dockerfile at this commit)
+    hits: int = 0  # steps (not FROM) found in the cache
+    installs: int = 0  # dependency installs run
+    counted: int = 0  # steps (not FROM) the build shows
 
     @property
     def rebuilt(self) -> tuple[StepOutcome, ...]:
@@ -334,7 +336,8 @@ class ContextState:
     files: dict[str, Entry]
     model: Model | None = None
     hashes: dict[str, int] = field(default_factory=dict)  # path -> entry_hash, kept current
-    keys: list[bytes] = field(default_factory=list)  # the last build's step keys
+    keys: list = field(default_factory=list)  # the last build's step keys
+    froms_before: list[int] = field(default_factory=list)  # FROM steps before step i
     dirty_from: int = 0  # the first step whose inputs changed since the last build
     cached_outcomes: list[StepOutcome] = field(default_factory=list)
     built_outcomes: list[StepOutcome] = field(default_factory=list)
@@ -347,6 +350,9 @@ class ContextState:
         self.model = model
         self.sums = [0] * len(model.steps)
         self.keys, self.dirty_from = [], 0
+        self.froms_before = [0]
+        for step in model.steps:
+            self.froms_before.append(self.froms_before[-1] + step.is_from)
         self.cached_outcomes = [
             StepOutcome(s.line, s.instruction, s.keyword, "cached", Machine.lookup_seconds)
             for s in model.steps
@@ -406,7 +412,7 @@ class ContextState:
 class Cache:
     """Every cache key any earlier build made (BuildKit keeps them all until pruned)."""
 
-    keys: set[bytes] = field(default_factory=set)
+    keys: set = field(default_factory=set)
     builds: int = 0
 
 
@@ -423,49 +429,65 @@ def predict(
     if model.error:
         return CommitBuild(commit, subject, (), 0.0, error=model.error)
     cache.builds += 1
+    steps, sums, known = model.steps, state.sums, cache.keys
     begin = min(state.dirty_from, len(state.keys))
     keys = state.keys[:begin]
-    outcomes = [state.cached_outcomes[i] for i in range(begin)]
+    outcomes = state.cached_outcomes[:begin]
+    hits = begin - state.froms_before[begin]
+    installs = 0
     total = machine.build_seconds + begin * machine.lookup_seconds
     built_any = False
     error = None
-    for i in range(begin, len(model.steps)):
-        step = model.steps[i]
+    for i in range(begin, len(steps)):
+        step = steps[i]
         if step.is_from:
             keys.append(step.base)
             # the first build to name an image pulls it: the engine shows it as done
             # (after the cold build: simulation.simulator's rule for an image no earlier build
             # used, shared with verify's runner)
-            status = "cached" if step.base in cache.keys or cache.builds == 1 else "built"
-            cache.keys.add(step.base)
+            status = "cached" if step.base in known or cache.builds == 1 else "built"
+            known.add(step.base)
             outcomes.append(StepOutcome(step.line, step.instruction, "FROM", status, 0.0))
             continue
-        missing = step.required and [
-            step.readers[r].source for r in step.required if state.present.get((i, r), 0) <= 0
-        ]
-        if missing:
-            outcomes.append(StepOutcome(step.line, step.instruction, step.keyword, "failed", 0.0))
-            error = f"{step.keyword} failed: {missing[0]}: not in the context"
-            break
-        parent = keys[step.parent] if step.parent is not None else step.base
-        material = parent + step.static + state.sums[i].to_bytes(16, "big")
-        if step.depends:
-            material += b"".join(keys[d] if d >= 0 else b"" for d in step.depends)
-        key = blake2b(material, digest_size=16).digest()
+        if step.required:
+            missing = [
+                step.readers[r].source for r in step.required if state.present.get((i, r), 0) <= 0
+            ]
+            if missing:
+                outcomes.append(
+                    StepOutcome(step.line, step.instruction, step.keyword, "failed", 0.0)
+                )
+                error = f"{step.keyword} failed: {missing[0]}: not in the context"
+                break
+        # Python's 64-bit tuple hash as the key: a collision over a long replay is about as
+        # likely as 1 in 10^10, and it is many times cheaper than a cryptographic digest
+        key = hash(
+            (
+                keys[step.parent] if step.parent is not None else step.base,
+                step.static,
+                sums[i],
+                tuple(keys[d] if d >= 0 else None for d in step.depends) if step.depends else None,
+            )
+        )
         keys.append(key)
-        if key in cache.keys:
+        if key in known:
             outcomes.append(state.cached_outcomes[i])
             total += machine.lookup_seconds
+            hits += 1
         else:
-            cache.keys.add(key)
+            known.add(key)
             built_any = True
             outcomes.append(state.built_outcomes[i])
             total += step.seconds
+            installs += step.install
     if built_any:
         total += machine.export_seconds
     state.keys = keys
     state.dirty_from = len(model.steps)
-    return CommitBuild(commit, subject, tuple(outcomes), total, error=error)
+    counted = len(outcomes) - state.froms_before[len(outcomes)]
+    return CommitBuild(
+        commit, subject, tuple(outcomes), total, error, None, hits, installs, counted
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -533,6 +555,7 @@ class _VariantRun:
         shared_reads: dict[tuple, dict],
     ):
         self.shared_reads = shared_reads
+        self.current: tuple[str, str | None] | None = None
         self.variant = variant
         # the variants share one files/hashes pair: the caller updates it once a change
         self.state = ContextState(files, hashes=hashes)
@@ -543,6 +566,9 @@ class _VariantRun:
 
     def model_for(self, dockerfile: str, dockerignore: str | None) -> None:
         key = (dockerfile, dockerignore)
+        if self.state.model is not None and key == self.current:
+            return  # a fixed variant when only the repository's Dockerfile moved
+        self.current = key
         model = self.models.get(key)
         if model is None:
             o = self.options
@@ -566,12 +592,9 @@ class _VariantRun:
         else:
             t.builds += 1
             t.failed += build.error is not None
-            for s in build.steps:
-                if s.keyword == "FROM":
-                    continue
-                t.steps += 1
-                t.hits += s.status == "cached"
-            t.installs += sum(1 for s in build.rebuilt if s.install)
+            t.hits += build.hits
+            t.installs += build.installs
+            t.steps += build.counted
             t.seconds += build.seconds
         t.cumulative.append(t.seconds / 3600)
 
