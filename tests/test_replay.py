@@ -152,20 +152,23 @@ def generated_history(repo: Path, seed: int, commits: int = 40) -> None:
         commit_all(repo, f"{n}: {action}")
 
 
-def reference(repo: Path) -> list[list[tuple[int, str]]]:
+def reference(repo: Path, commits: list[str] | None = None) -> list[list[tuple[int, str]]]:
     """Per commit, (line, status) of every step, from the full simulator on the whole
     context (each file's content stands in by its blob id, as git's ids stand for digests)."""
     history = History()
     rules = rules_for("buildkit", "0.25")
+    gitdir = ["--git-dir", Repository(repo).git_dir]
     out = []
-    for commit in git(repo, "rev-list", "--reverse", "--first-parent", "HEAD").split():
+    if commits is None:
+        commits = git(repo, *gitdir, "rev-list", "--reverse", "--first-parent", "HEAD").split()
+    for commit in commits:
         files: dict[str, ContextFile] = {}
-        for line in git(repo, "ls-tree", "-r", commit).splitlines():
+        for line in git(repo, *gitdir, "ls-tree", "-r", commit).splitlines():
             meta, path = line.split("\t", 1)
             mode, _kind, oid = meta.split()
             files[path] = ContextFile(oid.encode(), int(mode[-3:], 8))
         texts = {
-            p: git(repo, "show", f"{commit}:{p}") if p in files else None
+            p: git(repo, *gitdir, "show", f"{commit}:{p}") if p in files else None
             for p in ("Dockerfile", ".dockerignore")
         }
         request = BuildRequest(commit, texts["Dockerfile"] or "", files, texts[".dockerignore"])
@@ -304,3 +307,29 @@ def test_options_are_used(tmp_path: Path):
     generated_history(tmp_path, 2, commits=5)
     result = replay(Repository(tmp_path), count=3, options=ReplayOptions(version="0.8"))
     assert len(result.commits) == 3
+
+
+REAL = os.environ.get("CACHESIM_REPLAY_REPO")
+
+
+@pytest.mark.skipif(not REAL, reason="set CACHESIM_REPLAY_REPO to a fetched repository")
+def test_fast_path_agrees_on_a_sample_of_a_real_history():
+    """The last 25 commits of a real repository. Where a stage copies from another stage
+    that was rebuilt, the two differ on purpose (docs/whatif.md): there only the steps above
+    the first copy from a stage are compared."""
+    repo = Path(REAL)
+    result = replay(Repository(repo), count=25)
+    got = [[(s.line, s.status) for s in b.steps] for b in result.builds["Dockerfile"]]
+    expected = reference(repo, [c for c, _ in result.commits])
+    text = Repository(repo).run("show", "HEAD:Dockerfile").decode()
+    from_lines = {n for n, line in enumerate(text.splitlines(), 1) if "--from=" in line}
+    first_from = min(from_lines, default=10**9)
+    whole = 0
+    for e, g in zip(expected, got, strict=True):
+        # the steps above the first copy from a stage always agree
+        assert [x for x in e if x[0] < first_from] == [x for x in g if x[0] < first_from]
+        upstream_rebuilt = any(s == "built" and 1 < line < first_from for line, s in g)
+        if not upstream_rebuilt:
+            assert e == g
+            whole += 1
+    print(f"{whole} of {len(got)} builds compared whole")

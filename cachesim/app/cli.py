@@ -331,10 +331,19 @@ def _replay_parser(sub) -> None:
         "Reads the repository only (a bare one works); nothing is checked out or written.",
     )
     replay.add_argument("repo", metavar="REPO", help="a git repository (work tree or bare)")
-    replay.add_argument("--dockerfile", default="Dockerfile", metavar="PATH",
-                        help="the Dockerfile's path in the repository (default: Dockerfile)")
-    replay.add_argument("--variant", action="append", default=[], metavar="FILE",
-                        help="another Dockerfile (a file) replayed at every commit; repeatable")
+    replay.add_argument(
+        "--dockerfile",
+        default="Dockerfile",
+        metavar="PATH",
+        help="the Dockerfile's path in the repository (default: Dockerfile)",
+    )
+    replay.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="another Dockerfile (a file) replayed at every commit; repeatable",
+    )
     replay.add_argument("--commits", type=int, metavar="N", help="only the last N commits")
     replay.add_argument("--branch", default="HEAD", metavar="REF", help="default: HEAD")
     replay.add_argument("--format", choices=("table", "json", "csv"), default="table")
@@ -356,8 +365,13 @@ def _diff_parser(sub) -> None:
     diff.add_argument("base", metavar="BASE")
     diff.add_argument("head", metavar="HEAD")
     diff.add_argument("--dockerfile", default="Dockerfile", metavar="PATH")
-    diff.add_argument("--fail-on", action="append", default=[], metavar="PATTERN",
-                      help="e.g. 'RUN pip install*'; repeatable")
+    diff.add_argument(
+        "--fail-on",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="e.g. 'RUN pip install*'; repeatable",
+    )
     diff.add_argument("--format", choices=("text", "json"), default="text")
     diff.add_argument("--build-arg", action="append", default=[], metavar="K=V")
     diff.add_argument("--target", metavar="STAGE")
@@ -392,8 +406,9 @@ def _replay(args: argparse.Namespace) -> int:
         except OSError as err:
             raise InputError(f"cannot read the variant: {err.strerror}", path) from None
     repo = Repository(args.repo)
-    options = ReplayOptions(args.dockerfile, _build_args(args.build_arg), args.target,
-                            args.buildkit)
+    options = ReplayOptions(
+        args.dockerfile, _build_args(args.build_arg), args.target, args.buildkit
+    )
     with _progress(args.commits) as advance:
         result = replay(repo, args.branch, args.commits, variants, options, advance)
     for warning in result.notes.warnings:
@@ -405,7 +420,11 @@ def _replay(args: argparse.Namespace) -> int:
     else:
         print(replayreport.to_table(result))
     if args.plot:
-        title = f"{Path(args.repo).resolve().name}: {len(result.commits)} commits replayed"
+        where = Path(args.repo).resolve()
+        name = where.parent.name if where.name in ("repo", ".git") else where.name
+        title = (
+            f"{name.removesuffix('.git')}: predicted build time over {len(result.commits)} commits"
+        )
         save(replayreport.cumulative_figure(result, title), args.plot)
     return 0
 
@@ -433,8 +452,16 @@ def _diff(args: argparse.Namespace) -> int:
     from cachesim.whatif.diff import diff, to_json, to_text
 
     repo = Repository(args.repo)
-    result = diff(repo, args.base, args.head, args.dockerfile, _build_args(args.build_arg),
-                  args.target, args.buildkit, args.fail_on)
+    result = diff(
+        repo,
+        args.base,
+        args.head,
+        args.dockerfile,
+        _build_args(args.build_arg),
+        args.target,
+        args.buildkit,
+        args.fail_on,
+    )
     print(to_json(result) if args.format == "json" else to_text(result))
     return 1 if result.matched else 0
 
