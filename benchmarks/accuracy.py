@@ -37,7 +37,7 @@ from cachesim.cost.calibrate import calibrate
 from cachesim.cost.model import Profile, apply_costs
 from cachesim.engine.runner import run_builds
 from cachesim.logs.parse import stage_names
-from cachesim.simulation.simulator import images_of, simulate
+from cachesim.simulation.simulator import images_of, trace
 from cachesim.sources.scenario import Scenario, load, replay
 
 HERE = Path(__file__).resolve().parent / "accuracy"
@@ -163,7 +163,7 @@ def predict(record: Record, storage: str | None) -> list[float]:
         stages=stage_names(scenario.dockerfile),
         storage=storage,
     )
-    result = apply_costs(scenario, simulate(scenario), profile)
+    result = apply_costs(scenario, trace(scenario), profile)
     return [b.seconds or 0.0 for b in result.builds]
 
 

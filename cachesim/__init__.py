@@ -141,8 +141,8 @@ def simulate(
         if builder not in BUILDERS:
             raise InputError(f"unknown builder {builder!r} (one of {BUILDERS})")
         scenario = replace(scenario, engine=builder)
-    result = simulator.simulate(scenario, buildkit)
-    return cost.apply_costs(scenario, result, profile) if costs else result
+    traced = simulator.trace(scenario, buildkit)
+    return cost.apply_costs(scenario, traced, profile) if costs else traced.result
 
 
 def report_text(result: SimulationResult) -> str:

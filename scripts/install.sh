@@ -42,5 +42,5 @@ if ! "$PYTHON" -c 'import os, sys; sys.exit(sys.prefix == sys.base_prefix and "C
     echo "the system Python is externally managed (PEP 668): installing into .venv;" \
         "activate it with: . .venv/bin/activate"
 fi
-"$PYTHON" -m pip install -q -e '.[dev,notebooks]'
+"$PYTHON" -m pip install -q -e '.[dev,notebooks,sweep]'
 echo "cachesim installed: $(dirname "$PYTHON")/cachesim ($("$PYTHON" -c 'import sys; print(sys.prefix)'))"

@@ -18,7 +18,7 @@ from cachesim import __version__
 from cachesim.core.errors import InputError
 from cachesim.core.versions import BUILDKIT_VERSIONS, DEFAULT_BUILDKIT
 from cachesim.output import report
-from cachesim.simulation.simulator import simulate
+from cachesim.simulation.simulator import trace
 from cachesim.sources.scenario import load
 
 EPILOG = """\
@@ -239,14 +239,14 @@ def _run(args: argparse.Namespace) -> int:
         if args.format == "json" or args.plot:
             raise InputError("--engine both prints text only (no --format json, no --plot)")
         results = [
-            apply_costs(variant, simulate(variant, args.buildkit), _profile(args, variant))
+            apply_costs(variant, trace(variant, args.buildkit), _profile(args, variant))
             for variant in (replace(scenario, engine=e) for e in ("buildkit", "legacy"))
         ]
         sys.stdout.write(report.engines_text(*results))
         return 0
     if args.engine:
         scenario = replace(scenario, engine=args.engine)
-    result = apply_costs(scenario, simulate(scenario, args.buildkit), _profile(args, scenario))
+    result = apply_costs(scenario, trace(scenario, args.buildkit), _profile(args, scenario))
     if args.plot:
         from cachesim.output import plot
 
@@ -303,7 +303,7 @@ def _compare(args: argparse.Namespace) -> int:
     results = []
     for path in args.scenarios:
         scenario = load(path)
-        results.append(apply_costs(scenario, simulate(scenario, args.buildkit), profile))
+        results.append(apply_costs(scenario, trace(scenario, args.buildkit), profile))
     for result in results:
         total = 0.0
         print(f"{result.scenario} ({result.engine})")

@@ -29,7 +29,7 @@ from cachesim.core.errors import InputError
 from cachesim.core.results import BuildResult, StepResult
 from cachesim.core.versions import DEFAULT_BUILDKIT
 from cachesim.cost.model import apply_costs, human_size
-from cachesim.simulation.simulator import simulate
+from cachesim.simulation.simulator import trace
 from cachesim.sources.scenario import Scenario, loads
 
 DEFAULT_DEMO = "order"
@@ -136,8 +136,8 @@ def parse_demo(name: str, text: str, file: str) -> Demo:
 
 def frames(demo: Demo, buildkit_version: str = DEFAULT_BUILDKIT) -> list[Frame]:
     """Every screen of the demo: each build of both sides, simulated and timed."""
-    left = apply_costs(demo.left.scenario, simulate(demo.left.scenario, buildkit_version))
-    right = apply_costs(demo.right.scenario, simulate(demo.right.scenario, buildkit_version))
+    left = apply_costs(demo.left.scenario, trace(demo.left.scenario, buildkit_version))
+    right = apply_costs(demo.right.scenario, trace(demo.right.scenario, buildkit_version))
     out = []
     left_total = right_total = 0.0
     count = len(demo.left.scenario.builds)

@@ -32,7 +32,6 @@ import networkx as nx
 
 from cachesim.builders import inputs
 from cachesim.context.snapshot import file_digest
-from cachesim.context.workspace import BuildRequest
 from cachesim.core.errors import BuildFailure
 from cachesim.core.results import BuildResult, SimulationResult, StepResult
 
@@ -54,9 +53,12 @@ from cachesim.cost.timing import (
     parse_size,
     parse_timing,
 )
-from cachesim.planning.plan import Plan, Resolved, plan
-from cachesim.simulation.simulator import images_of, rules_for
-from cachesim.sources.scenario import Scenario, image_key, replay
+from cachesim.planning.plan import Plan, Resolved
+from cachesim.simulation.simulator import trace
+from cachesim.simulation.trace import BuildTrace, Simulation, StepTrace
+from cachesim.sources.scenario import Scenario, image_key
+
+Node = int | str  # a schedule graph node: a step's position, or "start", "context", ...
 
 __all__ = [
     "MACHINE_KEYS",
@@ -116,19 +118,38 @@ class _State:
 
 
 def apply_costs(
-    scenario: Scenario, result: SimulationResult, profile: Profile | None = None
+    scenario: Scenario,
+    simulation: Simulation | SimulationResult,
+    profile: Profile | None = None,
 ) -> SimulationResult:
-    """``result`` with times and sizes filled in (see the module docstring)."""
+    """The simulation's results with times and sizes filled in (see the module docstring).
+
+    Give it what ``simulator.trace`` returns: the cost model then prices the simulator's
+    own plans and steps, and no build is parsed or planned again. A bare
+    ``SimulationResult`` (older callers) is traced again first, at the default BuildKit.
+    """
+    traced = simulation if isinstance(simulation, Simulation) else _retraced(scenario, simulation)
     base_timing = parse_timing(scenario.timing, scenario.source)
-    requests = [step.request for step in replay(scenario, images_of)]
     state = _State()
     builds = []
-    for number, (build, request) in enumerate(zip(result.builds, requests, strict=False)):
+    for number, build in enumerate(traced.traces):
         own = parse_timing(scenario.builds[number].timing, scenario.source)
         timing = base_timing.over(own)
-        builds.append(_cost_build(build, request, result.engine, timing, profile, state, number))
-    builds += result.builds[len(builds) :]
-    return replace(result, builds=tuple(builds))
+        builds.append(_cost_build(build, traced.result.engine, timing, profile, state, number))
+    return replace(traced.result, builds=tuple(builds))
+
+
+def _retraced(scenario: Scenario, result: SimulationResult) -> Simulation:
+    """The traces behind a bare result: the scenario simulated again. Only a result the
+    default BuildKit predicts can be priced this way; others must come from ``trace``
+    (pricing traces of other builds would give wrong figures silently)."""
+    traced = trace(scenario)
+    if traced.result != result:
+        raise TypeError(
+            "apply_costs: this result is not the default BuildKit's; "
+            "price simulator.trace(scenario, version) instead"
+        )
+    return traced
 
 
 def machine_for(timing: Timing, profile: Profile | None) -> tuple[Machine, dict[str, str]]:
@@ -144,63 +165,22 @@ def machine_for(timing: Timing, profile: Profile | None) -> tuple[Machine, dict[
     return machine, sources
 
 
-@dataclass(slots=True)
-class _BuildView:
-    """One build's steps matched to the plan: stage index, resolved instruction."""
-
-    plan: Plan | None
-    where: dict[int, tuple[int | None, Resolved | None]]  # result position -> (stage, step)
-
-
-def _view(build: BuildResult, request: BuildRequest, engine: str) -> _BuildView:
-    try:
-        automatic = rules_for(engine).automatic_args()
-        planned = plan(request.dockerfile, request.build_args, request.target, automatic)
-    except BuildFailure:
-        return _BuildView(None, {})
-    by_label = {p.label: i for i, p in enumerate(planned.stages)}
-    by_line: dict[tuple[int, int], Resolved] = {}
-    for i, stage in enumerate(planned.stages):
-        for step in stage.steps:
-            by_line[(i, step.instruction.line)] = step
-    where: dict[int, tuple[int | None, Resolved | None]] = {}
-    for position, step in enumerate(build.steps):
-        index = by_label.get(step.stage)
-        where[position] = (index, by_line.get((index, step.line)) if index is not None else None)
-    return _BuildView(planned, where)
-
-
 def _full_text(step: StepResult, resolved: Resolved | None) -> str:
     return resolved.instruction.command if resolved is not None else step.instruction
 
 
-def _context_sent(
-    request: BuildRequest, view: _BuildView, engine: str, state: _State
-) -> tuple[int, int, int]:
+def _context_sent(build: BuildTrace, engine: str, state: _State) -> tuple[int, int, int]:
     """(bytes, files, bytes in the context) the client sends for this build."""
-    try:
-        context = inputs.BuildContext.of(request, engine)
-    except BuildFailure:
+    context = build.context
+    if context is None:
         return 0, 0, 0
     total = sum(len(f.content) for p, f in context.files.items() if p in context.tree.files)
     if engine == "legacy":  # the whole context as a tar, every build
         kept = [context.files[p] for p in context.tree.files if p in context.files]
         size = sum(len(f.content) + 512 + (-len(f.content)) % 512 for f in kept) + 1024
         return size, len(kept), total
-    wanted: set[str] = set()
-    if view.plan is not None:
-        for index in view.plan.needed:
-            for step in view.plan.stages[index].steps:
-                for sources in _context_sources(step):
-                    try:
-                        found = inputs.from_context(
-                            context, sources, "/x/", builder="buildkit", keyword=step.keyword
-                        )
-                    except BuildFailure:
-                        continue
-                    wanted.update(found.digests)
     size = files = 0
-    for path in sorted(wanted):
+    for path in sorted(_wanted(build.plan, context)):
         entry = context.files[path]
         mark = (file_digest(entry), entry.mtime)
         if state.sent.get(path) != mark:
@@ -208,6 +188,25 @@ def _context_sent(
             files += 1
             state.sent[path] = mark
     return size, files, total
+
+
+def _wanted(planned: Plan | None, context: inputs.BuildContext) -> set[str]:
+    """The context files BuildKit transfers: only those the needed stages' COPY, ADD and
+    bind mounts read (BuildKit asks the client for those paths, not for the whole tree)."""
+    wanted: set[str] = set()
+    if planned is None:
+        return wanted
+    for index in planned.needed:
+        for step in planned.stages[index].steps:
+            for sources in _context_sources(step):
+                try:
+                    found = inputs.from_context(
+                        context, sources, "/x/", builder="buildkit", keyword=step.keyword
+                    )
+                except BuildFailure:
+                    continue
+                wanted.update(found.digests)
+    return wanted
 
 
 def _context_sources(step: Resolved) -> list[tuple[str, ...]]:
@@ -221,67 +220,116 @@ def _context_sources(step: Resolved) -> list[tuple[str, ...]]:
     return out
 
 
+@dataclass(slots=True)
+class _Pricing:
+    """What pricing one build's steps shares: the build, its figures, and what the steps
+    priced so far left (stage file systems, keys done, images pulled)."""
+
+    build: BuildTrace
+    engine: str
+    timing: Timing
+    profile: Profile | None
+    machine: Machine
+    msources: Mapping[str, str]
+    state: _State
+    number: int  # the build's position in the scenario (0: the first, cold build)
+    fss: dict[int, _Fs] = field(default_factory=dict)
+    done_keys: set[str] = field(default_factory=set)
+    pulled: list[str] = field(default_factory=list)
+    pulls: set[int] = field(default_factory=set)  # positions of FROMs that download an image
+
+
 def _cost_build(
-    build: BuildResult,
-    request: BuildRequest,
+    build: BuildTrace,
     engine: str,
     timing: Timing,
     profile: Profile | None,
     state: _State,
     number: int,
 ) -> BuildResult:
+    """One build priced: each step, then the context, export and schedule around them."""
     machine, msources = machine_for(timing, profile)
-    if request.prune_before and engine == "buildkit":
+    if build.request.prune_before and engine == "buildkit":
         state.sent.clear()
-    view = _view(build, request, engine)
-    if build.error is not None and not build.steps:
-        return replace(build, seconds=round(machine.build_seconds, 3))
-    sent, sent_files, context_total = _context_sent(request, view, engine, state)
+    result = build.result
+    if result.error is not None and not result.steps:
+        return replace(result, seconds=round(machine.build_seconds, 3))
+    sent, sent_files, context_total = _context_sent(build, engine, state)
     context_seconds = (
         0.05 + sent / (machine.context_mb_s * MB) + sent_files * machine.file_ms / 1000
     )
-    fss: dict[int, _Fs] = {}
-    costs: list[StepCost] = []
-    done_keys: set[str] = set()
-    pulled: list[str] = []
-    pulls: set[int] = set()  # positions of the FROM steps that download their image
-    for position, step in enumerate(build.steps):
-        stage, resolved = view.where.get(position, (None, None))
-        fs = _stage_fs(fss, stage, view, step, request, timing, profile, machine)
-        cost = _step_cost(
-            step,
-            resolved,
-            fs,
-            fss,
-            machine,
-            msources,
-            timing,
-            profile,
-            state,
-            number,
-            done_keys,
-            engine,
-        )
-        if step.is_from and (step.status == "built" or number == 0):
-            ref = _pulled(view, stage, machine)
-            if ref is not None and ref not in pulled:
-                pulled.append(ref)
-                size = image_bytes(ref, timing, profile)[0]
-                seconds = machine.pull_seconds + size / (machine.network_mb_s * MB)
-                cost = replace(cost, seconds=seconds, source=msources["network_mb_s"])
-                pulls.add(position)
-        costs.append(cost)
-        if step.key:
-            done_keys.add(step.key)
-        if step.status == "built" and not step.is_from:
-            fs.warm += cost.layer_bytes
-        elif not step.is_from:
-            fs.cold += cost.layer_bytes
-        if not step.is_from:
-            fs.files += cost.layer_files
-            fs.own += cost.layer_bytes
-            fs.own_files += cost.layer_files
-    steps = tuple(
+    pricing = _Pricing(build, engine, timing, profile, machine, msources, state, number)
+    costs = [_price_step(pricing, position, step) for position, step in enumerate(build.steps)]
+    sizes = _sizes(build, costs, state, timing, profile)
+    export = _export_seconds(result, sizes, engine, machine)
+    span, starts = _schedule(build, costs, engine, machine, context_seconds, export)
+    wall = machine.build_seconds + span
+    if engine == "buildkit" and number > 0 and export:
+        # A later BuildKit build that exports a new image never finished in under about
+        # 0.9 s here, however little it built (runs A and B of benchmarks/accuracy: small
+        # edits 0.89-0.97 s), while its parts add up to less.
+        wall = max(wall, machine.export_floor_seconds)
+    extra = dict(result.extra)
+    extra["sizes"] = _size_figures(sizes, context_total, sent)
+    extra["time"] = {
+        "context_seconds": round(context_seconds, 3),
+        "export_seconds": round(export, 3),
+        "overhead_seconds": round(machine.build_seconds, 3),
+        "pulled": pricing.pulled,
+        "step_starts": [round(starts.get(p, 0.0), 3) for p in range(len(costs))],
+        "context_start": round(starts.get("context", 0.0), 3),
+        "export_start": round(starts.get("export", 0.0), 3),
+        "machine_sources": sorted({v for v in msources.values()}),
+    }
+    steps = _priced_steps(result, costs, pricing.pulls)
+    return replace(result, steps=steps, seconds=round(wall, 3), extra=extra)
+
+
+def _price_step(pricing: _Pricing, position: int, traced: StepTrace) -> StepCost:
+    """One step's cost, in order: later steps of the stage copy the file system it grew."""
+    step = traced.result
+    fs = _stage_fs(pricing, traced.stage)
+    cost = _step_cost(step, traced.resolved, fs, pricing)
+    if step.is_from and (step.status == "built" or pricing.number == 0):
+        cost = _pull_cost(pricing, position, traced.stage, cost)
+    if step.key:
+        pricing.done_keys.add(step.key)
+    if not step.is_from:
+        _grow(fs, step, cost)
+    return cost
+
+
+def _pull_cost(pricing: _Pricing, position: int, stage: int | None, cost: StepCost) -> StepCost:
+    """A FROM that downloads its image (cold cache or a new version) costs the pull; an
+    image two stages name is pulled once."""
+    ref = _pulled(pricing.build.plan, stage, pricing.machine)
+    if ref is None or ref in pricing.pulled:
+        return cost
+    pricing.pulled.append(ref)
+    size = image_bytes(ref, pricing.timing, pricing.profile)[0]
+    machine = pricing.machine
+    seconds = machine.pull_seconds + size / (machine.network_mb_s * MB)
+    pricing.pulls.add(position)
+    return replace(cost, seconds=seconds, source=pricing.msources["network_mb_s"])
+
+
+def _grow(fs: _Fs, step: StepResult, cost: StepCost) -> None:
+    """A step's layer joins its stage's file system: written now (warm, in memory) if it
+    was built, read from disk (cold) if it came from the cache."""
+    if step.status == "built":
+        fs.warm += cost.layer_bytes
+    else:
+        fs.cold += cost.layer_bytes
+    fs.files += cost.layer_files
+    fs.own += cost.layer_bytes
+    fs.own_files += cost.layer_files
+
+
+def _priced_steps(
+    build: BuildResult, costs: list[StepCost], pulls: set[int]
+) -> tuple[StepResult, ...]:
+    """The build's steps with their seconds, sources and layer sizes filled in."""
+    return tuple(
         replace(
             s,
             seconds=round(c.seconds, 3),
@@ -291,64 +339,48 @@ def _cost_build(
         )
         for position, (s, c) in enumerate(zip(build.steps, costs, strict=True))
     )
-    sizes = _sizes(build, costs, view, state, request, timing, profile)
-    export = 0.0
-    if engine == "buildkit" and not build.failed and sizes["new_layers"]:
-        export = (
-            machine.export_seconds
-            + sizes["new_layer_bytes"] / (machine.export_mb_s * MB)
-            + sizes["new_layer_files"] * machine.file_ms / 1000
-        )
-    span, starts = _schedule(build, costs, view, engine, machine, context_seconds, export)
-    wall = machine.build_seconds + span
-    if engine == "buildkit" and number > 0 and export:
-        # A later BuildKit build that exports a new image never finished in under about
-        # 0.9 s here, however little it built (runs A and B of benchmarks/accuracy: small
-        # edits 0.89-0.97 s), while its parts add up to less.
-        wall = max(wall, machine.export_floor_seconds)
-    extra = dict(build.extra)
-    extra["sizes"] = {
-        "image_bytes": sizes["image_bytes"],
-        "push_bytes": sizes["push_bytes"],
-        "pull_bytes": sizes["pull_bytes"],
+
+
+def _export_seconds(build: BuildResult, sizes: _Sizes, engine: str, machine: Machine) -> float:
+    """BuildKit exports the new layers into an image at the end; the classic builder
+    committed each step as it went, so it has nothing left to export."""
+    if engine != "buildkit" or build.failed or not sizes.new_layers:
+        return 0.0
+    return (
+        machine.export_seconds
+        + sizes.new_layer_bytes / (machine.export_mb_s * MB)
+        + sizes.new_layer_files * machine.file_ms / 1000
+    )
+
+
+def _size_figures(sizes: _Sizes, context_total: int, sent: int) -> dict[str, Any]:
+    """The sizes a build reports in ``extra["sizes"]`` (docs/time-model.md)."""
+    return {
+        "image_bytes": sizes.image_bytes,
+        "push_bytes": sizes.push_bytes,
+        "pull_bytes": sizes.pull_bytes,
         "context_bytes": context_total,
         "context_sent_bytes": sent,
-        "base_bytes": sizes["base_bytes"],
-        "image_steps": sizes["image_steps"],
+        "base_bytes": sizes.base_bytes,
+        "image_steps": list(sizes.image_steps),
     }
-    extra["time"] = {
-        "context_seconds": round(context_seconds, 3),
-        "export_seconds": round(export, 3),
-        "overhead_seconds": round(machine.build_seconds, 3),
-        "pulled": pulled,
-        "step_starts": [round(starts.get(p, 0.0), 3) for p in range(len(costs))],
-        "context_start": round(starts.get("context", 0.0), 3),
-        "export_start": round(starts.get("export", 0.0), 3),
-        "machine_sources": sorted({v for v in msources.values()}),
-    }
-    return replace(build, steps=steps, seconds=round(wall, 3), extra=extra)
 
 
-def _stage_fs(
-    fss: dict[int, _Fs],
-    stage: int | None,
-    view: _BuildView,
-    step: StepResult,
-    request: BuildRequest,
-    timing: Timing,
-    profile: Profile | None,
-    machine: Machine,
-) -> _Fs:
+def _stage_fs(pricing: _Pricing, stage: int | None) -> _Fs:
+    """The file system a stage's steps run on, made at its first step: a copy of its base
+    stage's, or its base image's bytes (about one file per 100 kB)."""
     key = stage if stage is not None else -1
+    fss = pricing.fss
     if key in fss:
         return fss[key]
     fs = _Fs()
-    if view.plan is not None and stage is not None:
-        planned = view.plan.stages[stage]
-        if planned.base_stage is not None and planned.base_stage in fss:
-            fs = fss[planned.base_stage].copy()
-        elif planned.base_image is not None:
-            size = image_bytes(planned.base_image, timing, profile)[0]
+    planned = pricing.build.plan
+    if planned is not None and stage is not None:
+        base = planned.stages[stage]
+        if base.base_stage is not None and base.base_stage in fss:
+            fs = fss[base.base_stage].copy()
+        elif base.base_image is not None:
+            size = image_bytes(base.base_image, pricing.timing, pricing.profile)[0]
             fs = _Fs(cold=size, files=size // 100_000)
     fss[key] = fs
     return fs
@@ -380,58 +412,80 @@ def _prepare(fs: _Fs, machine: Machine, first: bool) -> float:
     return size / (machine.memory_mb_s * MB) + fs.files * machine.snapshot_file_ms / 1000
 
 
-def _step_cost(
-    step: StepResult,
-    resolved: Resolved | None,
-    fs: _Fs,
-    fss: dict[int, _Fs],
-    machine: Machine,
-    msources: Mapping[str, str],
-    timing: Timing,
-    profile: Profile | None,
-    state: _State,
-    number: int,
-    done_keys: set[str],
-    engine: str = "buildkit",
-) -> StepCost:
+@dataclass(frozen=True, slots=True)
+class _Figures:
+    """What is known of one step before it is priced: its full text, the declared and
+    measured figures for it, its layer and the snapshot it runs on."""
+
+    text: str
+    declared: StepFigure | None
+    measured: MeasuredStep | None
+    size: int
+    files: int
+    size_source: str
+    prepare: float
+
+
+def _step_cost(step: StepResult, resolved: Resolved | None, fs: _Fs, pricing: _Pricing) -> StepCost:
+    """One step's seconds: a lookup unless it ran; else by kind of instruction."""
+    machine, msources = pricing.machine, pricing.msources
     text = _full_text(step, resolved)
-    declared = timing.find(step, text)
-    measured = profile.find(step, text) if profile is not None else None
-    size, files, size_source = _layer(step, resolved, fss, declared, measured, machine)
-    if step.status != "built" or step.is_from or (step.key and step.key in done_keys):
+    declared = pricing.timing.find(step, text)
+    measured = pricing.profile.find(step, text) if pricing.profile is not None else None
+    size, files, size_source = _layer(step, resolved, pricing.fss, declared, measured, machine)
+    if step.status != "built" or step.is_from or (step.key and step.key in pricing.done_keys):
         return StepCost(machine.lookup_seconds, msources["lookup_seconds"], size, files)
-    keyword = step.keyword
-    prepare = _prepare(fs, machine, first=number == 0)
-    if engine == "legacy":
+    prepare = _prepare(fs, machine, first=pricing.number == 0)
+    if pricing.engine == "legacy":
         prepare += machine.commit_seconds
-    if keyword == "RUN" or (keyword not in ("COPY", "ADD", "WORKDIR") and step.stage):
-        fixed = machine.run_seconds if keyword == "RUN" else machine.meta_seconds
-        if keyword != "RUN":
-            return StepCost(fixed + prepare, msources["meta_seconds"], size, files)
-        ident = (step.stage, normal_instruction(text))
-        # making files costs far more on the first, cold build than later (seen: 3000
-        # empty files 2.5 s cold, a whole rebuild making them again 1.1 s)
-        per_file = machine.cold_file_ms if number == 0 else machine.snapshot_file_ms
-        create = files * per_file / 1000 if machine.storage == "vfs" else 0.0
-        if measured is not None and measured.seconds is not None:
-            if number == 0:
-                state.calibrated[ident] = prepare + create
-            before = state.calibrated.get(ident, 0.0)
-            work = max(measured.seconds - fixed - before, 0.0)
-            return StepCost(fixed + prepare + create + work, "measured", size, files)
-        if declared is not None and declared.seconds is not None:
-            return StepCost(declared.seconds + prepare, "declared", size, files)
-        script = _script(step, resolved)
-        estimate = estimate_run(script, machine)
-        seconds = fixed + prepare + create + estimate.seconds
-        return StepCost(seconds, "default", size, files, estimate.idle)
-    if keyword in ("COPY", "ADD"):
-        if declared is not None and declared.seconds is not None:
-            return StepCost(declared.seconds + prepare, "declared", size, files)
-        work = size / (machine.memory_mb_s * MB) + files * machine.file_ms / 1000
-        source = msources["copy_seconds"] if size_source != "measured" else "measured"
-        return StepCost(machine.copy_seconds + prepare + work, source, size, files)
+    figures = _Figures(text, declared, measured, size, files, size_source, prepare)
+    if step.keyword == "RUN":
+        return _run_cost(step, resolved, figures, pricing)
+    if step.keyword in ("COPY", "ADD"):
+        return _copy_cost(figures, pricing)
     return StepCost(machine.meta_seconds + prepare, msources["meta_seconds"], size, files)
+
+
+def _run_cost(
+    step: StepResult, resolved: Resolved | None, figures: _Figures, pricing: _Pricing
+) -> StepCost:
+    """A RUN that ran: a container start, its snapshot, the files it makes and the
+    command's own time (measured, declared, or estimated from the command)."""
+    machine = pricing.machine
+    fixed, prepare, files = machine.run_seconds, figures.prepare, figures.files
+    # making files costs far more on the first, cold build than later (seen: 3000
+    # empty files 2.5 s cold, a whole rebuild making them again 1.1 s)
+    per_file = machine.cold_file_ms if pricing.number == 0 else machine.snapshot_file_ms
+    create = files * per_file / 1000 if machine.storage == "vfs" else 0.0
+    measured, declared = figures.measured, figures.declared
+    if measured is not None and measured.seconds is not None:
+        # the measured time already held the snapshot and file making of the calibration
+        # build; later builds pay their own instead
+        ident = (step.stage, normal_instruction(figures.text))
+        if pricing.number == 0:
+            pricing.state.calibrated[ident] = prepare + create
+        before = pricing.state.calibrated.get(ident, 0.0)
+        work = max(measured.seconds - fixed - before, 0.0)
+        return StepCost(fixed + prepare + create + work, "measured", figures.size, files)
+    if declared is not None and declared.seconds is not None:
+        return StepCost(declared.seconds + prepare, "declared", figures.size, files)
+    estimate = estimate_run(_script(step, resolved), machine)
+    seconds = fixed + prepare + create + estimate.seconds
+    return StepCost(seconds, "default", figures.size, files, estimate.idle)
+
+
+def _copy_cost(figures: _Figures, pricing: _Pricing) -> StepCost:
+    """A COPY or ADD that ran: a fixed start, its snapshot, and the bytes and files
+    written (unless the scenario declares its seconds)."""
+    machine = pricing.machine
+    declared = figures.declared
+    if declared is not None and declared.seconds is not None:
+        return StepCost(declared.seconds + figures.prepare, "declared", figures.size, figures.files)
+    work = figures.size / (machine.memory_mb_s * MB) + figures.files * machine.file_ms / 1000
+    measured_size = figures.size_source == "measured"
+    source = "measured" if measured_size else pricing.msources["copy_seconds"]
+    seconds = machine.copy_seconds + figures.prepare + work
+    return StepCost(seconds, source, figures.size, figures.files)
 
 
 def _script(step: StepResult, resolved: Resolved | None) -> str:
@@ -473,91 +527,107 @@ def _layer(
     return 0, 0, "default"
 
 
-def _pulled(view: _BuildView, stage: int | None, machine: Machine) -> str | None:
+def _pulled(planned: Plan | None, stage: int | None, machine: Machine) -> str | None:
     """The image a FROM pulls: on a cold cache (first build) or when it changed, if pulls happen."""
-    if not machine.pull or view.plan is None or stage is None:
+    if not machine.pull or planned is None or stage is None:
         return None
-    return view.plan.stages[stage].base_image
+    return planned.stages[stage].base_image
+
+
+@dataclass(frozen=True, slots=True)
+class _Sizes:
+    """A build's image: its bytes, what a push and a deploy's pull move, the layers it
+    built (what the export writes) and the positions of the steps whose layers it holds."""
+
+    image_bytes: int
+    push_bytes: int
+    pull_bytes: int
+    new_layer_bytes: int
+    new_layer_files: int
+    new_layers: int
+    base_bytes: int
+    image_steps: tuple[int, ...]
 
 
 def _sizes(
-    build: BuildResult,
+    build: BuildTrace,
     costs: list[StepCost],
-    view: _BuildView,
     state: _State,
-    request: BuildRequest,
     timing: Timing,
     profile: Profile | None,
-) -> dict[str, int]:
+) -> _Sizes:
     """Image bytes, and the bytes a push and a deploy's pull move (changed layers only)."""
-    chain = _image_chain(build, view)
-    base = 0
-    base_changed = False
-    if view.plan is not None:
-        root = view.plan.target
-        while view.plan.stages[root].base_stage is not None:
-            root = view.plan.stages[root].base_stage  # type: ignore[assignment]
-        ref = view.plan.stages[root].base_image
-        if ref:
-            base = image_bytes(ref, timing, profile)[0]
-            version = request.images.get(ref, 0)
-            base_changed = state.images_seen.get(image_key(ref)) not in (None, version)
-            state.images_seen[image_key(ref)] = version
-    layers = [(build.steps[i], costs[i]) for i in chain]
+    chain = _image_chain(build)
+    base, base_changed = _base_image(build, state, timing, profile)
+    layers = [(build.result.steps[i], costs[i]) for i in chain]
     image = base + sum(c.layer_bytes for _, c in layers)
     new = [(s, c) for s, c in layers if s.key and s.key not in state.exported]
     push = sum(c.layer_bytes for _, c in new)
     state.exported.update(s.key for s, _ in layers if s.key)
-    return {
-        "image_bytes": image,
-        "push_bytes": push,
-        "pull_bytes": push + (base if base_changed else 0),
-        "new_layer_bytes": sum(c.layer_bytes for s, c in layers if s.status == "built"),
-        "new_layer_files": sum(c.layer_files for s, c in layers if s.status == "built"),
-        "new_layers": sum(1 for s, _ in layers if s.status == "built"),
-        "base_bytes": base,
-        "image_steps": chain,
-    }
+    built = [c for s, c in layers if s.status == "built"]
+    return _Sizes(
+        image_bytes=image,
+        push_bytes=push,
+        pull_bytes=push + (base if base_changed else 0),
+        new_layer_bytes=sum(c.layer_bytes for c in built),
+        new_layer_files=sum(c.layer_files for c in built),
+        new_layers=len(built),
+        base_bytes=base,
+        image_steps=tuple(chain),
+    )
 
 
-def _image_chain(build: BuildResult, view: _BuildView) -> list[int]:
+def _base_image(
+    build: BuildTrace, state: _State, timing: Timing, profile: Profile | None
+) -> tuple[int, bool]:
+    """The final image's base image: its bytes, and whether it changed since the last
+    build (a deploy then pulls it again)."""
+    planned = build.plan
+    if planned is None:
+        return 0, False
+    root = planned.target
+    while planned.stages[root].base_stage is not None:
+        root = planned.stages[root].base_stage  # type: ignore[assignment]
+    ref = planned.stages[root].base_image
+    if not ref:
+        return 0, False
+    version = build.request.images.get(ref, 0)
+    changed = state.images_seen.get(image_key(ref)) not in (None, version)
+    state.images_seen[image_key(ref)] = version
+    return image_bytes(ref, timing, profile)[0], changed
+
+
+def _image_chain(build: BuildTrace) -> list[int]:
     """Positions of the steps whose layers make the final image (target and its FROM stages)."""
-    if view.plan is None:
+    if build.plan is None:
         return []
     stages: list[int] = []
-    index: int | None = view.plan.target
+    index: int | None = build.plan.target
     while index is not None:
         stages.append(index)
-        index = view.plan.stages[index].base_stage
+        index = build.plan.stages[index].base_stage
     return [
-        p for p, (stage, _) in view.where.items() if stage in stages and not build.steps[p].is_from
+        p for p, step in enumerate(build.steps) if step.stage in stages and not step.result.is_from
     ]
 
 
 def _schedule(
-    build: BuildResult,
+    build: BuildTrace,
     costs: list[StepCost],
-    view: _BuildView,
     engine: str,
     machine: Machine,
     context_seconds: float,
     export: float,
-) -> tuple[float, dict[Any, float]]:
+) -> tuple[float, dict[Node, float]]:
     """The build's wall time without its fixed overhead, and when each piece starts.
 
     BuildKit: the longest path through the step graph, or the busy seconds spread over the
     cores if that is longer. The classic builder: everything in order.
     """
-    if engine == "legacy" or view.plan is None:
-        starts: dict[Any, float] = {"context": 0.0}
-        clock = context_seconds
-        for position, cost in enumerate(costs):
-            starts[position] = clock
-            clock += cost.seconds
-        starts["export"] = clock
-        return clock + export, starts
-    graph = schedule_graph(build, costs, view, context_seconds, export)
-    starts = {}
+    if engine == "legacy" or build.plan is None:
+        return _in_order(costs, context_seconds, export)
+    graph = schedule_graph(build, costs, context_seconds, export)
+    starts: dict[Node, float] = {}
     for node in nx.topological_sort(graph):
         preds = [starts[p] + d["weight"] for p, _, d in graph.in_edges(node, data=True)]
         starts[node] = max(preds, default=0.0)
@@ -565,43 +635,82 @@ def _schedule(
     return max(starts["end"], busy / max(machine.cores, 1)), starts
 
 
+def _in_order(
+    costs: list[StepCost], context_seconds: float, export: float
+) -> tuple[float, dict[Node, float]]:
+    """One step after another: the context, every step, the export (the classic builder)."""
+    starts: dict[Node, float] = {"context": 0.0}
+    clock = context_seconds
+    for position, cost in enumerate(costs):
+        starts[position] = clock
+        clock += cost.seconds
+    starts["export"] = clock
+    return clock + export, starts
+
+
 def schedule_graph(
-    build: BuildResult,
+    build: BuildTrace,
     costs: list[StepCost],
-    view: _BuildView,
     context_seconds: float = 0.0,
     export: float = 0.0,
 ) -> nx.DiGraph:
     """A DAG of the build's work: nodes are steps (plus context, export, end); an edge
     ``a -> b`` weighs ``a``'s seconds, so the longest path to ``end`` is the wall time."""
+    planned = build.plan
+    assert planned is not None
     graph = nx.DiGraph()
-    graph.add_node("start", seconds=0.0, idle=0.0)
-    graph.add_node("context", seconds=context_seconds, idle=0.0)
-    graph.add_node("export", seconds=export, idle=0.0)
+    for node, seconds in (("start", 0.0), ("context", context_seconds), ("export", export)):
+        graph.add_node(node, seconds=seconds, idle=0.0)
     graph.add_node("end", seconds=0.0, idle=0.0)
     graph.add_edge("start", "context", weight=0.0)
+    last_of = _chain_stages(graph, build, costs)
+    _link_inputs(graph, build, costs, last_of, context_seconds)
+    target_last = last_of.get(planned.target)
+    for node in list(graph.nodes):
+        if node not in ("end", "export") and graph.out_degree(node) == 0:
+            weight = graph.nodes[node]["seconds"]
+            graph.add_edge(node, "export" if node == target_last else "end", weight=weight)
+    graph.add_edge("export", "end", weight=export)
+    return graph
+
+
+def _chain_stages(graph: nx.DiGraph, build: BuildTrace, costs: list[StepCost]) -> dict[int, int]:
+    """Each stage's steps one after another, a stage's first step after its base stage's
+    last (or at the start). Returns each stage's last step position."""
     last_of: dict[int, int] = {}
     first_of: dict[int, int] = {}
-    for position, cost in enumerate(costs):
+    for position, (step, cost) in enumerate(zip(build.steps, costs, strict=True)):
         graph.add_node(position, seconds=cost.seconds, idle=cost.idle)
-        stage, _ = view.where.get(position, (None, None))
-        if stage is None:
+        if step.stage is None:
             graph.add_edge("start", position, weight=0.0)
             continue
-        if stage in last_of:
-            graph.add_edge(last_of[stage], position, weight=costs[last_of[stage]].seconds)
+        if step.stage in last_of:
+            before = last_of[step.stage]
+            graph.add_edge(before, position, weight=costs[before].seconds)
         else:
-            first_of[stage] = position
-        last_of[stage] = position
-    plan_ = view.plan
-    assert plan_ is not None
+            first_of[step.stage] = position
+        last_of[step.stage] = position
+    assert build.plan is not None
     for stage, first in first_of.items():
-        base = plan_.stages[stage].base_stage
+        base = build.plan.stages[stage].base_stage
         if base is not None and base in last_of:
             graph.add_edge(last_of[base], first, weight=costs[last_of[base]].seconds)
         else:
             graph.add_edge("start", first, weight=0.0)
-    for position, (_stage, resolved) in view.where.items():
+    return last_of
+
+
+def _link_inputs(
+    graph: nx.DiGraph,
+    build: BuildTrace,
+    costs: list[StepCost],
+    last_of: Mapping[int, int],
+    context_seconds: float,
+) -> None:
+    """A step waits for the stages it copies or mounts from, and for the context if it
+    reads files from it: that is what lets BuildKit run independent stages side by side."""
+    for position, step in enumerate(build.steps):
+        resolved = step.resolved
         if resolved is None:
             continue
         deps = [resolved.from_stage] if resolved.from_stage is not None else []
@@ -611,15 +720,6 @@ def schedule_graph(
                 graph.add_edge(last_of[dep], position, weight=costs[last_of[dep]].seconds)
         if _context_sources(resolved):
             graph.add_edge("context", position, weight=context_seconds)
-    target_last = last_of.get(plan_.target)
-    for node in list(graph.nodes):
-        if node in ("end", "export"):
-            continue
-        if graph.out_degree(node) == 0:
-            weight = graph.nodes[node]["seconds"]
-            graph.add_edge(node, "export" if node == target_last else "end", weight=weight)
-    graph.add_edge("export", "end", weight=export)
-    return graph
 
 
 def durations(build: BuildResult) -> Iterable[float]:

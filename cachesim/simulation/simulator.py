@@ -4,12 +4,17 @@ For every build: plan the Dockerfile (``plan``), then walk the stages the engine
 step by step. A step's cache key is a digest of its parent's key and of its definition
 (what the engine's rules say counts: ``buildkit`` or ``legacy``); a key already in the
 cache is ``cached``, a new one is ``built`` and stored, and ``explain`` says why.
+
+Each build is planned once: ``trace`` returns, with the results, a ``BuildTrace`` per
+build (the plan, and per printed step its stage and resolved instruction) that the cost
+model prices without planning again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import dockerfile as dockerfile_parser
@@ -21,21 +26,29 @@ from cachesim.builders.fs import FileSystem
 from cachesim.builders.inputs import BuildContext
 from cachesim.context.workspace import BuildRequest
 from cachesim.core.errors import BuildFailure
-from cachesim.core.results import BuildResult, SimulationResult, StepResult
+from cachesim.core.results import BuildResult, SimulationResult, Status, StepResult
 from cachesim.core.versions import DEFAULT_BUILDKIT
-from cachesim.planning.plan import AutomaticArgs, Plan, plan
+from cachesim.planning.plan import AutomaticArgs, Plan, Resolved, plan
 from cachesim.simulation.explain import explain_miss, explain_parent
+from cachesim.simulation.plans import Plans
+from cachesim.simulation.trace import BuildTrace, Simulation, StepTrace
 from cachesim.sources.scenario import Scenario, image_key, replay
 
 ENGINES = {"buildkit": buildkit.RULES, "legacy": legacy.RULES}
 
 
-def images_of(dockerfile: str, build_args: Mapping[str, str]) -> tuple[str, ...]:
-    """The external images a Dockerfile names for these build args (none if it won't plan)."""
+def images_of(
+    dockerfile: str, build_args: Mapping[str, str], plans: Plans | None = None
+) -> tuple[str, ...]:
+    """The external images a Dockerfile names for these build args (none if it won't plan).
+
+    ``plans`` remembers the plan, so that a simulation that asks first for the images
+    and then for the build's plan reads the Dockerfile once."""
+    planner = plans.plan if plans is not None else plan
     try:
         # BuildKit's automatic platform ARGs, so `FROM alpine:${TARGETARCH}` names the image
         # BuildKit will look for (the classic builder fails on that FROM anyway).
-        return plan(dockerfile, build_args, automatic=AutomaticArgs.for_platform()).images()
+        return planner(dockerfile, build_args, automatic=AutomaticArgs.for_platform()).images()
     except BuildFailure:
         return _from_lines(dockerfile)
 
@@ -76,14 +89,34 @@ def rules_for(engine: str, buildkit_version: str = DEFAULT_BUILDKIT) -> Any:
 
 def simulate(scenario: Scenario, buildkit_version: str = DEFAULT_BUILDKIT) -> SimulationResult:
     """Predict every build of a scenario, as the engine carrying that BuildKit would."""
+    return trace(scenario, buildkit_version).result
+
+
+def trace(scenario: Scenario, buildkit_version: str = DEFAULT_BUILDKIT) -> Simulation:
+    """``simulate``, keeping each build's trace (plan, steps, decisions) for the cost model,
+    so that pricing a build does not parse or plan it again."""
     rules = replace(rules_for(scenario.engine, buildkit_version), image_store=scenario.image_store)
     history = History()
-    results = [simulate_build(step.request, history, rules) for step in replay(scenario, images_of)]
-    return SimulationResult(scenario.name, scenario.engine, tuple(results))
+    plans = Plans()
+    steps = replay(scenario, partial(images_of, plans=plans))
+    traces = tuple(trace_build(step.request, history, rules, plans) for step in steps)
+    result = SimulationResult(scenario.name, scenario.engine, tuple(t.result for t in traces))
+    return Simulation(result, traces)
 
 
 def simulate_build(request: BuildRequest, history: History, rules: Any) -> BuildResult:
     """Predict one build and record its results in ``history``."""
+    return trace_build(request, history, rules).result
+
+
+def trace_build(
+    request: BuildRequest, history: History, rules: Any, plans: Plans | None = None
+) -> BuildTrace:
+    """Predict one build, record its results in ``history``, and keep its trace.
+
+    ``plans`` (one per simulation) reuses the plan of an earlier build with the same
+    Dockerfile, build args and target."""
+    planner = plans.plan if plans is not None else plan
     history.builds += 1
     # The images as the builds before this one left them: every FROM of this build compares
     # with these, so two stages on one updated base both see the update.
@@ -92,17 +125,40 @@ def simulate_build(request: BuildRequest, history: History, rules: Any) -> Build
     if request.prune_before and rules.prune_clears_cache:
         history.cache.prune()
         history.pruned = True
+    planned: Plan | None = None
+    context = _context(request, rules)
     try:
         automatic = rules.automatic_args()
-        planned = plan(
+        planned = planner(
             request.dockerfile, request.build_args, request.target, automatic, rules.version
         )
         rules.check(planned)
-        context = BuildContext.of(request, rules.name)
+        if context is None:
+            BuildContext.of(request, rules.name)  # raises the context's failure
     except BuildFailure as failure:
-        return _rejected(request, rules, failure)
+        rejected = _rejected(request, rules, failure)
+        steps = tuple(StepTrace(s, _rejected_stage(planned, s)) for s in rejected.steps)
+        return BuildTrace(request, planned, context, steps, rejected)
+    assert context is not None
     walk = _Walk(planned, request, context, history, rules, seen_before)
-    return walk.run()
+    result = walk.run()
+    return BuildTrace(request, planned, context, tuple(walk.traces), result)
+
+
+def _context(request: BuildRequest, rules: Any) -> BuildContext | None:
+    """The build's context, or ``None`` if it cannot be read (the build is then refused;
+    the cost model still prices what a refused build sends)."""
+    try:
+        return BuildContext.of(request, rules.name)
+    except BuildFailure:
+        return None
+
+
+def _rejected_stage(planned: Plan | None, step: StepResult) -> int | None:
+    """The stage a refused build's only step (its first FROM) belongs to, if it planned."""
+    if planned is None:
+        return None
+    return next((i for i, p in enumerate(planned.stages) if p.label == step.stage), None)
 
 
 def _rejected(request: BuildRequest, rules: Any, failure: BuildFailure) -> BuildResult:
@@ -156,41 +212,48 @@ class _Walk:
         self.rules = rules
         self.made: set[str] = set()
         self.ends: dict[int, _StageEnd] = {}
-        self.results: list[StepResult] = []
+        self.traces: list[StepTrace] = []  # the printed steps, with stage and instruction
         self.numbers = rules.numbering(planned)
         self.empty_at_start = len(history.cache) == 0
+
+    @property
+    def results(self) -> list[StepResult]:
+        """The printed steps so far (the builders' rules read them, e.g. whether a stage
+        has built anything yet)."""
+        return [t.result for t in self.traces]
 
     def run(self) -> BuildResult:
         failure: BuildFailure | None = None
         failed_line: int | None = None
         failed_keyword = ""
         if hasattr(self.rules, "preamble"):
-            self.results.extend(self.rules.preamble(self.plan))
+            self.traces.extend(StepTrace(s) for s in self.rules.preamble(self.plan))
         for index in self.rules.stages_to_build(self.plan):
             try:
                 self._stage(index)
             except _Failed as stop:
                 failure, failed_line, failed_keyword = stop.failure, stop.line, stop.keyword
                 break
-        steps = sorted(self.results, key=lambda s: (s.line, s.index))
+        self.traces.sort(key=lambda t: (t.result.line, t.result.index))
         if failure is not None and self.rules.cancels_on_key_failure(failed_keyword):
-            steps = self._cancel(steps)
+            self.traces = self._cancel(self.traces)
         if failure is not None:
-            steps = [s for s in steps if s.line <= (failed_line or 0)]
+            self.traces = [t for t in self.traces if t.result.line <= (failed_line or 0)]
             return BuildResult(
                 self.request.name,
-                tuple(steps),
+                tuple(t.result for t in self.traces),
                 error=failure.reason,
                 error_line=failure.line or failed_line,
             )
-        return BuildResult(self.request.name, tuple(steps))
+        return BuildResult(self.request.name, tuple(t.result for t in self.traces))
 
-    def _cancel(self, steps: list[StepResult]) -> list[StepResult]:
+    def _cancel(self, traces: list[StepTrace]) -> list[StepTrace]:
         """BuildKit finds a COPY source error while computing cache keys, before the steps
         above it finish: those still running are cancelled and never reach the cache. A
         WORKDIR (a mkdir, done at once) finishes first; a RUN, or a COPY waiting for the
         context, does not, and neither does anything after it. Seen on the engine:
         scenarios copy-missing-file and copy-ignored-file."""
+        steps = [t.result for t in traces]
         cancelled: set[str] = set()
         for stage in {s.stage for s in steps}:
             broken = False
@@ -201,7 +264,12 @@ class _Walk:
         for key in cancelled & self.made:
             self.history.cache.remove(key)
         note = "; cancelled when the build failed, so not kept in the cache"
-        return [replace(s, reason=s.reason + note) if s.key in cancelled else s for s in steps]
+        return [
+            replace(t, result=replace(t.result, reason=t.result.reason + note))
+            if t.key in cancelled
+            else t
+            for t in traces
+        ]
 
     # -- one stage ---------------------------------------------------------------------
     def _stage(self, index: int) -> None:
@@ -209,7 +277,7 @@ class _Walk:
         label = planned.label
         if planned.base_image is not None:
             last = self._from_step(index)
-            self.results.append(last)
+            self.traces.append(StepTrace(last, index))
             parent, fs = last.key, FileSystem(base=last.key)
         else:
             if planned.base_stage is not None:
@@ -220,7 +288,9 @@ class _Walk:
             if self.rules.every_from_is_step:
                 number, total = self.numbers[(index, -1)]
                 ins = planned.stage.from_instruction
-                self.results.append(
+                self._keep(
+                    index,
+                    None,
                     StepResult(
                         label,
                         number,
@@ -232,7 +302,7 @@ class _Walk:
                         "",
                         parent,
                         is_from=True,
-                    )
+                    ),
                 )
         for position, step in enumerate(planned.steps):
             if not self.rules.is_step(step):
@@ -246,7 +316,7 @@ class _Walk:
             except BuildFailure as raw:
                 failure = BuildFailure(self.rules.wording(raw.reason), raw.line)
                 failed = _result(label, number, total, step, "failed", failure.reason)
-                self.results.append(replace(failed, shown=self.rules.printed(step)))
+                self._keep(index, step, replace(failed, shown=self.rules.printed(step)))
                 raise _Failed(failure, step.instruction.line, step.keyword) from None
             definition = {
                 "keyword": step.keyword,
@@ -268,12 +338,13 @@ class _Walk:
                 reason = definition["_same"]  # the source stage re-ran with the same output
             if status == "built" and definition.get("_fails"):
                 failure = BuildFailure(definition["_fails"], step.instruction.line)
-                self.results.append(_result(label, number, total, step, "failed", failure.reason))
+                failed = _result(label, number, total, step, "failed", failure.reason)
+                self._keep(index, step, failed)
                 raise _Failed(failure, step.instruction.line, step.keyword)
             result = _result(label, number, total, step, status, reason, key, **facts)
             result = replace(result, shown=self.rules.printed(step))
             if numbered:
-                self.results.append(result)
+                self._keep(index, step, result)
             if status == "built":
                 self.made.add(key)
                 self.history.cache.put(
@@ -289,6 +360,10 @@ class _Walk:
                 )
             parent, fs, last = self._next_parent(key, status), fs_after, result
         self.ends[index] = _StageEnd(parent, fs, last)
+
+    def _keep(self, stage: int, step: Resolved | None, result: StepResult) -> None:
+        """Keep a printed step with the stage and instruction it came from (the trace)."""
+        self.traces.append(StepTrace(result, stage, step))
 
     def _linked(self, parent: str, definition: dict) -> tuple[str, bool]:
         """``COPY --link`` on the containerd store: the copy is made on an empty layer,
@@ -388,12 +463,13 @@ def _result(
     label: str,
     number: int,
     total: int,
-    step: Any,
-    status: str,
+    step: Resolved,
+    status: Status,
     reason: str,
     key: str = "",
-    **facts: Any,
+    **facts: int,
 ) -> StepResult:
+    """A step's printed result; ``facts`` are what the cost model reads (bytes copied...)."""
     ins = step.instruction
     return StepResult(
         label, number, total, ins.line, ins.text, step.keyword, status, reason, key, **facts
