@@ -79,3 +79,16 @@ def test_unknown_ref_is_one_line_exit_2(tmp_path: Path, capsys):
     assert main(["diff", str(tmp_path), "nope", "HEAD"]) == 2
     err = capsys.readouterr().err.strip()
     assert "unknown ref 'nope'" in err and len(err.splitlines()) == 1
+
+
+def test_fail_on_sees_past_flags_and_continuations(tmp_path: Path, capsys):
+    dockerfile = (
+        "FROM python:3.12-slim\nCOPY . /src\n"
+        "RUN --mount=type=cache,target=/root/.cache \\\n    pip install -r /src/requirements.txt\n"
+    )
+    project(tmp_path, dockerfile)
+    write(tmp_path, "src/app.py", "2\n")
+    commit_all(tmp_path, "edit")
+    assert main(["diff", str(tmp_path), "HEAD~1", "HEAD", "--fail-on", "RUN pip install*"]) == 1
+    assert "--fail-on matched" in capsys.readouterr().out
+    assert main(["diff", str(tmp_path), "HEAD~1", "HEAD", "--fail-on", "RUN npm ci*"]) == 0

@@ -99,13 +99,26 @@ def diff(
                 _reason(head_model, index, changed, base_statics, rebuilt_lines),
             )
         )
+    commands = {s.line: s.command for s in head_model.steps}
     matched = tuple(
-        s.instruction for s in steps if any(fnmatch.fnmatchcase(s.instruction, p) for p in fail_on)
+        s.instruction for s in steps if any(matches(commands[s.line], p) for p in fail_on)
     )
     cached = sum(1 for s in build.steps if s.status == "cached" and s.keyword != "FROM")
     return DiffResult(
         base, head, path, tuple(steps), cached, build.seconds, build.error, tuple(fail_on), matched
     )
+
+
+def matches(command: str, pattern: str) -> bool:
+    """Whether a --fail-on glob matches the instruction: as written (continuations joined,
+    spaces collapsed) or without its flags, so 'RUN pip install*' also finds
+    ``RUN --mount=type=cache,target=/root/.cache pip install ...``."""
+    words = command.replace("\\\n", " ").split()
+    rest = words[1:]  # the flags come first: drop the leading ones
+    while rest and rest[0].startswith("--"):
+        rest = rest[1:]
+    flagless = " ".join(words[:1] + rest)
+    return fnmatch.fnmatchcase(" ".join(words), pattern) or fnmatch.fnmatchcase(flagless, pattern)
 
 
 def _reason(

@@ -115,6 +115,7 @@ class ModelStep:
     install: bool
     is_from: bool = False
     required: tuple[int, ...] = ()  # the readers that must find their source
+    command: str = ""  # the whole instruction, continuations joined (for --fail-on)
 
     def __post_init__(self) -> None:
         required = tuple(r for r, reader in enumerate(self.readers) if reader.required)
@@ -293,6 +294,7 @@ def build_model(
                     tuple(depends),
                     seconds,
                     install,
+                    command=step.instruction.command,
                 )
             )
             previous = len(steps) - 1
