@@ -131,13 +131,14 @@ class Model:
     error: str | None = None
     error_line: int | None = None
     _reads: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    excluded: dict[str, bool] = field(default_factory=dict)  # path -> .dockerignore'd
 
     def reads(self, path: str) -> tuple[tuple[int, int], ...]:
         """(step, reader) pairs that read ``path``; cached: a path is matched once."""
         found = self._reads.get(path)
         if found is None:
             found = ()
-            if not _excluded(self.rules, path):
+            if not _excluded(self.rules, self.excluded, path):
                 found = tuple(
                     (i, r)
                     for i, step in enumerate(self.steps)
@@ -148,21 +149,20 @@ class Model:
         return found
 
 
-_EXCLUDED: dict[IgnoreRules, dict[str, bool]] = {}
-
-
-def _excluded(rules: IgnoreRules, path: str) -> bool:
-    """``rules.excludes(path)``, remembered: models of one .dockerignore share the answers."""
+def _excluded(rules: IgnoreRules, known: dict[str, bool], path: str) -> bool:
+    """``rules.excludes(path)``, remembered in ``known`` (shared by the models of one
+    .dockerignore text). Without "!" lines a path below an excluded folder is excluded,
+    so one answer for the folder serves every file in it."""
     if not rules.rules:
         return False
-    known = _EXCLUDED.get(rules)
-    if known is None:
-        if len(_EXCLUDED) > 64:  # a long replay meets few .dockerignore versions; stay flat
-            _EXCLUDED.clear()
-        known = _EXCLUDED[rules] = {}
     answer = known.get(path)
     if answer is None:
-        answer = known[path] = rules.excludes(path)
+        parent = path.rpartition("/")[0]
+        if parent and not rules.has_exceptions and _excluded(rules, known, parent):
+            answer = True
+        else:
+            answer = rules.excludes(path)
+        known[path] = answer
     return answer
 
 
@@ -584,6 +584,7 @@ class _VariantRun:
             # RUN changed, say) share what each path is read by
             signature = (model.rules, tuple(step.readers for step in model.steps))
             model._reads = self.shared_reads.setdefault(signature, {})
+            model.excluded = self.shared_reads.setdefault(("ignore", dockerignore), {})
             self.models[key] = model
         self.state.attach(model)
 
