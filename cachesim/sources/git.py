@@ -65,6 +65,12 @@ class Repository:
     def _find_git_dir(path: Path) -> str:
         if not path.exists():
             raise InputError(f"{path}: no such folder")
+        pointer = path / ".git"
+        if pointer.is_file():  # a linked worktree or a submodule: "gitdir: <folder>"
+            text = pointer.read_text(errors="replace").strip()
+            if text.startswith("gitdir:"):
+                target = Path(text.removeprefix("gitdir:").strip())
+                return str(target if target.is_absolute() else path / target)
         for candidate in (path / ".git", path):
             if (
                 candidate.is_dir()
@@ -107,14 +113,6 @@ class Repository:
             mode, _kind, oid = meta.decode().split(" ")
             out[path.decode("utf-8", "surrogateescape")] = Entry(mode, oid)
         return out
-
-    def commits(self, head: str, count: int | None = None) -> list[str]:
-        """The first-parent commits up to ``head``, oldest first (the last ``count``)."""
-        args = ["rev-list", "--first-parent", "--reverse"]
-        if count is not None:
-            args = ["rev-list", "--first-parent", f"--max-count={count}"]
-        ids = self.run(*args, head).decode().split()
-        return ids[::-1] if count is not None else ids
 
     def history(self, head: str, count: int | None = None) -> Iterator[Commit]:
         """Each first-parent commit up to ``head`` with its changes, oldest first, streamed
