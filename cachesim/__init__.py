@@ -44,6 +44,8 @@ from cachesim.sources.scenario import Scenario
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from cachesim.cost.model import Profile
+
 __all__ = [
     "BUILDERS",
     "BUILDKIT_VERSIONS",
@@ -122,7 +124,7 @@ def simulate(
     builder: str | None = None,
     buildkit: str = DEFAULT_BUILDKIT,
     costs: bool = True,
-    profile: Any = None,
+    profile: Profile | None = None,
 ) -> SimulationResult:
     """Predict every build of ``scenario``.
 

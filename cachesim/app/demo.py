@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, TextIO
+from typing import TextIO
 
 import yaml
 
@@ -400,8 +400,13 @@ def demo_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return 0
 
 
-def add_parser(sub: Any, epilog: str, formatter: Any) -> None:
-    """Register ``cachesim demo`` on the CLI's subcommands."""
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    epilog: str,
+    formatter: type[argparse.HelpFormatter],
+) -> None:
+    """Register ``cachesim demo`` on the CLI's subcommands (argparse names their type only
+    privately: ``ArgumentParser.add_subparsers`` returns a ``_SubParsersAction``)."""
     demo = sub.add_parser(
         "demo",
         help="a classroom demo: two Dockerfiles rebuilt side by side, step by step",

@@ -451,55 +451,99 @@ def glob_regex(pattern: str) -> str:
     return "".join(out)
 
 
-def _go(name: str, args: list[str], where: Where, depth: int) -> ToolRun | None:
-    if not args:
-        return None
-    sub, rest = args[0], args[1:]
+@dataclass(frozen=True, slots=True)
+class _GoPlaces:
+    """Where the go command keeps things, from the environment or its defaults."""
+
+    gopath: str
+    cache: str
+    modcache: str
+    root: str  # the module's folder (the nearest go.mod up), else the working directory
+    bin_dir: str  # where go install puts binaries (GOBIN)
+
+
+def _go_places(where: Where) -> _GoPlaces:
     gopath = where.env.get("GOPATH") or posixpath.join(where.home, "go")
-    cache = where.env.get("GOCACHE") or posixpath.join(where.home, ".cache/go-build")
-    modcache = where.env.get("GOMODCACHE") or posixpath.join(gopath, "pkg/mod")
-    root = where.up_to("go.mod") or where.cwd
-    if sub in ("version", "env"):
-        return ToolRun(f"go {sub}", (), (), "")
-    if sub == "mod" and rest[:1] in (["download"], ["verify"]):
-        return ToolRun(
-            f"go mod {rest[0]}",
-            (ReadSet(root, GO_MODULE),),
-            (modcache,),
-            f"go mod {rest[0]} reads only go.mod and go.sum",
-            ENV_GO,
-        )
-    if sub not in ("build", "install", "test", "vet"):
-        return None  # go generate runs any command; go run starts the program
-    words, options = _positional(rest, GO_VALUE_FLAGS)
-    if "-overlay" in options or "-modfile" in options or "-C" in options:
-        return None
-    if sub == "install" and words and all("@" in w for w in words):
-        bin_dir = where.env.get("GOBIN") or posixpath.join(gopath, "bin")
-        return ToolRun("go install", (), (bin_dir, cache, modcache), "", ENV_GO)
+    return _GoPlaces(
+        gopath=gopath,
+        cache=where.env.get("GOCACHE") or posixpath.join(where.home, ".cache/go-build"),
+        modcache=where.env.get("GOMODCACHE") or posixpath.join(gopath, "pkg/mod"),
+        root=where.up_to("go.mod") or where.cwd,
+        bin_dir=where.env.get("GOBIN") or posixpath.join(gopath, "bin"),
+    )
+
+
+def _go_sources(sub: str, root: str, where: Where) -> tuple[list[ReadSet], str]:
+    """What ``go build/install/test/vet`` reads of the module, and the sentence saying so.
+
+    A build stamps version-control facts into the binary when the folder holds .git
+    (``-buildvcs``, on unless turned off), and ``git status`` then reads every file.
+    """
     reads = [ReadSet(root, GO_SOURCES, GO_EXCLUDE), ReadSet(root, GO_MODULE)]
     summary = f"go {sub} reads only the module's .go files, go.mod, go.sum and embedded files"
     if sub in ("test", "vet"):
         reads = [ReadSet(root, GO_SOURCES + r"|(.*/)?testdata/.*", HIDDEN), reads[1]]
         summary = f"go {sub} reads only the module's .go files, testdata, go.mod and go.sum"
     reads += go_embeds(root, where)
+    return reads, summary
+
+
+def _go_stamps_vcs(sub: str, rest: list[str], root: str, where: Where) -> bool:
     flags = " ".join(rest) + " " + where.env.get("GOFLAGS", "")
     vcs = any(p.startswith(root.rstrip("/") + "/.git/") for p in where.files)
-    if vcs and "-buildvcs=false" not in flags and sub in ("build", "install"):
-        reads = [ReadSet(root, EVERYTHING)]
+    return vcs and "-buildvcs=false" not in flags and sub in ("build", "install")
+
+
+def _go_writes(
+    sub: str, options: Mapping[str, str], where: Where, places: _GoPlaces
+) -> tuple[str, ...]:
+    """The binary's folder: GOBIN for install, ``-o`` or the working directory for build."""
+    if sub == "install":
+        return (places.bin_dir,)
+    if sub == "build" and "-o" in options:
+        return (where.at(options["-o"]),)
+    if sub == "build":
+        return (where.cwd,)
+    return ()
+
+
+def _go_compile(sub: str, rest: list[str], where: Where, places: _GoPlaces) -> ToolRun | None:
+    """``go build``, ``install``, ``test`` or ``vet``: None when flags point it elsewhere."""
+    words, options = _positional(rest, GO_VALUE_FLAGS)
+    if "-overlay" in options or "-modfile" in options or "-C" in options:
+        return None
+    cache, modcache = places.cache, places.modcache
+    if sub == "install" and words and all("@" in w for w in words):
+        return ToolRun("go install", (), (places.bin_dir, cache, modcache), "", ENV_GO)
+    reads, summary = _go_sources(sub, places.root, where)
+    if _go_stamps_vcs(sub, rest, places.root, where):
+        reads = [ReadSet(places.root, EVERYTHING)]
         summary = (
             f"go {sub} stamps version-control facts into the binary when the folder holds "
             ".git (-buildvcs): git status reads every file"
         )
-    if sub == "install":
-        writes: tuple[str, ...] = (where.env.get("GOBIN") or posixpath.join(gopath, "bin"),)
-    elif sub == "build" and "-o" in options:
-        writes = (where.at(options["-o"]),)
-    elif sub == "build":
-        writes = (where.cwd,)
-    else:
-        writes = ()
+    writes = _go_writes(sub, options, where, places)
     return ToolRun(f"go {sub}", tuple(reads), (*writes, cache, modcache), summary, ENV_GO)
+
+
+def _go(name: str, args: list[str], where: Where, depth: int) -> ToolRun | None:
+    if not args:
+        return None
+    sub, rest = args[0], args[1:]
+    places = _go_places(where)
+    if sub in ("version", "env"):
+        return ToolRun(f"go {sub}", (), (), "")
+    if sub == "mod" and rest[:1] in (["download"], ["verify"]):
+        return ToolRun(
+            f"go mod {rest[0]}",
+            (ReadSet(places.root, GO_MODULE),),
+            (places.modcache,),
+            f"go mod {rest[0]} reads only go.mod and go.sum",
+            ENV_GO,
+        )
+    if sub not in ("build", "install", "test", "vet"):
+        return None  # go generate runs any command; go run starts the program
+    return _go_compile(sub, rest, where, places)
 
 
 # -- Rust ------------------------------------------------------------------------------
@@ -744,13 +788,10 @@ PIP_VALUE_FLAGS = {
 }
 
 
-def _pip(name: str, args: list[str], where: Where) -> ToolRun | None:
-    """pip install / uv pip install: the requirement files named, or a local project."""
-    if not args or args[0] not in ("install", "wheel", "sync", "download"):
-        return None
-    sub = args[0]
+def _pip_pairs(rest: list[str]) -> list[tuple[str, str]]:
+    """pip's arguments as ``(flag, value)`` pairs, ``("", word)`` for a positional word;
+    flags that take no value are dropped (``-r x``, ``-r=x`` and ``--requirement x`` alike)."""
     pairs: list[tuple[str, str]] = []
-    rest = args[1:]
     i = 0
     while i < len(rest):
         flag, eq, value = rest[i].partition("=")
@@ -762,42 +803,65 @@ def _pip(name: str, args: list[str], where: Where) -> ToolRun | None:
         elif not flag.startswith("-"):
             pairs.append(("", rest[i]))
         i += 1
-    reads: list[ReadSet] = []
-    for flag, value in pairs:
-        if flag in ("-r", "--requirement", "-c", "--constraint") or (sub == "sync" and not flag):
-            path = where.at(value)
-            reads.append(ReadSet(posixpath.dirname(path), re.escape(posixpath.basename(path))))
-        elif not flag and (value.startswith((".", "/")) or value.endswith((".whl", ".tar.gz"))):
-            reads.append(ReadSet(where.at(value), EVERYTHING))  # a local project or archive
-        elif flag in ("-f", "--find-links") and not value.startswith(("http:", "https:")):
-            reads.append(ReadSet(where.at(value), EVERYTHING))
-    options = dict(pairs)
+    return pairs
+
+
+def _pip_read(sub: str, flag: str, value: str, where: Where) -> ReadSet | None:
+    """What one argument makes pip read: a requirements or constraints file (``pip-sync``'s
+    positional words are such files), a local project or archive, a local find-links folder."""
+    if flag in ("-r", "--requirement", "-c", "--constraint") or (sub == "sync" and not flag):
+        path = where.at(value)
+        return ReadSet(posixpath.dirname(path), re.escape(posixpath.basename(path)))
+    if not flag and (value.startswith((".", "/")) or value.endswith((".whl", ".tar.gz"))):
+        return ReadSet(where.at(value), EVERYTHING)  # a local project or archive
+    if flag in ("-f", "--find-links") and not value.startswith(("http:", "https:")):
+        return ReadSet(where.at(value), EVERYTHING)
+    return None
+
+
+def _pip_writes(options: Mapping[str, str], where: Where) -> tuple[str, ...]:
+    """Anywhere (site-packages), unless an option names the folder (the last one wins)."""
     writes: tuple[str, ...] = (ANYWHERE,)
     for flag in ("--prefix", "-t", "--target", "-w", "--wheel-dir", "--root"):
         if flag in options:
             writes = (where.at(options[flag]), where.home)
-    compiles = "--no-compile" not in args and sub == "install" and name == "pip"
-    named = (
+    return writes
+
+
+def _read_names(reads: list[ReadSet]) -> str:
+    """The files a summary names: a folder read whole by its name, a file by its own."""
+    return (
         ", ".join(
             posixpath.basename(r.root) if r.include == EVERYTHING else r.include.replace("\\", "")
             for r in reads
         )
         or "no file of the build"
     )
+
+
+PIP_COMPILES = (
+    "pip compiles the installed modules to .pyc files that carry the time of the "
+    "install (timestamp-based .pyc, PEP 552), so its output differs on every run "
+    "unless --no-compile is given"
+)
+
+
+def _pip(name: str, args: list[str], where: Where) -> ToolRun | None:
+    """pip install / uv pip install: the requirement files named, or a local project."""
+    if not args or args[0] not in ("install", "wheel", "sync", "download"):
+        return None
+    sub = args[0]
+    pairs = _pip_pairs(args[1:])
+    reads = [r for flag, value in pairs if (r := _pip_read(sub, flag, value, where)) is not None]
+    compiles = "--no-compile" not in args and sub == "install" and name == "pip"
     return ToolRun(
         f"{name} {sub}",
         tuple(reads),
-        writes,
-        f"{name} {sub} reads only {named}",
+        _pip_writes(dict(pairs), where),
+        f"{name} {sub} reads only {_read_names(reads)}",
         ENV_PYTHON,
         reproducible=not compiles,
-        why_not=(
-            "pip compiles the installed modules to .pyc files that carry the time of the "
-            "install (timestamp-based .pyc, PEP 552), so its output differs on every run "
-            "unless --no-compile is given"
-        )
-        if compiles
-        else "",
+        why_not=PIP_COMPILES if compiles else "",
     )
 
 

@@ -14,8 +14,8 @@ is one ``InputError`` naming the file and the line.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from cachesim.cost.model import (
     parse_size,
 )
 from cachesim.logs.parse import (
+    ObservedStep,
     instruction_keyword,
     parse_buildkit_log,
     parse_legacy_log,
@@ -89,60 +90,81 @@ class LogFacts:
     export_seconds: float | None = None
 
 
+@dataclass(slots=True)
+class _BuildKitCheck:
+    """What ``check_buildkit`` has seen so far of a log, line by line."""
+
+    file: str
+    open_steps: dict[int, tuple[int, str]] = field(default_factory=dict)  # vertex: line, header
+    finished: set[int] = field(default_factory=set)
+    exported: bool = False
+    facts: LogFacts = field(default_factory=LogFacts)
+
+    def vertex_line(self, number: int, line: str, m: re.Match[str]) -> None:
+        """One ``#N ...`` line: a step header, its end, or a build-level fact."""
+        vertex, rest = int(m.group(1)), m.group(2)
+        if _HEADER.match(rest):
+            self.open_steps.setdefault(vertex, (number, rest))
+        elif rest.startswith("DONE"):
+            if not _DONE.match(rest):
+                raise InputError(f"malformed time in {line[:60]!r}", self.file, number)
+            self.finished.add(vertex)
+        elif rest in ("CACHED", "CANCELED"):
+            self.finished.add(vertex)
+        elif rest.startswith("ERROR"):
+            raise InputError(
+                f"the build failed here ({rest[:60]}): calibrate from a build that succeeded",
+                self.file,
+                number,
+            )
+        elif rest.startswith("exporting to image"):
+            self.exported = True
+        else:
+            self.facts = _with_fact(self.facts, rest)
+
+    def unfinished(self, total_lines: int) -> None:
+        """Refuse a log cut short: a step that never ended, or no export at the end."""
+        for vertex, (number, header) in sorted(self.open_steps.items()):
+            if vertex not in self.finished:
+                raise InputError(
+                    f"truncated log: step {header[:60]!r} (#{vertex}) never finished",
+                    self.file,
+                    number,
+                )
+        if not self.exported:
+            raise InputError(
+                "truncated log: it ends before 'exporting to image' (the build did not finish)",
+                self.file,
+                total_lines,
+            )
+
+
+def _with_fact(facts: LogFacts, rest: str) -> LogFacts:
+    """The facts with one more: the context's size and time (the largest transfer is the
+    context; the others are the Dockerfile and .dockerignore), or the export's time."""
+    if ctx := _CONTEXT.match(rest):
+        size = parse_size(ctx.group(1))
+        if size > (facts.context_bytes or 0):
+            seconds = float(ctx.group(2)) if ctx.group(2) else 0.0
+            return replace(facts, context_bytes=size, context_seconds=seconds)
+    elif exp := _EXPORT.match(rest):
+        return replace(facts, export_seconds=float(exp.group(1) or 0.0))
+    return facts
+
+
 def check_buildkit(lines: Sequence[str], file: str) -> LogFacts:
     """Refuse a malformed, truncated or failed BuildKit log; return its build-level facts."""
-    open_steps: dict[int, tuple[int, str]] = {}
-    finished: set[int] = set()
-    exported = False
-    facts = LogFacts()
+    check = _BuildKitCheck(file)
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         m = _VERTEX.match(line)
         if line.startswith("#") and not m:
             raise InputError(f"malformed BuildKit line {line[:60]!r}", file, number)
-        if not m:
-            continue
-        vertex, rest = int(m.group(1)), m.group(2)
-        header = _HEADER.match(rest)
-        if header:
-            open_steps.setdefault(vertex, (number, rest))
-            continue
-        if rest.startswith("DONE"):
-            if not _DONE.match(rest):
-                raise InputError(f"malformed time in {line[:60]!r}", file, number)
-            finished.add(vertex)
-        elif rest in ("CACHED", "CANCELED"):
-            finished.add(vertex)
-        elif rest.startswith("ERROR"):
-            raise InputError(
-                f"the build failed here ({rest[:60]}): calibrate from a build that succeeded",
-                file,
-                number,
-            )
-        elif rest.startswith("exporting to image"):
-            exported = True
-        elif ctx := _CONTEXT.match(rest):
-            size = parse_size(ctx.group(1))
-            if size > (facts.context_bytes or 0):
-                seconds = float(ctx.group(2)) if ctx.group(2) else 0.0
-                facts = replace(facts, context_bytes=size, context_seconds=seconds)
-        elif exp := _EXPORT.match(rest):
-            facts = replace(facts, export_seconds=float(exp.group(1) or 0.0))
-    for vertex, (number, header) in sorted(open_steps.items()):
-        if vertex not in finished:
-            raise InputError(
-                f"truncated log: step {header[:60]!r} (#{vertex}) never finished",
-                file,
-                number,
-            )
-    if not exported:
-        raise InputError(
-            "truncated log: it ends before 'exporting to image' (the build did not finish)",
-            file,
-            len(lines),
-        )
-    return facts
+        if m:
+            check.vertex_line(number, line, m)
+    check.unfinished(len(lines))
+    return check.facts
 
 
 def _stamps(lines: Sequence[str], file: str) -> tuple[list[str], list[float] | None]:
@@ -248,7 +270,9 @@ def calibrate(
     return Profile(engine, tuple(steps), machine, images, file, tuple(notes))
 
 
-def _measured(observed: Sequence[Any], seconds_of: Any) -> list[MeasuredStep]:
+def _measured(
+    observed: Sequence[ObservedStep], seconds_of: Callable[[ObservedStep], float | None]
+) -> list[MeasuredStep]:
     """The steps of a log as measured steps; a cached step's time says nothing."""
     return [
         MeasuredStep(
@@ -338,6 +362,39 @@ def _history_instruction(created_by: str) -> tuple[str, str]:
     return keyword.upper(), body.strip()
 
 
+_SIZED = ("RUN", "COPY", "ADD", "WORKDIR")  # the instructions whose layer has a size
+
+
+def _history_match(
+    steps: Sequence[MeasuredStep], used: set[int], keyword: str, body: str
+) -> int | None:
+    """The first step not yet matched that made this history row: same keyword and text, or
+    (``COPY file:... in /dest``, as the classic builder records it) the same destination."""
+    if keyword not in _SIZED:
+        return None
+    theirs = normal_instruction(f"{keyword} {body}")
+    dest = body.rsplit(" in ", 1)[-1].strip() if " in " in body else None
+    for i, step in enumerate(steps):
+        if i in used or step.keyword != keyword:
+            continue
+        mine = normal_instruction(step.instruction)
+        if mine == theirs or (dest and mine.endswith(" " + dest)):
+            return i
+    return None
+
+
+def _base_ref(steps: Sequence[MeasuredStep], stage: str) -> str | None:
+    """The image the stage of the first matched layer starts FROM (or the only FROM)."""
+    ref = next(
+        (s.instruction.split()[1] for s in steps if s.keyword == "FROM" and s.stage == stage),
+        None,
+    )
+    if ref is None:
+        froms = [s for s in steps if s.keyword == "FROM"]
+        ref = froms[0].instruction.split()[1] if len(froms) == 1 else None
+    return ref
+
+
 def apply_history(
     steps: list[MeasuredStep], text: str, file: str
 ) -> tuple[list[MeasuredStep], dict[str, int], int]:
@@ -354,21 +411,7 @@ def apply_history(
     first_match: int | None = None
     total = 0
     for row in rows:
-        keyword, body = _history_instruction(row.created_by)
-        found = None
-        for i, step in enumerate(out):
-            if (
-                i in used
-                or step.keyword != keyword
-                or keyword not in ("RUN", "COPY", "ADD", "WORKDIR")
-            ):
-                continue
-            mine = normal_instruction(step.instruction)
-            theirs = normal_instruction(f"{keyword} {body}")
-            dest = body.rsplit(" in ", 1)[-1].strip() if " in " in body else None
-            if mine == theirs or (dest and mine.endswith(" " + dest)):
-                found = i
-                break
+        found = _history_match(out, used, *_history_instruction(row.created_by))
         if found is None:
             if first_match is None:
                 base += row.size
@@ -378,17 +421,9 @@ def apply_history(
         out[found] = replace(out[found], bytes=row.size)
         total += row.size
     images: dict[str, int] = {}
-    if first_match is not None:
-        stage = out[first_match].stage
-        ref = next(
-            (s.instruction.split()[1] for s in out if s.keyword == "FROM" and s.stage == stage),
-            None,
-        )
-        if ref is None:
-            froms = [s for s in out if s.keyword == "FROM"]
-            ref = froms[0].instruction.split()[1] if len(froms) == 1 else None
-        if ref is not None:
-            images[image_key(ref)] = base
+    ref = _base_ref(out, out[first_match].stage) if first_match is not None else None
+    if ref is not None:
+        images[image_key(ref)] = base
     return out, images, total
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from cachesim.core.errors import InputError
 from cachesim.cost.timing import MB, Machine, parse_size
@@ -137,6 +138,145 @@ def _seq_count(words: list[str]) -> int:
     return 0
 
 
+Totals = tuple[float, int, int]  # seconds, bytes, files so far
+
+
+@dataclass(slots=True)
+class _Tally:
+    """The running totals while ``estimate_run`` reads a script, one command at a time.
+
+    ``counted``: the N of a ``seq N`` waiting for the command that makes N files;
+    ``opened``: per open ``if``, the totals when it opened and its dearest branch so far.
+    """
+
+    seconds: float = 0.0
+    idle: float = 0.0
+    size: int = 0
+    files: int = 0
+    kinds: list[str] = field(default_factory=list)
+    counted: int = 0
+    opened: list[tuple[Totals, Totals]] = field(default_factory=list)
+
+    def shell(self) -> None:
+        if "shell" not in self.kinds:
+            self.kinds.append("shell")
+
+
+@dataclass(frozen=True, slots=True)
+class _Command:
+    """One command of the script: its words, the program (aliases resolved) and the first
+    non-option word after it (``pip install`` -> ``install``)."""
+
+    words: list[str]
+    program: str
+    sub: str
+
+
+def _command(words: list[str]) -> _Command:
+    program = words[0].rsplit("/", 1)[-1] if not words[0].startswith("./") else words[0]
+    program = ALIASES.get(program, program)
+    sub = next((w for w in words[1:] if not w.startswith("-")), "")
+    if program == "python" and words[1:3] == ["-m", "pip"]:
+        program, sub = "pip", next((w for w in words[3:] if not w.startswith("-")), "")
+    return _Command(words, program, sub)
+
+
+def _branch(tally: _Tally, marker: str) -> None:
+    """An ``if``'s branches: only one runs, so at ``fi`` the totals are the dearest branch's;
+    each branch starts from the totals the ``if`` opened with."""
+    now = (tally.seconds, tally.size, tally.files)
+    if marker == "<if>":
+        tally.opened.append((now, now))
+        return
+    if not tally.opened:
+        return
+    start, dearest = tally.opened.pop()
+    dearest = max(dearest, now)
+    if marker == "<branch>":
+        tally.opened.append((start, dearest))
+        tally.seconds, tally.size, tally.files = start
+    else:
+        tally.seconds, tally.size, tally.files = dearest
+
+
+def _sleep(tally: _Tally, command: _Command, machine: Machine) -> None:
+    """``sleep N``: N seconds that use no core."""
+    try:
+        pause = sum(float(w.rstrip("s")) for w in command.words[1:])
+    except ValueError:
+        pause = 1.0
+    tally.idle += pause
+    tally.kinds.append("sleep")
+
+
+def _dd(tally: _Tally, command: _Command, machine: Machine) -> None:
+    """``dd``: bs x count bytes, written at the machine's write speed."""
+    written = _dd_bytes(command.words)
+    tally.size += written
+    tally.seconds += written / (machine.write_mb_s * MB)
+    tally.kinds.append("dd")
+
+
+def _seq(tally: _Tally, command: _Command, machine: Machine) -> None:
+    tally.counted = _seq_count(command.words)
+
+
+def _file_maker(tally: _Tally, command: _Command, machine: Machine) -> None:
+    """``touch``/``xargs``/a loop fed by ``seq N`` (or writing with ``>``) makes N files."""
+    makes = command.program in ("touch", "xargs", "do") or ">" in " ".join(command.words)
+    if tally.counted and makes:
+        tally.files += tally.counted
+        tally.seconds += tally.counted * FILE_CREATE_MS / 1000
+        tally.kinds.append(f"{tally.counted} files")
+        tally.counted = 0
+    else:
+        tally.shell()
+
+
+def _from_table(tally: _Tally, command: _Command, machine: Machine) -> None:
+    """A package manager or compiler: its ``DEFAULTS`` figure; anything else is shell."""
+    program, sub = command.program, command.sub
+    default = DEFAULTS.get((program, sub)) or DEFAULTS.get((program, ""))
+    if default is None:
+        tally.shell()
+        return
+    tally.seconds += default.seconds
+    tally.size += default.bytes
+    tally.files += default.files
+    tally.kinds.append(f"{program} {sub}".strip() if (program, sub) in DEFAULTS else program)
+
+
+_Reader = Callable[[_Tally, _Command, Machine], None]
+READERS: dict[str, _Reader] = {
+    "sleep": _sleep,
+    "dd": _dd,
+    "seq": _seq,
+    **dict.fromkeys(("touch", "xargs", "for", "do", "mkdir", "echo", "printf"), _file_maker),
+}
+
+
+def _seq_substitution(tally: _Tally, script: str) -> None:
+    """``for i in $(seq N)`` makes N files when nothing else counted any."""
+    if "$(seq" not in script or tally.files:
+        return
+    m = re.search(r"\$\(seq\s+(\d+)(?:\s+(\d+))?\)", script)
+    if m:
+        n = int(m.group(2)) - int(m.group(1)) + 1 if m.group(2) else int(m.group(1))
+        tally.files = max(0, n)
+        tally.seconds += tally.files * FILE_CREATE_MS / 1000 * 3  # a shell loop forks per file
+        tally.kinds.append(f"{tally.files} files")
+
+
+def _estimate(tally: _Tally) -> Estimate:
+    """The totals as an Estimate; a script of plain shell commands costs the shell figure."""
+    if not tally.kinds:
+        tally.kinds.append("shell")
+    kinds = tally.kinds
+    if kinds == ["shell"] or (set(kinds) <= {"shell", "sleep"} and not tally.seconds):
+        tally.seconds += DEFAULTS[("shell", "")].seconds
+    return Estimate(tally.seconds + tally.idle, tally.size, tally.files, tuple(kinds), tally.idle)
+
+
 def estimate_run(script: str, machine: Machine) -> Estimate:
     """Default figures for a RUN's shell script, summed over the commands it chains.
 
@@ -144,75 +284,15 @@ def estimate_run(script: str, machine: Machine) -> Estimate:
     write speed), ``seq N`` feeding ``touch`` or a loop makes N files; package managers and
     compilers take their table figure (``DEFAULTS``); anything else is a plain shell command.
     """
-    seconds = idle = 0.0
-    size = files = 0
-    kinds: list[str] = []
-    counted = 0
-    # per open `if`: the totals when it opened, and the dearest branch seen so far
-    opened: list[tuple[tuple[float, int, int], tuple[float, int, int]]] = []
+    tally = _Tally()
     for words in _segments(script):
         if words[0] in ("<if>", "<branch>", "<fi>"):
-            now = (seconds, size, files)
-            if words[0] == "<if>":
-                opened.append((now, now))
-            elif opened:
-                start, dearest = opened.pop()
-                dearest = max(dearest, now)
-                if words[0] == "<branch>":
-                    opened.append((start, dearest))
-                    seconds, size, files = start
-                else:
-                    seconds, size, files = dearest
+            _branch(tally, words[0])
             continue
-        program = words[0].rsplit("/", 1)[-1] if not words[0].startswith("./") else words[0]
-        program = ALIASES.get(program, program)
-        sub = next((w for w in words[1:] if not w.startswith("-")), "")
-        if program == "python" and words[1:3] == ["-m", "pip"]:
-            program, sub = "pip", next((w for w in words[3:] if not w.startswith("-")), "")
-        if program == "sleep":
-            try:
-                pause = sum(float(w.rstrip("s")) for w in words[1:])
-            except ValueError:
-                pause = 1.0
-            idle += pause
-            kinds.append("sleep")
-        elif program == "dd":
-            written = _dd_bytes(words)
-            size += written
-            seconds += written / (machine.write_mb_s * MB)
-            kinds.append("dd")
-        elif program == "seq":
-            counted = _seq_count(words)
-        elif program in ("touch", "xargs", "for", "do", "mkdir", "echo", "printf"):
-            if counted and (program in ("touch", "xargs", "do") or ">" in " ".join(words)):
-                files += counted
-                seconds += counted * FILE_CREATE_MS / 1000
-                kinds.append(f"{counted} files")
-                counted = 0
-            elif "shell" not in kinds:
-                kinds.append("shell")
-        else:
-            default = DEFAULTS.get((program, sub)) or DEFAULTS.get((program, ""))
-            if default is None:
-                if "shell" not in kinds:
-                    kinds.append("shell")
-                continue
-            seconds += default.seconds
-            size += default.bytes
-            files += default.files
-            kinds.append(f"{program} {sub}".strip() if (program, sub) in DEFAULTS else program)
-    if "$(seq" in script and not files:
-        m = re.search(r"\$\(seq\s+(\d+)(?:\s+(\d+))?\)", script)
-        if m:
-            n = int(m.group(2)) - int(m.group(1)) + 1 if m.group(2) else int(m.group(1))
-            files = max(0, n)
-            seconds += files * FILE_CREATE_MS / 1000 * 3  # a shell loop forks per file
-            kinds.append(f"{files} files")
-    if not kinds:
-        kinds.append("shell")
-    if kinds == ["shell"] or (set(kinds) <= {"shell", "sleep"} and not seconds):
-        seconds += DEFAULTS[("shell", "")].seconds
-    return Estimate(seconds + idle, size, files, tuple(kinds), idle)
+        command = _command(words)
+        READERS.get(command.program, _from_table)(tally, command, machine)
+    _seq_substitution(tally, script)
+    return _estimate(tally)
 
 
 # Base images: compressed size as pulled, an order-of-magnitude table (docs/time-model.md).

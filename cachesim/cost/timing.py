@@ -38,7 +38,7 @@ _UNITS = {
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
 
 
-def parse_size(value: Any, file: str | None = None, line: int | None = None) -> int:
+def parse_size(value: object, file: str | None = None, line: int | None = None) -> int:
     """Bytes from ``1234``, ``"120MB"``, ``"1.5GiB"`` or ``"200k"`` (SI and binary units)."""
     if isinstance(value, bool):
         raise InputError(f"bad size {value!r}", file, line)
@@ -209,7 +209,7 @@ TIMING_KEYS = {"machine", "steps", "images"}
 FIGURE_KEYS = {"seconds", "bytes", "files"}
 
 
-def _line_of(data: Any, key: str | None, fallback: int | None) -> int | None:
+def _line_of(data: object, key: str | None, fallback: int | None) -> int | None:
     lines = getattr(data, "lines", None) or {}
     if key is not None and str(key) in lines:
         return lines[str(key)]
@@ -262,7 +262,7 @@ def parse_timing(raw: Mapping[str, Any] | None, file: str | None = None) -> Timi
     return Timing(dict(machine), lines, texts, sizes)
 
 
-def _figure(value: Any, file: str | None, line: int | None) -> StepFigure:
+def _figure(value: object, file: str | None, line: int | None) -> StepFigure:
     if isinstance(value, int | float) and not isinstance(value, bool):
         if value < 0:
             raise InputError(f"negative seconds {value}", file, line)

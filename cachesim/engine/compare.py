@@ -280,88 +280,149 @@ def _standin_failure(
     )
 
 
-def compare_build(engine: str, pred: Mapping[str, Any], obs: ObservedBuild) -> list[Difference]:
-    """The differences within one build (see the module docstring for the rules)."""
-    name = str(pred.get("name", obs.name))
-    diffs: list[Difference] = []
-    pred_steps: list[Mapping[str, Any]] = list(pred.get("steps") or [])
-    pred_failed = bool(pred.get("error")) or any(p["status"] == "failed" for p in pred_steps)
-    engine_failed = obs.exit_code != 0 or obs.error is not None
-    standin = _standin_failure(name, pred_steps, obs) if engine_failed and not pred_failed else None
-    if standin is not None:
-        diffs.append(standin)
-    elif pred_failed != engine_failed:
-        diffs.append(
-            Difference(
-                name,
-                "failure",
-                predicted="a failure" if pred_failed else "success",
-                observed=f"failed: {obs.error}" if engine_failed else "succeeded",
-                detail=str(pred.get("error") or ""),
-            )
-        )
-    elif pred_failed:
-        p_fail = next((p for p in pred_steps if p["status"] == "failed"), None)
-        p_at = f"{p_fail['stage']} {p_fail['index']}" if p_fail else "no step"
-        o_at = f"{obs.failed_step.stage} {obs.failed_step.index}" if obs.failed_step else "no step"
-        p_key = _key(engine, str(p_fail["stage"]), int(p_fail["index"])) if p_fail else None
-        o_key = (
-            _key(engine, obs.failed_step.stage, obs.failed_step.index) if obs.failed_step else None
-        )
-        if p_key != o_key:
-            diffs.append(
-                Difference(
-                    name,
-                    "failed-step",
-                    predicted=p_at,
-                    observed=o_at,
-                    detail=f"engine error: {obs.error}",
-                )
-            )
-        reason = str(pred.get("error") or "")
-        by_command = command_exit_code(obs.error) is not None  # the command's, not the builder's
-        if reason and obs.error and not by_command and not reason_matches(reason, obs.error):
-            diffs.append(Difference(name, "reason", predicted=reason, observed=obs.error))
-    lenient = pred_failed or engine_failed
+@dataclass(frozen=True, slots=True)
+class _Pairing:
+    """One build's two sides, with the facts every comparison rule below asks about."""
 
-    observed = {_key(engine, s.stage, s.index): s for s in obs.steps}
-    matched: set[Key] = set()
-    for step in pred_steps:
-        key = _key(engine, str(step["stage"]), int(step["index"]))
-        found = observed.get(key)
-        if standin is not None and key == _key(engine, str(standin.stage), int(standin.index or 0)):
-            matched.add(key)  # already told: the stand-in could not run it
-            continue
-        if found is not None:
-            matched.add(key)
-            diffs += _compare_pair(name, engine, step, found, engine_failed, twin=False)
-            continue
-        twin = _twin(step, pred_steps, observed, engine) if engine == "buildkit" else None
-        if twin is not None:
-            diffs += _compare_pair(name, engine, step, twin, engine_failed, twin=True)
-        elif _printed_as_source(step, obs):
-            continue
-        elif not lenient:
-            diffs.append(
-                Difference(
-                    name,
-                    "missing",
-                    stage=str(step["stage"]),
-                    index=int(step["index"]),
-                    instruction=str(step["instruction"]),
-                    predicted=str(step["status"]),
-                )
+    name: str
+    engine: str
+    pred: Mapping[str, Any]
+    steps: list[Mapping[str, Any]]
+    obs: ObservedBuild
+    pred_failed: bool
+    engine_failed: bool
+    standin: Difference | None
+
+    @property
+    def lenient(self) -> bool:
+        """A failed build on either side: steps cut short are not differences."""
+        return self.pred_failed or self.engine_failed
+
+    def key(self, step: Mapping[str, Any]) -> Key:
+        return _key(self.engine, str(step["stage"]), int(step["index"]))
+
+
+def _pairing(engine: str, pred: Mapping[str, Any], obs: ObservedBuild) -> _Pairing:
+    name = str(pred.get("name", obs.name))
+    steps: list[Mapping[str, Any]] = list(pred.get("steps") or [])
+    pred_failed = bool(pred.get("error")) or any(p["status"] == "failed" for p in steps)
+    engine_failed = obs.exit_code != 0 or obs.error is not None
+    standin = _standin_failure(name, steps, obs) if engine_failed and not pred_failed else None
+    return _Pairing(name, engine, pred, steps, obs, pred_failed, engine_failed, standin)
+
+
+def _outcome(pair: _Pairing) -> list[Difference]:
+    """How the build ended: a stand-in that could not run a command, a failure on one side
+    only, or (both failed) another failed step or reason."""
+    if pair.standin is not None:
+        return [pair.standin]
+    if pair.pred_failed != pair.engine_failed:
+        obs = pair.obs
+        return [
+            Difference(
+                pair.name,
+                "failure",
+                predicted="a failure" if pair.pred_failed else "success",
+                observed=f"failed: {obs.error}" if pair.engine_failed else "succeeded",
+                detail=str(pair.pred.get("error") or ""),
             )
+        ]
+    return _both_failed(pair) if pair.pred_failed else []
+
+
+def _where_failed(pair: _Pairing) -> tuple[str, str, Key | None, Key | None]:
+    """(predicted place, observed place, their keys) of the failed step, "no step" if none."""
+    p_fail = next((p for p in pair.steps if p["status"] == "failed"), None)
+    o_fail = pair.obs.failed_step
+    p_at = f"{p_fail['stage']} {p_fail['index']}" if p_fail else "no step"
+    o_at = f"{o_fail.stage} {o_fail.index}" if o_fail else "no step"
+    p_key = pair.key(p_fail) if p_fail else None
+    o_key = _key(pair.engine, o_fail.stage, o_fail.index) if o_fail else None
+    return p_at, o_at, p_key, o_key
+
+
+def _both_failed(pair: _Pairing) -> list[Difference]:
+    """Both sides failed: at the same step, and for the predicted reason?"""
+    out = []
+    obs = pair.obs
+    p_at, o_at, p_key, o_key = _where_failed(pair)
+    if p_key != o_key:
+        out.append(
+            Difference(
+                pair.name,
+                "failed-step",
+                predicted=p_at,
+                observed=o_at,
+                detail=f"engine error: {obs.error}",
+            )
+        )
+    reason = str(pair.pred.get("error") or "")
+    by_command = command_exit_code(obs.error) is not None  # the command's, not the builder's
+    if reason and obs.error and not by_command and not reason_matches(reason, obs.error):
+        out.append(Difference(pair.name, "reason", predicted=reason, observed=obs.error))
+    return out
+
+
+def _unprinted(
+    pair: _Pairing, step: Mapping[str, Any], observed: Mapping[Key, ObservedStep]
+) -> list[Difference]:
+    """A predicted step the engine did not print: run once as a twin, printed as a bare
+    source vertex, cut short by a failure, or missing."""
+    engine = pair.engine
+    twin = _twin(step, pair.steps, observed, engine) if engine == "buildkit" else None
+    if twin is not None:
+        return _compare_pair(pair.name, engine, step, twin, pair.engine_failed, twin=True)
+    if _printed_as_source(step, pair.obs) or pair.lenient:
+        return []
+    return [
+        Difference(
+            pair.name,
+            "missing",
+            stage=str(step["stage"]),
+            index=int(step["index"]),
+            instruction=str(step["instruction"]),
+            predicted=str(step["status"]),
+        )
+    ]
+
+
+def _predicted_steps(
+    pair: _Pairing, observed: Mapping[Key, ObservedStep]
+) -> tuple[list[Difference], set[Key]]:
+    """Each predicted step against the printed one; also the keys of the printed steps that
+    were accounted for."""
+    diffs: list[Difference] = []
+    matched: set[Key] = set()
+    standin = pair.standin
+    told = _key(pair.engine, str(standin.stage), int(standin.index or 0)) if standin else None
+    for step in pair.steps:
+        key = pair.key(step)
+        found = observed.get(key)
+        if standin is not None and key == told:
+            matched.add(key)  # already told: the stand-in could not run it
+        elif found is not None:
+            matched.add(key)
+            diffs += _compare_pair(pair.name, pair.engine, step, found, pair.engine_failed, False)
+        else:
+            diffs += _unprinted(pair, step, observed)
+    return diffs, matched
+
+
+def _unpredicted(pair: _Pairing, matched: set[Key]) -> list[Difference]:
+    """Printed steps no prediction accounts for (after a failure, those past it don't count)."""
+    obs = pair.obs
     cut = len(obs.steps)
     if obs.failed_step is not None:
         cut = obs.steps.index(obs.failed_step) + 1
+    ignore_after = cut if pair.pred_failed == pair.engine_failed else 0
+    out = []
     for position, step in enumerate(obs.steps):
-        key = _key(engine, step.stage, step.index)
-        if key in matched or (lenient and (position >= cut or pred_failed != engine_failed)):
+        key = _key(pair.engine, step.stage, step.index)
+        if key in matched or (pair.lenient and position >= ignore_after):
             continue
-        diffs.append(
+        out.append(
             Difference(
-                name,
+                pair.name,
                 "unpredicted",
                 stage=step.stage,
                 index=step.index,
@@ -369,7 +430,15 @@ def compare_build(engine: str, pred: Mapping[str, Any], obs: ObservedBuild) -> l
                 observed=step.status,
             )
         )
-    return diffs
+    return out
+
+
+def compare_build(engine: str, pred: Mapping[str, Any], obs: ObservedBuild) -> list[Difference]:
+    """The differences within one build (see the module docstring for the rules)."""
+    pair = _pairing(engine, pred, obs)
+    observed = {_key(engine, s.stage, s.index): s for s in obs.steps}
+    step_diffs, matched = _predicted_steps(pair, observed)
+    return [*_outcome(pair), *step_diffs, *_unpredicted(pair, matched)]
 
 
 def compare(predicted: Mapping[str, Any], observed: Sequence[ObservedBuild]) -> list[Difference]:

@@ -231,6 +231,75 @@ def _buildkit_error(lines: Sequence[str]) -> str | None:
     return text or None
 
 
+def _record(v: _Vertex, rest: str) -> None:
+    """Note one progress line of a vertex whose header was seen (``#N CACHED``, ``#N DONE
+    1.2s``, ``#N ERROR: ...`` or a line of the command's output)."""
+    if rest == "CACHED":
+        v.cached = True
+    elif done := _DONE.match(rest):
+        v.done = True
+        v.seconds = float(done.group(1))
+    elif rest.startswith("ERROR"):
+        v.error = rest.partition(":")[2].strip() or rest
+    elif out := _OUTPUT.match(rest):
+        v.output = True
+        v.printed = [*v.printed[-(OUTPUT_LINES - 1) :], out.group(1)]
+
+
+def _vertices(lines: Sequence[str]) -> dict[int, _Vertex]:
+    """The log's step vertices by number, in the order their headers were first printed.
+
+    Vertices without a step header (``[internal]``, bare image sources, exporting...) are
+    left out: they are no Dockerfile step.
+    """
+    vertices: dict[int, _Vertex] = {}
+    for line in lines:
+        m = _VERTEX.match(line)
+        if not m:
+            continue
+        num, rest = int(m.group(1)), m.group(2)
+        header = _STEP_HEADER.match(rest)
+        if header:
+            if num not in vertices:
+                printed, k, n, instr = header.groups()
+                vertices[num] = _Vertex(printed, int(k), int(n), instr.strip())
+        elif num in vertices:
+            _record(vertices[num], rest)
+    return vertices
+
+
+def _vertex_status(v: _Vertex) -> Status | None:
+    """``failed``, ``built`` (DONE or output wins over CACHED), ``cached``; None when the
+    vertex was canceled or never finished."""
+    if v.error is not None:
+        return "failed"
+    if v.done or v.output:
+        return "built"
+    if v.cached:
+        return "cached"
+    return None
+
+
+def _from_image(instruction: str) -> str | None:
+    words = instruction.split()
+    return words[1] if len(words) > 1 else None
+
+
+def _observed(v: _Vertex, status: Status, stages: Sequence[str]) -> ObservedStep:
+    is_from = instruction_keyword(v.instruction) == "FROM"
+    return ObservedStep(
+        stage=_buildkit_stage(v.stage, stages),
+        index=v.index,
+        total=v.total,
+        instruction=v.instruction,
+        status=status,
+        seconds=v.seconds if status != "cached" else None,
+        is_from=is_from,
+        image=_from_image(v.instruction) if is_from else None,
+        output="\n".join(v.printed),
+    )
+
+
 def parse_buildkit_log(
     log: str, stages: Sequence[str] = ()
 ) -> tuple[list[ObservedStep], str | None, ObservedStep | None]:
@@ -243,58 +312,12 @@ def parse_buildkit_log(
     printed ``CACHED`` is ``cached``. Vertices that were only ``CANCELED`` are left out.
     """
     lines = log.splitlines()
-    vertices: dict[int, _Vertex] = {}
-    ignored: set[int] = set()
-    for line in lines:
-        m = _VERTEX.match(line)
-        if not m:
-            continue
-        num, rest = int(m.group(1)), m.group(2)
-        header = _STEP_HEADER.match(rest)
-        if header:
-            if num not in vertices:
-                printed, k, n, instr = header.groups()
-                vertices[num] = _Vertex(printed, int(k), int(n), instr.strip())
-            continue
-        if num not in vertices:
-            ignored.add(num)  # [internal], bare image sources, exporting...
-            continue
-        v = vertices[num]
-        if rest == "CACHED":
-            v.cached = True
-        elif done := _DONE.match(rest):
-            v.done = True
-            v.seconds = float(done.group(1))
-        elif rest.startswith("ERROR"):
-            v.error = rest.partition(":")[2].strip() or rest
-        elif out := _OUTPUT.match(rest):
-            v.output = True
-            v.printed = [*v.printed[-(OUTPUT_LINES - 1) :], out.group(1)]
-
-    steps: list[ObservedStep] = []
-    failed: ObservedStep | None = None
-    for v in vertices.values():
-        if v.error is not None:
-            status: Status = "failed"
-        elif v.done or v.output:
-            status = "built"
-        elif v.cached:
-            status = "cached"
-        else:
-            continue  # canceled or never finished
-        is_from = instruction_keyword(v.instruction) == "FROM"
-        step = ObservedStep(
-            stage=_buildkit_stage(v.stage, stages),
-            index=v.index,
-            total=v.total,
-            instruction=v.instruction,
-            status=status,
-            seconds=v.seconds if status != "cached" else None,
-            is_from=is_from,
-            image=v.instruction.split()[1] if is_from and len(v.instruction.split()) > 1 else None,
-            output="\n".join(v.printed),
-        )
-        steps.append(step)
+    vertices = _vertices(lines)
+    steps = [
+        _observed(v, status, stages)
+        for v in vertices.values()
+        if (status := _vertex_status(v)) is not None
+    ]
     steps.sort(key=_order_key(stages))
     failed = next((s for s in steps if s.status == "failed"), None)
     error = _buildkit_error(lines)
@@ -314,6 +337,67 @@ _KNOWN = re.compile(
 )
 
 
+def _step_blocks(lines: Sequence[str]) -> list[tuple[re.Match[str], list[str]]]:
+    """Each ``Step k/n : INSTRUCTION`` header with the lines printed under it."""
+    blocks: list[tuple[re.Match[str], list[str]]] = []
+    for line in lines:
+        m = _STEP.match(line)
+        if m:
+            blocks.append((m, []))
+        elif blocks:
+            blocks[-1][1].append(line)
+    return blocks
+
+
+def _legacy_stage(instruction: str, count: int) -> str:
+    """The stage a FROM opens: its ``AS name`` (lower case), else its index among FROMs."""
+    words = [w for w in instruction.split()[1:] if not w.startswith("--")]
+    return words[2].lower() if len(words) >= 3 and words[1].upper() == "AS" else str(count)
+
+
+def _command_output(body: Sequence[str]) -> str:
+    """The last lines a step's command printed, without the builder's own lines."""
+    plain = [_ANSI.sub("", line) for line in body]
+    printed = [
+        line
+        for line in plain
+        if line.strip() and not _KNOWN.match(line) and not _LEGACY_EXIT.match(line)
+    ]
+    return "\n".join(printed[-OUTPUT_LINES:])
+
+
+def _legacy_step(
+    m: re.Match[str], body: Sequence[str], stage: str, *, runs: bool, last_failed: bool
+) -> ObservedStep:
+    """One step of the classic builder's log. ``runs``: False for a FROM or a global ARG,
+    which execute nothing (so count as cached); ``last_failed``: the build failed and this
+    is its last step."""
+    k, n, instr = int(m.group(1)), int(m.group(2)), m.group(3).strip()
+    is_from = instruction_keyword(instr) == "FROM"
+    results = [r.group(1) for line in body if (r := _RESULT.match(line))]
+    status: Status = "cached" if " ---> Using cache" in body or not runs else "built"
+    if not results and last_failed:
+        status = "failed"
+    return ObservedStep(
+        stage=stage,
+        index=k,
+        total=n,
+        instruction=instr,
+        status=status,
+        is_from=is_from,
+        image=results[0] if is_from and results else None,
+        output=_command_output(body),
+    )
+
+
+def _legacy_error(lines: Sequence[str], exit_code: int) -> str | None:
+    """The last line of a failed build's log (the classic builder ends with its error)."""
+    if exit_code == 0:
+        return None
+    tail = [line for line in lines if line.strip()]
+    return tail[-1].strip() if tail else f"docker build exited with status {exit_code}"
+
+
 def parse_legacy_log(
     log: str, exit_code: int
 ) -> tuple[list[ObservedStep], str | None, ObservedStep | None]:
@@ -328,60 +412,21 @@ def parse_legacy_log(
     the error is the last line of the log.
     """
     lines = log.splitlines()
-    blocks: list[tuple[re.Match[str], list[str]]] = []
-    for line in lines:
-        m = _STEP.match(line)
-        if m:
-            blocks.append((m, []))
-        elif blocks:
-            blocks[-1][1].append(line)
-
+    blocks = _step_blocks(lines)
     steps: list[ObservedStep] = []
     stage = ""
     stage_count = 0
     for position, (m, body) in enumerate(blocks):
-        k, n, instr = int(m.group(1)), int(m.group(2)), m.group(3).strip()
-        is_from = instruction_keyword(instr) == "FROM"
+        is_from = instruction_keyword(m.group(3).strip()) == "FROM"
         if is_from:
-            words = [w for w in instr.split()[1:] if not w.startswith("--")]
-            stage = (
-                words[2].lower()
-                if len(words) >= 3 and words[1].upper() == "AS"
-                else str(stage_count)
-            )
+            stage = _legacy_stage(m.group(3).strip(), stage_count)
             stage_count += 1
-        results = [r.group(1) for line in body if (r := _RESULT.match(line))]
-        plain = [_ANSI.sub("", line) for line in body]
-        printed = [
-            line
-            for line in plain
-            if line.strip() and not _KNOWN.match(line) and not _LEGACY_EXIT.match(line)
-        ]
-        before_from = stage_count == 0  # a global ARG: nothing runs, nothing is printed
-        status: Status = (
-            "cached" if " ---> Using cache" in body or is_from or before_from else "built"
-        )
-        if not results and exit_code != 0 and position == len(blocks) - 1:
-            status = "failed"
-        steps.append(
-            ObservedStep(
-                stage=stage,
-                index=k,
-                total=n,
-                instruction=instr,
-                status=status,
-                is_from=is_from,
-                image=results[0] if is_from and results else None,
-                output="\n".join(printed[-OUTPUT_LINES:]),
-            )
-        )
-
-    error = None
-    if exit_code != 0:
-        tail = [line for line in lines if line.strip()]
-        error = tail[-1].strip() if tail else f"docker build exited with status {exit_code}"
+        last_failed = exit_code != 0 and position == len(blocks) - 1
+        # a global ARG (before any FROM) runs nothing and prints nothing
+        runs = not is_from and stage_count != 0
+        steps.append(_legacy_step(m, body, stage, runs=runs, last_failed=last_failed))
     failed = steps[-1] if steps and steps[-1].status == "failed" else None
-    return steps, error, failed
+    return steps, _legacy_error(lines, exit_code), failed
 
 
 _COMMAND_EXIT = (

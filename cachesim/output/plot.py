@@ -15,6 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
@@ -79,66 +80,80 @@ def failure_text(build: BuildResult) -> str:
     return f"the build fails {where}:\n{_short(build.error, 80)}"
 
 
+Row = tuple[str, float, float, str]  # label, start, seconds, kind
+
+
+def _timeline_rows(build: BuildResult, engine: str) -> list[Row]:
+    """The bars of a timeline, top down: sending the context, each step, the export."""
+    time = build.extra.get("time", {})
+    starts = time.get("step_starts") or [0.0] * len(build.steps)
+    rows: list[Row] = []
+    context = time.get("context_seconds", 0.0)
+    if context:
+        rows.append(("send the build context", time.get("context_start", 0.0), context, "other"))
+    stages = len({s.stage for s in build.steps})
+    for step, start in zip(build.steps, starts, strict=False):
+        label = f"{_where(step, stages=stages)} {_short(step.shown or step.instruction)}"
+        rows.append((label, start, step.seconds or 0.0, step.status))
+    export = time.get("export_seconds", 0.0)
+    if export:
+        label = "export the image" if engine == "buildkit" else "commit"
+        rows.append((label, time.get("export_start", 0.0), export, "other"))
+    return rows
+
+
+def _bars(ax: Axes, rows: Sequence[Row], total: float) -> None:
+    """One bar a row: cached thin, built thick and hatched with its seconds written on it
+    (when it is long enough to be read), each at least a sliver wide so none vanish."""
+    for y, (_label, start, seconds, kind) in enumerate(rows):
+        colour = OTHER if kind == "other" else _colour(kind)
+        shown = max(seconds, total * 0.004)
+        ax.barh(
+            y,
+            shown,
+            left=start,
+            height=0.7 if kind != "cached" else 0.35,
+            color=colour,
+            hatch="//" if kind == "built" else None,
+            edgecolor="white",
+            gid=f"bar-{kind}",
+        )
+        if kind != "cached" and seconds >= total * 0.02:
+            ax.text(start + shown + total * 0.005, y, f"{seconds:.1f}s", va="center")
+
+
+def _timeline_title(ax: Axes, build: BuildResult, title: str | None) -> None:
+    """The title names the build and sums it up, or says where a failed build stops."""
+    counts = build.counts()
+    summary = (
+        f"{build.seconds or 0:.1f}s wall · {counts['built']} built · {counts['cached']} cached"
+    )
+    ax.set_title(
+        f"{title or f'Build {build.name!r}'}\n{failure_text(build) or summary}",
+        loc="left",
+        color=BUILT if build.failed else "black",
+    )
+    if not build.steps and build.failed:
+        ax.text(0.5, 0.5, failure_text(build), ha="center", va="center", transform=ax.transAxes)
+
+
 def timeline(build: BuildResult, engine: str = "buildkit", title: str | None = None) -> Figure:
     """One bar per step from its predicted start to its end; context and export in grey.
 
     Parallel stages show as bars that overlap in time. A cached step is a thin blue
     bar (its lookup), a built one a thick vermillion bar with its seconds written on it.
     """
-    time = build.extra.get("time", {})
-    starts = time.get("step_starts") or [0.0] * len(build.steps)
-    rows: list[tuple[str, float, float, str]] = []  # label, start, seconds, kind
-    context = time.get("context_seconds", 0.0)
-    if context:
-        rows.append(("send the build context", time.get("context_start", 0.0), context, "other"))
-    for step, start in zip(build.steps, starts, strict=False):
-        where = _where(step, stages=len({s.stage for s in build.steps}))
-        rows.append(
-            (
-                f"{where} {_short(step.shown or step.instruction)}",
-                start,
-                step.seconds or 0.0,
-                step.status,
-            )
-        )
-    export = time.get("export_seconds", 0.0)
-    if export:
-        label = "export the image" if engine == "buildkit" else "commit"
-        rows.append((label, time.get("export_start", 0.0), export, "other"))
+    rows = _timeline_rows(build, engine)
     with plt.rc_context(STYLE):
         height = max(4.0, 0.55 * len(rows) + 2.2)
         fig, ax = plt.subplots(figsize=(14, height), layout="constrained")
         total = build.seconds or max((s + d for _, s, d, _ in rows), default=1.0)
-        for y, (_label, start, seconds, kind) in enumerate(rows):
-            colour = OTHER if kind == "other" else _colour(kind)
-            shown = max(seconds, total * 0.004)
-            ax.barh(
-                y,
-                shown,
-                left=start,
-                height=0.7 if kind != "cached" else 0.35,
-                color=colour,
-                hatch="//" if kind == "built" else None,
-                edgecolor="white",
-                gid=f"bar-{kind}",
-            )
-            if kind != "cached" and seconds >= total * 0.02:
-                ax.text(start + shown + total * 0.005, y, f"{seconds:.1f}s", va="center")
+        _bars(ax, rows, total)
         ax.set_yticks(range(len(rows)), [r[0] for r in rows])
         ax.invert_yaxis()
         ax.set_xlabel("seconds since the build started")
         ax.set_xlim(0, total * 1.12)
-        counts = build.counts()
-        summary = (
-            f"{build.seconds or 0:.1f}s wall · {counts['built']} built · {counts['cached']} cached"
-        )
-        ax.set_title(
-            f"{title or f'Build {build.name!r}'}\n{failure_text(build) or summary}",
-            loc="left",
-            color=BUILT if build.failed else "black",
-        )
-        if not build.steps and build.failed:
-            ax.text(0.5, 0.5, failure_text(build), ha="center", va="center", transform=ax.transAxes)
+        _timeline_title(ax, build, title)
         fig.legend(
             handles=[
                 Patch(facecolor=BUILT, hatch="//", edgecolor="white", label="built"),

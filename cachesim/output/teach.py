@@ -14,10 +14,17 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from os import PathLike
+from types import EllipsisType
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cachesim.core.results import BuildResult, SimulationResult
+
+if TYPE_CHECKING:
+    from cachesim.sources.scenario import Scenario
+
+Shown = TypeVar("Shown")
 
 __all__ = [
     "Expect",
@@ -66,7 +73,7 @@ class Feedback:
         )
 
 
-def show(item: Any) -> Any:
+def show(item: Shown) -> Shown:
     """Display ``item`` in a notebook (rich HTML where it has it), or print it elsewhere.
 
     Returns the item, so a check can be both shown and tested: ``fb = show(check(...))``.
@@ -85,8 +92,8 @@ def show(item: Any) -> Any:
 
 
 def check(
-    answer: Any,
-    expected: Any,
+    answer: object,
+    expected: object,
     right: str,
     hint: str | Callable[[Any], str],
     hints: Mapping[Any, str] | None = None,
@@ -108,7 +115,7 @@ def check(
     return Feedback(False, f"{answer!r} is not it.", _text(hint, answer))
 
 
-def _normal(value: Any) -> Any:
+def _normal(value: object) -> object:
     if isinstance(value, str):
         return value.strip().lower()
     if isinstance(value, (list, tuple)):
@@ -118,7 +125,7 @@ def _normal(value: Any) -> Any:
     return value
 
 
-def _text(hint: str | Callable[[Any], str], answer: Any) -> str:
+def _text(hint: str | Callable[[Any], str], answer: object) -> str:
     return hint(answer) if callable(hint) else hint
 
 
@@ -276,7 +283,7 @@ class Recording:
         )
 
 
-def read_recording(path: str | Any) -> Recording:
+def read_recording(path: str | PathLike[str]) -> Recording:
     """Read a recorded run: ``# key: value`` header lines, then ``$ command`` sections."""
     header: dict[str, str] = {}
     sections: list[tuple[str, list[str]]] = []
@@ -298,8 +305,8 @@ def total_seconds(result: SimulationResult) -> float:
 
 
 def check_saving(
-    dockerfile: Any,
-    scenario: Any,
+    dockerfile: str | EllipsisType | None,
+    scenario: Scenario,
     reference: str,
     builder: str = "buildkit",
     slack: float = 0.05,
@@ -340,19 +347,25 @@ def check_saving(
 
 # A learner runs the same check many times against one scenario and one reference: keep
 # the last few simulations (keyed by the scenario object, which is immutable, and the text).
-_SIMULATED: dict[tuple[int, str, str], tuple[Any, SimulationResult]] = {}
+_SIMULATED: dict[tuple[int, str, str], tuple[Scenario, SimulationResult]] = {}
 _KEEP = 16
 
 
-def _simulated(scenario: Any, dockerfile: str, builder: str) -> SimulationResult:
-    from cachesim import simulate, with_dockerfile  # the facade: one way to simulate
+def _simulated(scenario: Scenario, dockerfile: str, builder: str) -> SimulationResult:
+    """The scenario's builds with another Dockerfile, simulated with costs (as the facade's
+    ``simulate`` does, with the default BuildKit). Imported here, not at the top, so that
+    ``import cachesim`` stays light; the facade itself is not imported, as output comes
+    before it in the layer order."""
+    from cachesim.cost.model import apply_costs
+    from cachesim.simulation.simulator import simulate
 
     key = (id(scenario), dockerfile, builder)
     if key not in _SIMULATED:
         if len(_SIMULATED) >= _KEEP:
             del _SIMULATED[next(iter(_SIMULATED))]
-        variant = with_dockerfile(scenario, dockerfile)
-        _SIMULATED[key] = (scenario, simulate(variant, builder))  # holding it keeps its id
+        variant = replace(scenario, dockerfile=dockerfile, engine=builder)
+        result = apply_costs(variant, simulate(variant))
+        _SIMULATED[key] = (scenario, result)  # holding it keeps its id
     return _SIMULATED[key][1]
 
 

@@ -18,7 +18,7 @@ documentation ("Environment replacement", Dockerfile reference).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from cachesim.core.errors import BuildFailure
 
@@ -113,12 +113,17 @@ class _Lexer:
         return self.text[start : self.pos]
 
     def _variable(self) -> str:
+        """``$name`` or ``${...}`` at the cursor, substituted (a lone ``$`` stays itself)."""
         self.take()  # the '$'
-        if self.peek() != "{":
-            name = self._name()
-            if not name:
-                return "$"
-            return self._lookup(name) or ""
+        if self.peek() == "{":
+            return self._braced()
+        name = self._name()
+        if not name:
+            return "$"
+        return self._lookup(name) or ""
+
+    def _braced(self) -> str:
+        """``${name}`` or ``${name<op>word}``, the cursor on the ``{``."""
         self.take()  # '{'
         name = self._name()
         if not name:
@@ -129,29 +134,37 @@ class _Lexer:
         op = self.take()
         if op == ":":
             op += self.take()
-        if op not in (":-", "-", ":+", "+", ":?", "?"):
+        if op not in _MODIFIERS:
             raise BuildFailure(f"unsupported modifier ({op}) in substitution: {self.text}")
         word = "".join(self.words(split=False, stop="}"))
         if self.take() != "}":
             raise BuildFailure(f"syntax error: missing '}}' in substitution: {self.text}")
-        value = self._lookup(name)
-        is_set = value is not None
-        non_empty = bool(value)
-        if op == ":-":
-            return value if non_empty else word
-        if op == "-":
-            return value if is_set else word
-        if op == ":+":
-            return word if non_empty else ""
-        if op == "+":
-            return word if is_set else ""
-        if (op == ":?" and not non_empty) or (op == "?" and not is_set):
-            raise BuildFailure(f"{name}: {word or 'is not allowed to be unset'}")
-        return value or ""
+        return _modified(op, name, self._lookup(name), word)
 
     def _lookup(self, name: str) -> str | None:
         self.used.append(name)
         return self.env.get(name)
+
+
+# ${name<op>word}: the value or the word, by whether the variable is set (``-``, ``+``) or
+# set and not empty (``:-``, ``:+``), as in the POSIX shell; ``?`` and ``:?`` fail instead.
+_SUBSTITUTIONS: dict[str, Callable[[str | None, str], str]] = {
+    ":-": lambda value, word: value if value else word,
+    "-": lambda value, word: value if value is not None else word,
+    ":+": lambda value, word: word if value else "",
+    "+": lambda value, word: word if value is not None else "",
+}
+_MODIFIERS = (*_SUBSTITUTIONS, ":?", "?")
+
+
+def _modified(op: str, name: str, value: str | None, word: str) -> str:
+    """The value of ``${name<op>word}`` given the variable's value (None when unset)."""
+    if op in _SUBSTITUTIONS:
+        return _SUBSTITUTIONS[op](value, word)
+    missing = not value if op == ":?" else value is None
+    if missing:
+        raise BuildFailure(f"{name}: {word or 'is not allowed to be unset'}")
+    return value or ""
 
 
 def expand(word: str, env: Mapping[str, str], escape: str = "\\") -> str:

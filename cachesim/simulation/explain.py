@@ -18,7 +18,7 @@ MAX_NAMED = 3
 COPIED_CHANGED = "the files it copies from that stage changed"
 
 
-def _quote(value: Any) -> str:
+def _quote(value: object) -> str:
     return "unset" if value is None else f"'{value}'"
 
 
@@ -28,14 +28,39 @@ def _named(items: Sequence[str]) -> str:
     return f"{shown} and {rest} more" if rest > 0 else shown
 
 
-def _files(
-    old: Mapping[str, str], new: Mapping[str, str], ignored: frozenset[str] = frozenset()
-) -> list[str]:
+# Paths the simulator records for inputs that are not context files: a learner sees them
+# summed up as "the files it copies from that stage changed", never by these names.
+HIDDEN = ("<written by RUN>", "<from the base image>")
+DOWNLOADED = "<downloaded "
+
+
+def _checksum(entry: str) -> str:
+    """A file's entry is ``CHECKSUM:MODE``; the part before the colon is its content."""
+    return entry.split(":")[0]
+
+
+def _mode(entry: str) -> str:
+    return entry.split(":")[-1]
+
+
+def _compared(
+    old: Mapping[str, str], new: Mapping[str, str]
+) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(content changed, only permissions changed, added, removed), each sorted by path."""
     changed = sorted(p for p in new if p in old and old[p] != new[p])
-    content = [p for p in changed if old[p].split(":")[0] != new[p].split(":")[0]]
+    content = [p for p in changed if _checksum(old[p]) != _checksum(new[p])]
     modes = [p for p in changed if p not in content]
     added = sorted(p for p in new if p not in old)
     removed = sorted(p for p in old if p not in new)
+    return content, modes, added, removed
+
+
+def _renamed(
+    old: Mapping[str, str], new: Mapping[str, str], added: list[str], removed: list[str]
+) -> list[str]:
+    """Name a removed file whose content came back under a new path as a rename (a path is
+    part of BuildKit's checksum, so a rename alone misses). Takes the pair out of ``added``
+    and ``removed`` so it is not named twice."""
     out = []
     renamed: list[tuple[str, str]] = []
     for a in added:  # each removed path pairs with one added path at most
@@ -46,42 +71,84 @@ def _files(
         out.append(f"{was} was renamed to {now} (a path is part of the checksum)")
         added.remove(now)
         removed.remove(was)
-    hidden = ("<written by RUN>", "<from the base image>")
-    if any(p in hidden for p in content + added + removed):
-        out.append(COPIED_CHANGED)
-        content = [p for p in content if p not in hidden]
-        added = [p for p in added if p not in hidden]
-        removed = [p for p in removed if p not in hidden]
-    fetched = [p for p in content if p.startswith("<downloaded ")]
-    for path in fetched:
-        name = path.removeprefix("<downloaded ").removesuffix(">")
-        out.append(f"the file it downloads ({name}) came back with other content")
-    content = [p for p in content if p not in fetched]
-    if content:
-        verb = "changed" if len(content) == 1 else f"changed ({len(content)} files)"
-        out.append(f"{_named(content)} {verb}")
-        own = [p for p in content if p in ("Dockerfile", ".dockerignore")]
-        if own:
-            out.append(f"COPY copies the {own[0]} too: list it in .dockerignore to keep it out")
-    if modes:
-        path = modes[0]
-        if len(modes) == 1:
-            old_mode, new_mode = old[path].split(":")[-1], new[path].split(":")[-1]
-            out.append(f"permissions of {path} changed ({old_mode} -> {new_mode})")
-        else:
-            out.append(f"permissions of {_named(modes)} changed")
-    if added:
-        noun = "new file" if len(added) == 1 else f"{len(added)} new files"
-        out.append(f"{noun}: {_named(added)}")
-    now_ignored = [p for p in removed if p in ignored]  # still there, but excluded now
-    removed = [p for p in removed if p not in ignored]
+    return out
+
+
+def _visible(paths: list[str]) -> list[str]:
+    return [p for p in paths if p not in HIDDEN]
+
+
+def _downloaded(path: str) -> str:
+    name = path.removeprefix(DOWNLOADED).removesuffix(">")
+    return f"the file it downloads ({name}) came back with other content"
+
+
+def _content_changed(content: list[str]) -> list[str]:
+    """Changed files; a COPY that takes in the Dockerfile or .dockerignore itself misses on
+    every edit of them, which the learner can fix, so say how."""
+    if not content:
+        return []
+    verb = "changed" if len(content) == 1 else f"changed ({len(content)} files)"
+    out = [f"{_named(content)} {verb}"]
+    own = [p for p in content if p in ("Dockerfile", ".dockerignore")]
+    if own:
+        out.append(f"COPY copies the {own[0]} too: list it in .dockerignore to keep it out")
+    return out
+
+
+def _modes_changed(modes: list[str], old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
+    """Permission changes: the old and new mode when one file changed, else just the names."""
+    if not modes:
+        return []
+    if len(modes) > 1:
+        return [f"permissions of {_named(modes)} changed"]
+    path = modes[0]
+    return [f"permissions of {path} changed ({_mode(old[path])} -> {_mode(new[path])})"]
+
+
+def _added(added: list[str]) -> list[str]:
+    if not added:
+        return []
+    noun = "new file" if len(added) == 1 else f"{len(added)} new files"
+    return [f"{noun}: {_named(added)}"]
+
+
+def _removed(removed: list[str], ignored: frozenset[str]) -> list[str]:
+    """Files gone from the copy: those still in the context but excluded by .dockerignore now
+    are named for that reason, the others as removed."""
+    out = []
+    now_ignored = [p for p in removed if p in ignored]
+    gone = [p for p in removed if p not in ignored]
     if now_ignored:
         verb = "is" if len(now_ignored) == 1 else "are"
         out.append(f"{_named(now_ignored)} {verb} now excluded by .dockerignore")
-    if removed:
-        noun = "file removed" if len(removed) == 1 else f"{len(removed)} files removed"
-        out.append(f"{noun}: {_named(removed)}")
+    if gone:
+        noun = "file removed" if len(gone) == 1 else f"{len(gone)} files removed"
+        out.append(f"{noun}: {_named(gone)}")
     return out
+
+
+def _files(
+    old: Mapping[str, str], new: Mapping[str, str], ignored: frozenset[str] = frozenset()
+) -> list[str]:
+    """What changed among the files a step takes in (``PATH -> CHECKSUM:MODE``), most telling
+    first: renames, files from another stage, downloads, contents, permissions, new files,
+    files gone."""
+    content, modes, added, removed = _compared(old, new)
+    out = _renamed(old, new, added, removed)
+    if any(p in HIDDEN for p in content + added + removed):
+        out.append(COPIED_CHANGED)
+        content, added, removed = _visible(content), _visible(added), _visible(removed)
+    fetched = [p for p in content if p.startswith(DOWNLOADED)]
+    out += [_downloaded(p) for p in fetched]
+    content = [p for p in content if p not in fetched]
+    return [
+        *out,
+        *_content_changed(content),
+        *_modes_changed(modes, old, new),
+        *_added(added),
+        *_removed(removed, ignored),
+    ]
 
 
 def _mounted(files: Mapping[str, str]) -> dict[str, str]:
@@ -105,6 +172,33 @@ def _mapping(label: str, old: Mapping, new: Mapping) -> list[str]:
     return out
 
 
+def _part(definition: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """A mapping-valued part of a definition (files, args, env), empty when absent."""
+    return definition.get(key) or {}
+
+
+def _settings(old: Mapping[str, object], new: Mapping[str, object]) -> list[str]:
+    out = []
+    for key, label in (("user", "USER"), ("workdir", "working directory")):
+        if old.get(key) != new.get(key):
+            out.append(f"{label} changed ({_quote(old.get(key))} -> {_quote(new.get(key))})")
+    return out
+
+
+def _subtle(old: Mapping[str, object], new: Mapping[str, object]) -> list[str]:
+    """When nothing the learner wrote differs, the key changed for a reason the Dockerfile
+    does not show; name the first such reason, or at last the raw field that differs."""
+    if old.get("prefix") != new.get("prefix"):
+        return [
+            "a build argument is now in effect or no longer is (the classic builder "
+            "marks each RUN with the build args in effect, proxy args included)"
+        ]
+    if old.get("command") != new.get("command"):
+        return ["the command changed (a heredoc body or an expanded value)"]
+    keys = sorted(k for k in set(old) | set(new) if not k.startswith("_"))
+    return [f"its {key} changed" for key in keys if old.get(key) != new.get(key)]
+
+
 def differences(
     old: Mapping[str, Any], new: Mapping[str, Any], ignored: frozenset[str] = frozenset()
 ) -> list[str]:
@@ -114,32 +208,17 @@ def differences(
     out: list[str] = []
     if old.get("text") != new.get("text"):
         out.append(f"the instruction changed (was `{old.get('text')}`)")
-    out += _files(old.get("files") or {}, new.get("files") or {}, ignored)
+    out += _files(_part(old, "files"), _part(new, "files"), ignored)
     mounted_ignored = frozenset(_mounted({f"x:{p}": "" for p in ignored}))
     out += _files(
-        _mounted(old.get("mount_files") or {}),
-        _mounted(new.get("mount_files") or {}),
-        mounted_ignored,
+        _mounted(_part(old, "mount_files")), _mounted(_part(new, "mount_files")), mounted_ignored
     )
     if new.get("_why") and COPIED_CHANGED in out:
         out[out.index(COPIED_CHANGED)] = f"{COPIED_CHANGED}: {new['_why']}"
-    out += _mapping("build argument", old.get("args") or {}, new.get("args") or {})
-    out += _mapping("ENV", old.get("env") or {}, new.get("env") or {})
-    for key, label in (("user", "USER"), ("workdir", "working directory")):
-        if old.get(key) != new.get(key):
-            out.append(f"{label} changed ({_quote(old.get(key))} -> {_quote(new.get(key))})")
-    if not out and old.get("prefix") != new.get("prefix"):
-        out.append(
-            "a build argument is now in effect or no longer is (the classic builder "
-            "marks each RUN with the build args in effect, proxy args included)"
-        )
-    if not out and old.get("command") != new.get("command"):
-        out.append("the command changed (a heredoc body or an expanded value)")
-    if not out:
-        for key in sorted(k for k in set(old) | set(new) if not k.startswith("_")):
-            if old.get(key) != new.get(key):
-                out.append(f"its {key} changed")
-    return out
+    out += _mapping("build argument", _part(old, "args"), _part(new, "args"))
+    out += _mapping("ENV", _part(old, "env"), _part(new, "env"))
+    out += _settings(old, new)
+    return out or _subtle(old, new)
 
 
 def explain_miss(
