@@ -206,6 +206,29 @@ def _price(step: Resolved, machine: Machine) -> tuple[float, bool]:
     return machine.meta_seconds, False
 
 
+def _inputs(step: Resolved, last: Mapping[int, int | None]) -> tuple[list[Reader], list[int]]:
+    """What a step reads from the context, and the stages (their last steps) it reads from."""
+    readers: list[Reader] = []
+    depends: list[int] = []
+    if step.keyword in ("COPY", "ADD"):
+        if step.from_stage is not None:
+            dep = last.get(step.from_stage)
+            depends.append(-1 if dep is None else dep)
+        elif not step.from_image:
+            readers.extend(
+                Reader.of(s, True)
+                for s in step.sources
+                if "://" not in s and not s.startswith("git@")
+            )
+    for mount in step.mounts:
+        if mount.type == "bind" and mount.from_stage is None and not mount.from_image:
+            readers.append(Reader.of(mount.source or ".", True))
+        elif mount.from_stage is not None:
+            dep = last.get(mount.from_stage)
+            depends.append(-1 if dep is None else dep)
+    return readers, depends
+
+
 def build_model(
     dockerfile: str,
     dockerignore: str | None,
@@ -242,44 +265,17 @@ def build_model(
             previous = None
             base = _digest("image", image_key(stage.base_image or "scratch"))
             if stage.base_image:
+                line, text = stage.stage.line, f"FROM {stage.base_image}"
                 steps.append(
                     ModelStep(
-                        stage.label,
-                        stage.stage.line,
-                        f"FROM {stage.base_image}",
-                        "FROM",
-                        b"",
-                        None,
-                        base,
-                        (),
-                        (),
-                        0.0,
-                        False,
-                        True,
+                        stage.label, line, text, "FROM", b"", None, base, (), (), 0.0, False, True
                     )
                 )
         base_of[index] = base
         for step in stage.steps:
             if step.keyword not in STEP_KEYWORDS:
                 continue
-            readers: list[Reader] = []
-            depends: list[int] = []
-            if step.keyword in ("COPY", "ADD"):
-                if step.from_stage is not None:
-                    dep = last.get(step.from_stage)
-                    depends.append(-1 if dep is None else dep)
-                elif not step.from_image:
-                    readers.extend(
-                        Reader.of(s, True)
-                        for s in step.sources
-                        if "://" not in s and not s.startswith("git@")
-                    )
-            for mount in step.mounts:
-                if mount.type == "bind" and mount.from_stage is None and not mount.from_image:
-                    readers.append(Reader.of(mount.source or ".", True))
-                elif mount.from_stage is not None:
-                    dep = last.get(mount.from_stage)
-                    depends.append(-1 if dep is None else dep)
+            readers, depends = _inputs(step, last)
             seconds, install = _price(step, machine)
             steps.append(
                 ModelStep(
@@ -588,6 +584,20 @@ class _VariantRun:
             self.models[key] = model
         self.state.attach(model)
 
+    def build(
+        self, commit: Commit, texts: Mapping[str, str | None], path: str, moved: bool
+    ) -> CommitBuild:
+        """This variant's build of ``commit`` (``moved``: the Dockerfile or .dockerignore
+        changed in it), or a skipped one where the repository has no Dockerfile."""
+        dockerfile = self.variant.text if self.variant.text is not None else texts[path]
+        if dockerfile is None:
+            self.state.model = None
+            skipped = f"no {path} at this commit"
+            return CommitBuild(commit.oid, commit.subject, (), 0.0, skipped=skipped)
+        if moved or self.state.model is None:
+            self.model_for(dockerfile, texts[".dockerignore"])
+        return predict(self.state, self.cache, commit.oid, commit.subject, self.options.machine)
+
     def record(self, build: CommitBuild) -> None:
         t = self.totals
         if build.skipped:
@@ -644,37 +654,14 @@ def replay(
     watched = (dockerfile_path, ".dockerignore")
     for number, commit in enumerate(history):
         if number == 0:
-            files = repo.tree(commit.oid)
-            oids = [files[p].oid for p in watched if p in files]
-            blobs = repo.blobs(oids)
-            for p in watched:
-                texts[p] = _text(blobs.get(files[p].oid)) if p in files else None
-            models: dict[tuple[str, str | None], Model] = {}
-            hashes: dict[str, int] = {}
-            shared: dict[tuple, dict] = {}
-            runs = [_VariantRun(v, files, options, models, hashes, shared) for v in variants]
+            runs = _start(repo, commit.oid, watched, texts, variants, options)
             changed_watch = True
         else:
             changed_watch = _apply_commit(commit, runs, texts, watched, repo, notes)
         commits.append((commit.oid, commit.subject))
         notes.merges += commit.is_merge
         for run in runs:
-            dockerfile = (
-                run.variant.text if run.variant.text is not None else texts[dockerfile_path]
-            )
-            if dockerfile is None:
-                build = CommitBuild(
-                    commit.oid,
-                    commit.subject,
-                    (),
-                    0.0,
-                    skipped=f"no {dockerfile_path} at this commit",
-                )
-                run.state.model = None
-            else:
-                if changed_watch or run.state.model is None:
-                    run.model_for(dockerfile, texts[".dockerignore"])
-                build = predict(run.state, run.cache, commit.oid, commit.subject, options.machine)
+            build = run.build(commit, texts, dockerfile_path, changed_watch)
             run.record(build)
             if keep_builds:
                 builds[run.variant.name].append(build)
@@ -692,6 +679,25 @@ def replay(
             f"{notes.missing_dockerfile} commit(s) have no {dockerfile_path}: skipped"
         )
     return ReplayResult(variants, commits, builds, {r.variant.name: r.totals for r in runs}, notes)
+
+
+def _start(
+    repo: Repository,
+    oid: str,
+    watched: tuple[str, ...],
+    texts: dict[str, str | None],
+    variants: list[Variant],
+    options: ReplayOptions,
+) -> list[_VariantRun]:
+    """The first commit: its whole tree, its Dockerfile and .dockerignore, one run a variant."""
+    files = repo.tree(oid)
+    blobs = repo.blobs([files[p].oid for p in watched if p in files])
+    for p in watched:
+        texts[p] = _text(blobs.get(files[p].oid)) if p in files else None
+    models: dict[tuple[str, str | None], Model] = {}
+    hashes: dict[str, int] = {}
+    shared: dict[tuple, dict] = {}
+    return [_VariantRun(v, files, options, models, hashes, shared) for v in variants]
 
 
 def _text(blob: bytes | None) -> str | None:
