@@ -3,7 +3,7 @@
 import pytest
 
 from cachesim.core.errors import BuildFailure
-from cachesim.planning.plan import plan
+from cachesim.planning.plan import ArgStep, CopyStep, MetadataStep, RunStep, WorkdirStep, plan
 
 
 def _step(p, stage, position):
@@ -79,3 +79,13 @@ def test_mount_options():
     cache, bind = _step(p, 0, 0).mounts
     assert (cache.type, cache.target, cache.id) == ("cache", "/c", "pip")
     assert (bind.type, bind.source, bind.readonly) == ("bind", "f", True)
+
+
+def test_each_instruction_kind_is_its_own_step_class():
+    """One dispatch function per instruction: each comes out as its kind's typed step."""
+    planned = plan("FROM alpine\nARG A=1\nENV B=$A\nWORKDIR app\nCOPY x .\nADD y /\nRUN echo\n")
+    kinds = [type(step) for step in planned.stages[0].steps]
+    assert kinds == [ArgStep, MetadataStep, WorkdirStep, CopyStep, CopyStep, RunStep]
+    env, workdir, copy = planned.stages[0].steps[1:4]
+    assert env.values == ("B", "1")  # expanded with the ARG in scope
+    assert workdir.path == "/app" and copy.dest == "/app/"

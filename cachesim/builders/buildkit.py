@@ -20,11 +20,18 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from cachesim.builders import inputs
+from cachesim.builders.definitions import (
+    CopyDefinition,
+    Definition,
+    Mounted,
+    RunDefinition,
+    WorkdirDefinition,
+)
 from cachesim.builders.fs import FileSystem
 from cachesim.builders.runeffects import declared_run, run_failure, run_output
+from cachesim.builders.walk import Walk
 from cachesim.context.downloads import download_name, is_url
 from cachesim.context.snapshot import content_digest
 from cachesim.core.errors import BuildFailure
@@ -32,59 +39,124 @@ from cachesim.core.versions import DEFAULT_BUILDKIT, bare_global_arg_hides_platf
 from cachesim.core.wording import worded_for
 from cachesim.parsing.dockerfile import check_version
 from cachesim.planning import printed
-from cachesim.planning.plan import AutomaticArgs, Plan, Resolved
+from cachesim.planning.plan import AutomaticArgs, Mount, Plan, Resolved
 
 STEP_KEYWORDS = frozenset({"RUN", "COPY", "ADD", "WORKDIR"})
 
 
-def run_definition(step: Resolved, walk: Any) -> tuple[dict[str, Any], int, int]:
+def run_definition(step: Resolved, walk: Walk) -> RunDefinition:
     """A RUN's definition: what its cache key holds (BuildKit's ExecOp and its mounts)."""
     mount_files: dict[str, str] = {}
-    mounts = []
     for mount in step.mounts:
-        mounts.append(
-            [
-                mount.type,
-                mount.target,
-                mount.id or mount.target,
-                mount.sharing,
-                mount.source,
-                mount.readonly,
-                list(mount.options),
-            ]
-        )
-        if mount.type != "bind":
-            continue
-        source = mount.source or "."
-        if mount.from_stage is not None:
-            fs = walk.ends[mount.from_stage].fs
-            found = inputs.from_stage(fs, (source,), mount.target).digests
-        elif mount.from_image is not None:
-            found = {f"<image {mount.from_image}>": str(walk.request.images.get(mount.from_image))}
-        else:
-            found = inputs.from_context(
-                walk.context, (source,), mount.target + "/", builder=walk.rules.name
-            ).digests
-        mount_files.update({f"{mount.target}:{k}": v for k, v in found.items()})
-    definition = {
-        "command": list(step.command),
-        "env": dict(step.env),
-        "args": dict(step.args),
-        "user": step.user,
-        "workdir": step.workdir,
-        "network": walk.rules.build_network if step.network == "default" else step.network,
-        "mounts": mounts,
-        "mount_files": mount_files,
-    }
+        if mount.type == "bind":
+            found = _bound(mount, walk)
+            mount_files.update({f"{mount.target}:{k}": v for k, v in found.items()})
     declared = declared_run(step, walk)
-    if declared is not None and declared.fails_in(walk.request.name):
-        definition["_fails"] = run_failure(step.command, walk.rules)
-    return definition, 0, 0
+    fails = declared is not None and declared.fails_in(walk.request.name)
+    return RunDefinition(
+        **shown_fields(step),
+        command=tuple(step.command),
+        env=dict(step.env),
+        args=dict(step.args),
+        user=step.user,
+        workdir=step.workdir,
+        network=walk.rules.build_network if step.network == "default" else step.network,
+        mounts=tuple(_mounted(mount) for mount in step.mounts),
+        mount_files=mount_files,
+        fails=run_failure(step.command, walk.rules) if fails else "",
+    )
+
+
+def shown_fields(step: Resolved) -> dict[str, str | int]:
+    """The fields every definition has: the keyword (in the key), the text and line (not)."""
+    return {"keyword": step.keyword, "text": step.instruction.text, "line": step.instruction.line}
+
+
+def _mounted(mount: Mount) -> Mounted:
+    """A mount as its key holds it (the cache id defaults to the target)."""
+    return (
+        mount.type,
+        mount.target,
+        mount.id or mount.target,
+        mount.sharing,
+        mount.source,
+        mount.readonly,
+        mount.options,
+    )
+
+
+def _bound(mount: Mount, walk: Walk) -> dict[str, str]:
+    """The files a bind mount shows the RUN, by path, with their digests."""
+    source = mount.source or "."
+    if mount.from_stage is not None:
+        fs = walk.ends[mount.from_stage].fs
+        return dict(inputs.from_stage(fs, (source,), mount.target).digests)
+    if mount.from_image is not None:
+        return {f"<image {mount.from_image}>": str(walk.request.images.get(mount.from_image))}
+    selected = inputs.from_context(
+        walk.context, (source,), mount.target + "/", builder=walk.rules.name
+    )
+    return dict(selected.digests)
+
+
+def _copy_sources(
+    step: Resolved, walk: Walk, fs: FileSystem, excludes: bool
+) -> tuple[inputs.Selected, str]:
+    """What a COPY/ADD selects, and where from (``context``, ``heredoc``, ``stage X``...)."""
+    if step.from_stage is not None:
+        source_fs = walk.ends[step.from_stage].fs
+        selected = inputs.from_stage(source_fs, step.sources, step.dest, fs.is_dir(step.dest))
+        return selected, f"stage {walk.plan.stages[step.from_stage].label}"
+    if step.from_image is not None:
+        version = walk.request.images.get(step.from_image, 0)
+        image_fs = FileSystem(base=f"{step.from_image}@{version}")
+        selected = inputs.from_stage(image_fs, step.sources, step.dest, fs.is_dir(step.dest))
+        return selected, f"image {step.from_image}"
+    if not step.sources:
+        return inputs.Selected({}, {}, 0, 0), "heredoc"
+    local = tuple(s for s in step.sources if not downloaded(step, s))
+    selected = inputs.Selected({}, {}, 0, 0)
+    if local:
+        selected = inputs.from_context(
+            walk.context,
+            local,
+            step.dest,
+            builder=walk.rules.name,
+            keyword=step.keyword,
+            workdir=step.workdir,
+            dest_is_dir=fs.is_dir(step.dest) or len(local) < len(step.sources),
+            excludes=step.excludes if excludes else (),
+        )
+    urls = tuple(s for s in step.sources if downloaded(step, s))
+    if urls:
+        selected = _with_downloads(selected, urls, step, walk, fs)
+    return selected, "context"
+
+
+def _with_inline(step: Resolved, selected: inputs.Selected) -> inputs.Selected:
+    """Add the files a ``COPY <<NAME`` makes from its heredocs."""
+    if not step.inline:
+        return selected
+    inline = {
+        f"<<{name}": f"{content_digest(text.encode())[:32]}:0644" for name, text in step.inline
+    }
+    into = step.dest if step.dest.endswith("/") else step.dest + "/"
+    one_file = len(step.inline) == 1 and not step.dest.endswith("/")
+    placed = {
+        **selected.placed,
+        **{
+            (step.dest if one_file else into + name): d
+            for (name, _), d in zip(step.inline, inline.values(), strict=True)
+        },
+    }
+    return inputs.Selected(
+        {**selected.digests, **inline}, placed, selected.count + len(inline), selected.size
+    )
 
 
 def copy_definition(
-    step: Resolved, walk: Any, fs: FileSystem, *, excludes: bool = True
-) -> tuple[dict, FileSystem, dict]:
+    step: Resolved, walk: Walk, fs: FileSystem, *, excludes: bool = True
+) -> tuple[CopyDefinition, FileSystem, dict[str, int]]:
     """A COPY/ADD's definition and the file system after it.
 
     ``--link`` is not in it: BuildKit keys a linked copy exactly like a plain one on the
@@ -92,77 +164,37 @@ def copy_definition(
     follows (the walk adds it: ``merges_link``). ``excludes=False``: ``--exclude`` is
     ignored (the classic builder of Docker 28.5 copies the excluded files).
     """
-    if step.from_stage is not None:
-        source_fs = walk.ends[step.from_stage].fs
-        selected = inputs.from_stage(source_fs, step.sources, step.dest, fs.is_dir(step.dest))
-        origin = f"stage {walk.plan.stages[step.from_stage].label}"
-    elif step.from_image is not None:
-        version = walk.request.images.get(step.from_image, 0)
-        image_fs = FileSystem(base=f"{step.from_image}@{version}")
-        selected = inputs.from_stage(image_fs, step.sources, step.dest, fs.is_dir(step.dest))
-        origin = f"image {step.from_image}"
-    elif not step.sources:
-        selected = inputs.Selected({}, {}, 0, 0)
-        origin = "heredoc"
-    else:
-        local = tuple(s for s in step.sources if not downloaded(step, s))
-        selected = inputs.Selected({}, {}, 0, 0)
-        if local:
-            selected = inputs.from_context(
-                walk.context,
-                local,
-                step.dest,
-                builder=walk.rules.name,
-                keyword=step.keyword,
-                workdir=step.workdir,
-                dest_is_dir=fs.is_dir(step.dest) or len(local) < len(step.sources),
-                excludes=step.excludes if excludes else (),
-            )
-        urls = tuple(s for s in step.sources if downloaded(step, s))
-        if urls:
-            selected = _with_downloads(selected, urls, step, walk, fs)
-        origin = "context"
-    if step.inline:
-        inline = {
-            f"<<{name}": f"{content_digest(text.encode())[:32]}:0644" for name, text in step.inline
-        }
-        into = step.dest if step.dest.endswith("/") else step.dest + "/"
-        placed = {
-            **selected.placed,
-            **{
-                (into + name if len(step.inline) > 1 or step.dest.endswith("/") else step.dest): d
-                for (name, _), d in zip(step.inline, inline.values(), strict=True)
-            },
-        }
-        selected = inputs.Selected(
-            {**selected.digests, **inline}, placed, selected.count + len(inline), selected.size
-        )
-    definition = {
-        # a download is keyed by its file name and content, not by its URL (downloads.py)
-        "sources": [download_name(s) if downloaded(step, s) else s for s in step.sources],
-        "dest": step.dest,
-        "from": origin,
-        "chown": step.chown,
-        "chmod": chmod_key(step.chmod, walk.rules.version),
-        "files": dict(selected.digests),
-    }
-    if excludes and step.excludes:
-        definition["exclude"] = list(step.excludes)
+    selected, origin = _copy_sources(step, walk, fs, excludes)
+    selected = _with_inline(step, selected)
     note = copied_note(step, walk, selected)
     after = fs.with_files(selected.placed)
     hidden = selected.digests.get("<written by RUN>")
     if hidden and step.from_stage is not None:  # what RUNs wrote travels with the copy
         after = after.after_tools(hidden, (posixpath.normpath(step.dest),), note)
-    if note:
-        definition["_why"] = note
-    if step.from_stage is not None and reran(walk, step.from_stage):
-        sources = ", ".join(step.sources)
-        because = note or "no RUN of that stage wrote there, and what COPY put there is the same"
-        definition["_same"] = (
-            f"the stage {origin[6:]} re-ran, but {sources} came out the same: {because}"
-        )
+    definition = CopyDefinition(
+        **shown_fields(step),
+        # a download is keyed by its file name and content, not by its URL (downloads.py)
+        sources=tuple(download_name(s) if downloaded(step, s) else s for s in step.sources),
+        dest=step.dest,
+        origin=origin,
+        chown=step.chown,
+        chmod=chmod_key(step.chmod, walk.rules.version),
+        files=dict(selected.digests),
+        exclude=step.excludes if excludes and step.excludes else None,
+        why=note,
+        same=_same_output(step, walk, origin, note),
+    )
     facts = {"copied_files": selected.count, "copied_bytes": selected.size}
     return definition, after, facts
+
+
+def _same_output(step: Resolved, walk: Walk, origin: str, note: str) -> str:
+    """Why a `COPY --from` of a stage that re-ran is still cached (else "")."""
+    if step.from_stage is None or not reran(walk, step.from_stage):
+        return ""
+    sources = ", ".join(step.sources)
+    because = note or "no RUN of that stage wrote there, and what COPY put there is the same"
+    return f"the stage {origin[6:]} re-ran, but {sources} came out the same: {because}"
 
 
 def downloaded(step: Resolved, source: str) -> bool:
@@ -171,7 +203,7 @@ def downloaded(step: Resolved, source: str) -> bool:
 
 
 def _with_downloads(
-    selected: inputs.Selected, urls: tuple[str, ...], step: Resolved, walk: Any, fs: FileSystem
+    selected: inputs.Selected, urls: tuple[str, ...], step: Resolved, walk: Walk, fs: FileSystem
 ) -> inputs.Selected:
     """Add the files ``ADD`` downloads to what it copies: each is placed under its name
     (the destination itself when it is a file path and the only source)."""
@@ -188,13 +220,13 @@ def _with_downloads(
     return inputs.Selected(digests, placed, selected.count + len(urls), size)
 
 
-def after_run(step: Resolved, fs: FileSystem, definition: dict[str, Any], walk: Any) -> FileSystem:
+def after_run(step: Resolved, fs: FileSystem, definition: RunDefinition, walk: Walk) -> FileSystem:
     """The file system after a RUN (``runeffects.run_output``: exact for trivial commands,
     by what it reads for the commands ``reads`` models, else new content anywhere)."""
-    return run_output(step, fs, definition, walk)
+    return run_output(step, fs, definition.key(), walk)
 
 
-def copied_note(step: Resolved, walk: Any, selected: inputs.Selected) -> str:
+def copied_note(step: Resolved, walk: Walk, selected: inputs.Selected) -> str:
     """Why the files a `COPY --from=stage` takes came out as they did, when RUNs wrote them:
     what the RUN reads (a known command) or that cachesim assumed new output."""
     if step.from_stage is None or "<written by RUN>" not in selected.digests:
@@ -204,7 +236,7 @@ def copied_note(step: Resolved, walk: Any, selected: inputs.Selected) -> str:
     return "; ".join(dict.fromkeys(notes))
 
 
-def reran(walk: Any, stage: int) -> bool:
+def reran(walk: Walk, stage: int) -> bool:
     """Some step of that stage was built in this build."""
     label = walk.plan.stages[stage].label
     return any(r.stage == label and r.status == "built" for r in walk.results)
@@ -260,10 +292,11 @@ def unknown_from_reason(name: str) -> str:
     )
 
 
-def workdir_definition(step: Resolved, fs: FileSystem) -> dict[str, Any]:
+def workdir_definition(step: Resolved, fs: FileSystem) -> WorkdirDefinition:
+    """A WORKDIR: BuildKit's mkdir FileOp, keyed by the path and the user."""
     if fs.is_file(step.path):
         raise BuildFailure(f"mkdir {step.path}: not a directory")
-    return {"path": step.path, "user": step.user}
+    return WorkdirDefinition(**shown_fields(step), path=step.path, user=step.user)
 
 
 @dataclass(frozen=True)
@@ -370,9 +403,11 @@ class BuildKitRules:
                     numbers[(planned.stage.index, position)] = (k, total)
         return numbers
 
-    def define(self, step: Resolved, walk: Any, fs: FileSystem) -> tuple[dict, FileSystem, dict]:
+    def define(
+        self, step: Resolved, walk: Walk, fs: FileSystem
+    ) -> tuple[Definition, FileSystem, dict[str, int]]:
         if step.keyword == "RUN":
-            definition, _, _ = run_definition(step, walk)
+            definition = run_definition(step, walk)
             return definition, after_run(step, fs, definition, walk), {}
         if step.keyword in ("COPY", "ADD"):
             return copy_definition(step, walk, fs)

@@ -9,17 +9,15 @@ nearest earlier result.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+
+from cachesim.builders.definitions import canonical_digest
 
 
-def digest(*parts: Any) -> str:
-    """A stable digest of JSON-able parts (dict keys sorted)."""
-    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+def digest(*parts: object) -> str:
+    """A stable digest of JSON parts (dict keys sorted; anything not JSON is an error)."""
+    return canonical_digest(parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +27,7 @@ class Record:
     key: str
     parent: str | None
     keyword: str
-    definition: Mapping[str, Any]  # what the key was made of (minus the parent)
+    definition: Mapping[str, object]  # a Definition: what the key was made of (minus the parent)
     build: int  # the build number that stored it
     stage: str
     line: int

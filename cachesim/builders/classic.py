@@ -16,11 +16,17 @@ Each rule's proof on the real engine is listed in docs/cache-rules.md.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
 from cachesim.builders import buildkit
+from cachesim.builders.definitions import (
+    ArgDefinition,
+    Definition,
+    MetadataDefinition,
+    RunDefinition,
+)
 from cachesim.builders.fs import FileSystem
+from cachesim.builders.walk import Walk
 from cachesim.core.errors import BuildFailure
 from cachesim.core.results import StepResult
 from cachesim.core.versions import DEFAULT_BUILDKIT
@@ -108,62 +114,83 @@ class LegacyRules:
             for k, ins in enumerate(plan.dockerfile.global_args, start=1)
         ]
 
-    def define(self, step: Resolved, walk: Any, fs: FileSystem) -> tuple[dict, FileSystem, dict]:
+    def define(
+        self, step: Resolved, walk: Walk, fs: FileSystem
+    ) -> tuple[Definition, FileSystem, dict[str, int]]:
+        refuse(step)
         keyword = step.keyword
-        needs_buildkit = (
-            (keyword == "RUN" and step.mounts and "mount")
-            or (keyword == "RUN" and step.instruction.flag("network") is not None and "network")
-            or (keyword in ("COPY", "ADD") and step.chmod and "chmod")
-        )
-        if needs_buildkit:
-            raise BuildFailure(
-                f"the --{needs_buildkit} option requires BuildKit. Refer to "
-                "https://docs.docker.com/go/buildkit/ to learn how to build images with "
-                "BuildKit enabled"
-            )
-        if keyword in ("COPY", "ADD") and step.from_unknown:
-            name = step.from_image
-            raise BuildFailure(
-                f"invalid from flag value {name}: pull access denied for {name}, repository "
-                "does not exist or may require authorization (no stage has that name)"
-            )
-        if keyword in ("COPY", "ADD") and step.inline and not step.sources:
-            # Docker 28.5's classic builder parses `COPY <<EOF /f` but has no heredoc files
-            raise BuildFailure(f"{keyword} failed: no source files were specified")
-        if keyword == "RUN" and not step.instruction.json and not step.command[-1].strip():
-            # `RUN` with nothing after it (`RUN \` on the last line): the classic builder
-            # runs `/bin/sh -c` with no command, which the shell refuses with status 2;
-            # BuildKit runs `/bin/sh -c ""` and succeeds (seen on Docker 20.10 and 28.5).
-            shell = " ".join(step.command[:-1])
-            raise BuildFailure(f"The command '{shell}' returned a non-zero code: 2")
         if keyword == "RUN":
-            definition, _, _ = buildkit.run_definition(step, walk)
-            if step.instruction.heredocs and not step.instruction.json:
-                # ... and runs `RUN <<EOF` as the bare line: the body is neither run nor in
-                # the key (seen on Docker 28.5: a body edit stays cached, scenario
-                # heredoc-run-legacy)
-                definition["command"] = [*step.shell, step.instruction.args[0]]
-            definition.pop("mounts")
-            definition.pop("mount_files")
-            # The classic builder writes `|N K=V ...` before a RUN's command whenever any
-            # build arg is in effect; predefined proxy args are in effect when passed but,
-            # unless an ARG declares them, only their presence counts, not their value
-            # (seen on the engine: predefined-proxy-arg-legacy).
-            proxies = sorted(k for k in walk.request.build_args if k in PROXY_ARGS)
-            if proxies or step.args:
-                definition["prefix"] = f"|{len(step.args)}"
+            definition = run_definition(step, walk)
             return definition, buildkit.after_run(step, fs, definition, walk), {}
         if keyword in ("COPY", "ADD"):  # --exclude is accepted and ignored (Docker 28.5)
             return buildkit.copy_definition(step, walk, fs, excludes=False)
         if keyword == "WORKDIR":
             return buildkit.workdir_definition(step, fs), fs, {}
         if keyword == "ARG":
-            return {"values": list(step.values)}, fs, {}
+            return ArgDefinition(**buildkit.shown_fields(step), values=step.values), fs, {}
         # The classic builder's cache compares the whole image config, so a flag counts
         # too (`HEALTHCHECK --interval=10s` after `--interval=30s` is a miss; seen on 20.10
         # and 28.5: scenario healthcheck-flags-legacy).
-        values = list(step.values or step.instruction.args)
-        return {"values": values, "flags": list(step.instruction.flags)}, fs, {}
+        values = step.values or step.instruction.args
+        flags = step.instruction.flags
+        return MetadataDefinition(**buildkit.shown_fields(step), values=values, flags=flags), fs, {}
+
+
+def _needs_buildkit(step: Resolved) -> str:
+    """The flag only BuildKit knows (``mount``, ``network``, ``chmod``), if the step has one."""
+    if step.keyword == "RUN" and step.mounts:
+        return "mount"
+    if step.keyword == "RUN" and step.instruction.flag("network") is not None:
+        return "network"
+    if step.keyword in ("COPY", "ADD") and step.chmod:
+        return "chmod"
+    return ""
+
+
+def refuse(step: Resolved) -> None:
+    """What the classic builder refuses when it reaches the step (each seen on the engine)."""
+    keyword = step.keyword
+    needs_buildkit = _needs_buildkit(step)
+    if needs_buildkit:
+        raise BuildFailure(
+            f"the --{needs_buildkit} option requires BuildKit. Refer to "
+            "https://docs.docker.com/go/buildkit/ to learn how to build images with "
+            "BuildKit enabled"
+        )
+    if keyword in ("COPY", "ADD") and step.from_unknown:
+        name = step.from_image
+        raise BuildFailure(
+            f"invalid from flag value {name}: pull access denied for {name}, repository "
+            "does not exist or may require authorization (no stage has that name)"
+        )
+    if keyword in ("COPY", "ADD") and step.inline and not step.sources:
+        # Docker 28.5's classic builder parses `COPY <<EOF /f` but has no heredoc files
+        raise BuildFailure(f"{keyword} failed: no source files were specified")
+    if keyword == "RUN" and not step.instruction.json and not step.command[-1].strip():
+        # `RUN` with nothing after it (`RUN \` on the last line): the classic builder
+        # runs `/bin/sh -c` with no command, which the shell refuses with status 2;
+        # BuildKit runs `/bin/sh -c ""` and succeeds (seen on Docker 20.10 and 28.5).
+        shell = " ".join(step.command[:-1])
+        raise BuildFailure(f"The command '{shell}' returned a non-zero code: 2")
+
+
+def run_definition(step: Resolved, walk: Walk) -> RunDefinition:
+    """A RUN as the classic builder keys it: BuildKit's fields without mounts (it has
+    none), the bare line for a heredoc, and the ``|N`` mark of build args in effect."""
+    definition = replace(buildkit.run_definition(step, walk), mounts=(), mount_files={})
+    if step.instruction.heredocs and not step.instruction.json:
+        # ... and runs `RUN <<EOF` as the bare line: the body is neither run nor in
+        # the key (seen on Docker 28.5: a body edit stays cached, scenario
+        # heredoc-run-legacy)
+        definition = replace(definition, command=(*step.shell, step.instruction.args[0]))
+    # The classic builder writes `|N K=V ...` before a RUN's command whenever any
+    # build arg is in effect; predefined proxy args are in effect when passed but,
+    # unless an ARG declares them, only their presence counts, not their value
+    # (seen on the engine: predefined-proxy-arg-legacy).
+    proxies = sorted(k for k in walk.request.build_args if k in PROXY_ARGS)
+    if proxies or step.args:
+        definition = replace(definition, prefix=f"|{len(step.args)}")
+    return definition
 
 
 PROXY_ARGS = frozenset(

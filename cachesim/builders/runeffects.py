@@ -26,13 +26,14 @@ import posixpath
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from cachesim.builders.cache import digest
 from cachesim.builders.fs import FileSystem
 from cachesim.builders.reads import DeclaredRun, RunModel, ToolRun, Where, model_run, shell_tokens
+from cachesim.builders.walk import RulesFacts, Walk
 from cachesim.context.snapshot import content_digest, file_digest
 from cachesim.core.versions import run_failure_wording
+from cachesim.planning.plan import Resolved
 
 _UNSAFE = re.compile(r"[`\\<(){}*?\[\]]")
 
@@ -57,16 +58,8 @@ OPAQUE = RunEffect({}, True)
 
 def run_effect(command: tuple[str, ...], workdir: str) -> RunEffect:
     """Read a shell-form RUN's effect off its text (``OPAQUE`` when it cannot be read)."""
-    if len(command) != 3 or command[:2] != ("/bin/sh", "-c"):
-        return OPAQUE
-    script = command[2]
-    if _UNSAFE.search(script) or "\n" in script:
-        return OPAQUE
-    tokens = shell_tokens(script, ";&>|")
-    if tokens is None:
-        return OPAQUE
-    chain = _split(tokens)
-    if any(simple is None for simple in chain):
+    chain = _chain_of(command)
+    if chain is None:
         return OPAQUE
     writes: dict[str, bytes] = {}
     copies: list[tuple[str, str]] = []
@@ -74,16 +67,12 @@ def run_effect(command: tuple[str, ...], workdir: str) -> RunEffect:
     opaque = False
     cwd = workdir or "/"
     for simple in chain:
-        assert simple is not None
         if simple[0] == "cd" and len(simple) == 2 and "$" not in simple[1]:
             cwd = posixpath.normpath(posixpath.join(cwd, simple[1]))
         elif simple[0] == "cp" and len(simple) == 3 and not simple[1].startswith("-"):
             if writes:  # keep the order of writes and copies simple: give up
                 return OPAQUE
-            src, dst = (posixpath.join(cwd, p) for p in simple[1:])
-            copies.append(
-                (posixpath.normpath(src), dst if dst.endswith("/") else posixpath.normpath(dst))
-            )
+            copies.append(_copied(simple[1], simple[2], cwd))
         elif _generated(simple, cwd, made):
             continue
         elif not _simple(simple, cwd, writes):
@@ -91,6 +80,29 @@ def run_effect(command: tuple[str, ...], workdir: str) -> RunEffect:
             # an unreadable command may have rewritten what came before
             writes, copies, made = {}, [], {}
     return RunEffect(writes, opaque, tuple(copies), made)
+
+
+def _chain_of(command: tuple[str, ...]) -> list[list[str]] | None:
+    """The simple commands of a ``/bin/sh -c`` script joined by ``&&`` or ``;``; None
+    when the script has anything this module does not read (see the grammar above)."""
+    if len(command) != 3 or command[:2] != ("/bin/sh", "-c"):
+        return None
+    script = command[2]
+    if _UNSAFE.search(script) or "\n" in script:
+        return None
+    tokens = shell_tokens(script, ";&>|")
+    if tokens is None:
+        return None
+    chain = _split(tokens)
+    if any(simple is None for simple in chain):
+        return None
+    return [simple for simple in chain if simple is not None]
+
+
+def _copied(src: str, dst: str, cwd: str) -> tuple[str, str]:
+    """``cp SRC DST`` as absolute paths (DST keeps a trailing slash: into that folder)."""
+    src, dst = (posixpath.join(cwd, p) for p in (src, dst))
+    return posixpath.normpath(src), dst if dst.endswith("/") else posixpath.normpath(dst)
 
 
 _SUFFIX = {
@@ -119,34 +131,58 @@ def _dd_size(value: str) -> int | None:
 def _generated(words: list[str], cwd: str, made: dict[str, str]) -> bool:
     """Files whose bytes a command fixes without reading anything: ``dd`` of zeros, a
     ``touch`` of new files, ``seq N | xargs touch``. Their digests go into ``made``."""
-    name, args = words[0], words[1:]
     if any("$" in w for w in words):
         return False
-    if name == "dd":
-        opts = dict(a.split("=", 1) for a in args if "=" in a)
-        if len(opts) != len(args) or opts.get("if") != "/dev/zero" or "of" not in opts:
-            return False
-        block, count = _dd_size(opts.get("bs", "512")), opts.get("count", "")
-        if block is None or not count.isdigit():
-            return False
-        made[posixpath.normpath(posixpath.join(cwd, opts["of"]))] = f"zeros-{block * int(count)}"
-        return True
-    if name == "touch" and args and "|" not in args and not any(a.startswith("-") for a in args):
-        for path in args:
-            made.setdefault(posixpath.normpath(posixpath.join(cwd, path)), "empty")
-        return True
-    if name == "seq" and args.count("|") == 1:
-        at = args.index("|")
-        numbers, rest = args[:at], args[at + 1 :]
-        if rest != ["xargs", "touch"] or not 1 <= len(numbers) <= 2:
-            return False
-        if not all(n.isdigit() for n in numbers):
-            return False
-        first, last = (1, int(numbers[0])) if len(numbers) == 1 else map(int, numbers)
-        for number in range(first, last + 1):
-            made.setdefault(posixpath.normpath(posixpath.join(cwd, str(number))), "empty")
-        return True
-    return False
+    maker = _GENERATORS.get(words[0])
+    return maker is not None and maker(words[1:], cwd, made)
+
+
+def _at(cwd: str, path: str) -> str:
+    return posixpath.normpath(posixpath.join(cwd, path))
+
+
+def _dd(args: list[str], cwd: str, made: dict[str, str]) -> bool:
+    """``dd if=/dev/zero of=PATH bs=N count=N``: that many zero bytes."""
+    opts = dict(a.split("=", 1) for a in args if "=" in a)
+    if len(opts) != len(args) or opts.get("if") != "/dev/zero" or "of" not in opts:
+        return False
+    block, count = _dd_size(opts.get("bs", "512")), opts.get("count", "")
+    if block is None or not count.isdigit():
+        return False
+    made[_at(cwd, opts["of"])] = f"zeros-{block * int(count)}"
+    return True
+
+
+def _touch(args: list[str], cwd: str, made: dict[str, str]) -> bool:
+    """``touch PATH...`` with no options: empty files where none was."""
+    if not args or "|" in args or any(a.startswith("-") for a in args):
+        return False
+    for path in args:
+        made.setdefault(_at(cwd, path), "empty")
+    return True
+
+
+def _seq(args: list[str], cwd: str, made: dict[str, str]) -> bool:
+    """``seq [A] N | xargs touch``: empty files named by the numbers."""
+    if args.count("|") != 1:
+        return False
+    at = args.index("|")
+    numbers, rest = args[:at], args[at + 1 :]
+    if rest != ["xargs", "touch"] or not 1 <= len(numbers) <= 2:
+        return False
+    if not all(n.isdigit() for n in numbers):
+        return False
+    first, last = (1, int(numbers[0])) if len(numbers) == 1 else map(int, numbers)
+    for number in range(first, last + 1):
+        made.setdefault(_at(cwd, str(number)), "empty")
+    return True
+
+
+_GENERATORS: dict[str, Callable[[list[str], str, dict[str, str]], bool]] = {
+    "dd": _dd,
+    "touch": _touch,
+    "seq": _seq,
+}
 
 
 def _split(tokens: list[str]) -> list[list[str] | None]:
@@ -166,7 +202,8 @@ def _split(tokens: list[str]) -> list[list[str] | None]:
 def _simple(words: list[str], cwd: str, writes: dict[str, bytes]) -> bool:
     """Apply one trivial command to ``writes``; False if it is not one we can read."""
     name, args = words[0], words[1:]
-    if any(a in (">", ">>") for a in args) and name != "echo":
+    redirected = ">" in args or ">>" in args
+    if redirected and name != "echo":
         return False
     if name == "echo" and not ({">", ">>", "|"} & set(args)):
         return True  # prints to the log only, whatever the variables hold
@@ -176,8 +213,11 @@ def _simple(words: list[str], cwd: str, writes: dict[str, bytes]) -> bool:
         return True
     if name == "mkdir":
         return all(not a.startswith("-") or a == "-p" for a in args)
-    if name != "echo" or not (">" in args or ">>" in args):
-        return False
+    return name == "echo" and redirected and _echo_into(args, cwd, writes)
+
+
+def _echo_into(args: list[str], cwd: str, writes: dict[str, bytes]) -> bool:
+    """``echo [-n] WORD... > PATH`` (or ``>>`` onto what this chain wrote there)."""
     op = ">>" if ">>" in args else ">"
     at = args.index(op)
     if at != len(args) - 2:
@@ -187,7 +227,7 @@ def _simple(words: list[str], cwd: str, writes: dict[str, bytes]) -> bool:
     if text_words[:1] == ["-n"]:
         newline, text_words = False, text_words[1:]
     data = (" ".join(text_words) + ("\n" if newline else "")).encode()
-    path = posixpath.normpath(posixpath.join(cwd, target))
+    path = _at(cwd, target)
     if op == ">>" and path not in writes:
         return False  # appends to content this chain did not write: unknown
     writes[path] = (writes.get(path, b"") + data) if op == ">>" else data
@@ -195,7 +235,7 @@ def _simple(words: list[str], cwd: str, writes: dict[str, bytes]) -> bool:
 
 
 # -- what a RUN leaves in the file system, for `COPY --from` ---------------------------
-def run_output(step: Any, fs: FileSystem, definition: Mapping[str, Any], walk: Any) -> FileSystem:
+def run_output(step: Resolved, fs: FileSystem, definition: str, walk: Walk) -> FileSystem:
     """The file system after a RUN.
 
     Exact files for trivial commands (``run_effect``); for a command ``reads`` models,
@@ -203,6 +243,7 @@ def run_output(step: Any, fs: FileSystem, definition: Mapping[str, Any], walk: A
     earlier RUNs wrote, the files it reads, the command, its user and folder, the
     environment variables it reads), so an unchanged input gives an unchanged output;
     anything else: new content anywhere (``FileSystem.after_run``), said to be assumed.
+    ``definition`` is the RUN's key (``RunDefinition.key()``): what the output depends on.
     """
     effect = run_effect(step.command, step.workdir)
     binds = [m for m in step.mounts if m.type == "bind"]
@@ -250,7 +291,7 @@ def _tool_outputs(
     return fs
 
 
-def _short(step: Any) -> str:
+def _short(step: Resolved) -> str:
     return _clip(run_text(step.command))
 
 
@@ -264,7 +305,7 @@ def run_text(command: tuple[str, ...]) -> str:
     return command[2] if command[:2] == ("/bin/sh", "-c") else " ".join(command)
 
 
-def declared_run(step: Any, walk: Any) -> DeclaredRun | None:
+def declared_run(step: Resolved, walk: Walk) -> DeclaredRun | None:
     """The scenario's own declaration for this RUN (by line or by command text), if any."""
     text = " ".join(run_text(step.command).split())
     for declared in getattr(walk.request, "runs", ()):
@@ -279,9 +320,9 @@ def home_of(user: str) -> str:
     return "/root" if name in ("root", "0") else f"/home/{name}"
 
 
-def _read_digests(tool: ToolRun, view: Mapping[str, str]) -> list[Any]:
+def _read_digests(tool: ToolRun, view: Mapping[str, str]) -> list[list[str]]:
     """What the files a command reads hold: path and digest (or only the path)."""
-    out: list[Any] = []
+    out: list[list[str]] = []
     for reads in tool.reads:
         for path in sorted(view):
             if reads.matches(path) is not None:
@@ -289,7 +330,7 @@ def _read_digests(tool: ToolRun, view: Mapping[str, str]) -> list[Any]:
     return out
 
 
-def _content(walk: Any, view: Mapping[str, str]) -> Callable[[str], bytes | None]:
+def _content(walk: Walk, view: Mapping[str, str]) -> Callable[[str], bytes | None]:
     """The bytes of a file the RUN sees, when it came from the context (else None)."""
     table = getattr(walk, "_contents_by_digest", None)
     if table is None:
@@ -302,7 +343,7 @@ def _content(walk: Any, view: Mapping[str, str]) -> Callable[[str], bytes | None
     return content
 
 
-def _with_binds(step: Any, fs: FileSystem, walk: Any) -> dict[str, str] | None:
+def _with_binds(step: Resolved, fs: FileSystem, walk: Walk) -> dict[str, str] | None:
     """The files a RUN sees with its context bind mounts in place; None when a mount
     binds something cachesim cannot list (another stage or an image)."""
     files = dict(fs.files)
@@ -323,7 +364,7 @@ def _with_binds(step: Any, fs: FileSystem, walk: Any) -> dict[str, str] | None:
     return files
 
 
-def _exact(effect: RunEffect, fs: FileSystem, definition: Mapping[str, Any]) -> FileSystem:
+def _exact(effect: RunEffect, fs: FileSystem, definition: str) -> FileSystem:
     """Apply the files a RUN's trivial commands are known to leave (``run_effect``)."""
     for src, dst in effect.copies:
         if src not in fs.files:  # a copy of something unknown: unknown
@@ -335,7 +376,7 @@ def _exact(effect: RunEffect, fs: FileSystem, definition: Mapping[str, Any]) -> 
     return fs.with_files({**made, **written})
 
 
-def run_failure(command: tuple[str, ...], rules: Any) -> str:
+def run_failure(command: tuple[str, ...], rules: RulesFacts) -> str:
     """The engine's words for a RUN that exited with status 1."""
     text = " ".join(command)
     if rules.name == "legacy":

@@ -11,6 +11,9 @@ from collections.abc import Iterable
 
 import networkx as nx
 
+StageGraph = nx.DiGraph
+"""Stages as nodes, an edge from each stage to every stage that needs it."""
+
 
 def stage_graph(count: int, edges: Iterable[tuple[int, int]]) -> nx.DiGraph:
     """A graph of ``count`` stages (nodes 0..count-1) with ``needed -> needing`` edges."""

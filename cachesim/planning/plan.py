@@ -3,8 +3,11 @@
 This is the simulator's version of BuildKit's ``dockerfile2llb`` dispatch: walk each stage's
 instructions, keep the stage's state (ENV, the build args in scope, USER, WORKDIR, SHELL),
 expand variables where the builder expands them, and resolve ``FROM`` and ``--from`` to a
-stage or an image. The result, a ``Plan``, is engine-neutral; ``buildkit`` and ``legacy``
-decide which instructions become steps and what their cache keys hold.
+stage or an image. Each instruction goes through its keyword's function (``DISPATCH``;
+``_metadata`` for the ones that are only words) and comes out as a typed step (``RunStep``,
+``CopyStep``, ``WorkdirStep``, ``ArgStep``, ``MetadataStep``). The result, a ``Plan``, is
+builder-neutral; ``buildkit`` and ``classic`` decide which instructions become steps and
+what their cache keys hold (``builders/definitions.py``).
 
 Rules (Dockerfile reference, "ARG" and "Understand how ARG and FROM interact"):
 - ARGs before the first FROM are *global*: usable in FROM lines only, unless a stage
@@ -21,7 +24,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cachesim.core.errors import BuildFailure
 from cachesim.core.versions import DEFAULT_BUILDKIT
@@ -109,6 +112,34 @@ class Resolved:
         env = dict(self.args)
         env.update(self.env)
         return tuple(env.items())
+
+
+@dataclass(frozen=True, slots=True)
+class RunStep(Resolved):
+    """A RUN: ``command`` (the shell form wrapped in the stage's SHELL), ``mounts``,
+    ``network``."""
+
+
+@dataclass(frozen=True, slots=True)
+class CopyStep(Resolved):
+    """A COPY or ADD: ``sources``, ``dest`` (absolute), ``from_stage``/``from_image``,
+    ``chown``, ``chmod``, ``link``, ``inline`` heredoc files, ``excludes``."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkdirStep(Resolved):
+    """A WORKDIR: ``path``, absolute, resolved against the folder before it."""
+
+
+@dataclass(frozen=True, slots=True)
+class ArgStep(Resolved):
+    """An ARG: ``values`` are the declarations as written (``NAME[=default]``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataStep(Resolved):
+    """ENV, LABEL, USER, CMD, EXPOSE...: ``values`` are the words, expanded where the
+    builder expands them; they change the image config, and run nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,58 +319,73 @@ def plan(
     parsed = parse(dockerfile, version) if isinstance(dockerfile, str) else dockerfile
     args = dict(build_args or {})
     meta = _meta_args(parsed, args, automatic)
-
-    bases: list[tuple[int | None, str | None]] = []
-    for stage in parsed.stages:
-        name = expand(stage.base, meta, parsed.escape)
-        if not name:
-            raise BuildFailure(f"base name ({stage.base}) should not be blank", stage.line)
-        if name.endswith((":", "@")):  # `alpine:${TAG}` with TAG empty (seen: 20.10, 28.5)
-            raise BuildFailure(
-                f'failed to parse stage name "{name}": invalid reference format', stage.line
-            )
-        base_stage = _stage_index(parsed, name, before=stage.index)
-        if base_stage is not None:
-            bases.append((base_stage, None))
-        elif name.lower() == "scratch":
-            bases.append((None, None))
-        else:
-            bases.append((None, name))
-
-    if target:
-        target_index = _stage_index(parsed, target)
-        if target_index is None:
-            raise BuildFailure(f"target stage {target} could not be found", None)
-    else:
-        target_index = len(parsed.stages) - 1
-
+    bases = [_base(parsed, stage, meta) for stage in parsed.stages]
+    target_index = _target_index(parsed, target)
+    graph = _checked_graph(parsed, bases)
+    order = tuple(stage_graphs.build_order(graph, range(len(parsed.stages))))
     planned: list[PlannedStage | None] = [None] * len(parsed.stages)
+    for index in order:
+        base_stage, base_image = bases[index]
+        parent = planned[base_stage] if base_stage is not None else None
+        state = _StageState.start(parsed, parsed.stages[index], parent, args, meta)
+        planned[index] = _dispatch(state, parsed.stages[index], parent, base_stage, base_image)
+    needed = stage_graphs.needed_by(graph, target_index)
+    stages = tuple(p for p in planned if p)
+    return Plan(parsed, stages, target_index, frozenset(needed), order, meta)
+
+
+def _base(
+    dockerfile: Dockerfile, stage: Stage, meta: Mapping[str, str]
+) -> tuple[int | None, str | None]:
+    """What a stage is built FROM: ``(stage index, None)``, ``(None, image)``, or
+    ``(None, None)`` for scratch."""
+    name = expand(stage.base, meta, dockerfile.escape)
+    if not name:
+        raise BuildFailure(f"base name ({stage.base}) should not be blank", stage.line)
+    if name.endswith((":", "@")):  # `alpine:${TAG}` with TAG empty (seen: 20.10, 28.5)
+        raise BuildFailure(
+            f'failed to parse stage name "{name}": invalid reference format', stage.line
+        )
+    base_stage = _stage_index(dockerfile, name, before=stage.index)
+    if base_stage is not None:
+        return base_stage, None
+    if name.lower() == "scratch":
+        return None, None
+    return None, name
+
+
+def _target_index(dockerfile: Dockerfile, target: str | None) -> int:
+    """The stage ``--target`` names, or the last stage."""
+    if not target:
+        return len(dockerfile.stages) - 1
+    index = _stage_index(dockerfile, target)
+    if index is None:
+        raise BuildFailure(f"target stage {target} could not be found", None)
+    return index
+
+
+def _checked_graph(
+    dockerfile: Dockerfile, bases: list[tuple[int | None, str | None]]
+) -> stage_graphs.StageGraph:
+    """Which stage needs which (FROM, ``--from``, mounts); a cycle is the builder's error."""
     edges: list[tuple[int, int]] = []
-    for stage in parsed.stages:
+    for stage in dockerfile.stages:
         base_stage, _ = bases[stage.index]
         if base_stage is not None:
             edges.append((base_stage, stage.index))
         for ins in stage.instructions:
             for ref in _dependency_refs(ins):
-                dep, _image = _from_ref(parsed, ref, ins.line)
+                dep, _image = _from_ref(dockerfile, ref, ins.line)
                 if dep is not None:
                     edges.append((dep, stage.index))
-    graph = stage_graphs.stage_graph(len(parsed.stages), edges)
+    graph = stage_graphs.stage_graph(len(dockerfile.stages), edges)
     cyclic = stage_graphs.find_cycle(graph)
     if cyclic is not None:
-        name = parsed.stages[cyclic].name or f"stage-{cyclic}"
+        name = dockerfile.stages[cyclic].name or f"stage-{cyclic}"
         raise BuildFailure(
-            f"circular dependency detected on stage: {name}", parsed.stages[cyclic].line
+            f"circular dependency detected on stage: {name}", dockerfile.stages[cyclic].line
         )
-    order = tuple(stage_graphs.build_order(graph, range(len(parsed.stages))))
-    for index in order:
-        stage = parsed.stages[index]
-        base_stage, base_image = bases[index]
-        parent = planned[base_stage] if base_stage is not None else None
-        planned[index] = _dispatch(parsed, stage, parent, base_stage, base_image, args, meta)
-    needed = stage_graphs.needed_by(graph, target_index)
-    stages = tuple(p for p in planned if p)
-    return Plan(parsed, stages, target_index, frozenset(needed), order, meta)
+    return graph
 
 
 def _dependency_refs(ins: Instruction) -> list[str]:
@@ -389,76 +435,176 @@ def _parse_mount(raw: str, dockerfile: Dockerfile, line: int) -> Mount:
     )
 
 
+@dataclass
+class _StageState:
+    """What the next instruction of a stage sees: ENV, the build args in scope, USER,
+    WORKDIR and SHELL. Mutable on purpose: it is the dispatch loop's state, changed by
+    each instruction in turn (``after``), and never leaves this module."""
+
+    dockerfile: Dockerfile
+    stage: int
+    build_args: Mapping[str, str]
+    meta: Mapping[str, str]
+    env: dict[str, str] = field(default_factory=dict)
+    args: dict[str, str] = field(default_factory=dict)
+    user: str = ""
+    workdir: str = "/"
+    shell: tuple[str, ...] = DEFAULT_SHELL
+
+    @classmethod
+    def start(
+        cls,
+        dockerfile: Dockerfile,
+        stage: Stage,
+        parent: PlannedStage | None,
+        build_args: Mapping[str, str],
+        meta: Mapping[str, str],
+    ) -> _StageState:
+        """A stage's state before its first instruction: a stage FROM another stage
+        inherits its image config (ENV, USER, WORKDIR, SHELL); ARGs never carry over."""
+        state = cls(dockerfile, stage.index, build_args, meta)
+        if parent is not None:
+            state.env, state.user = dict(parent.final_env), parent.final_user
+            state.workdir, state.shell = parent.final_workdir, parent.final_shell
+        return state
+
+    @property
+    def escape(self) -> str:
+        return self.dockerfile.escape
+
+    def scope(self) -> dict[str, str]:
+        """The variables an expansion sees: build args, then ENV winning."""
+        return {**self.args, **self.env}
+
+    def common(self) -> dict[str, object]:
+        """The fields every step records of the state it runs in."""
+        return {
+            "stage": self.stage,
+            "env": tuple(self.env.items()),
+            "args": tuple(self.args.items()),
+            "user": self.user,
+            "workdir": self.workdir,
+            "shell": self.shell,
+        }
+
+    def expanded(self, ins: Instruction) -> tuple[str, ...]:
+        """The instruction's words, expanded if the builder expands them for it."""
+        if ins.keyword not in EXPANDED or ins.keyword == "ARG":
+            return ()
+        scope = self.scope()
+        return tuple(expand(a, scope, self.escape) for a in ins.args)
+
+    def after(self, step: Resolved) -> None:
+        """The state after ``step`` (ENV, USER, WORKDIR and SHELL change it)."""
+        keyword = step.keyword
+        if keyword == "ENV":
+            self.env = {**self.env, **dict(_env_pairs(step))}
+        elif keyword == "USER" and step.values:
+            self.user = step.values[0]
+        elif keyword == "WORKDIR":
+            self.workdir = step.path
+        elif keyword == "SHELL":
+            self.shell = tuple(step.instruction.args)
+
+
+def _run(ins: Instruction, state: _StageState) -> Resolved:
+    """RUN: the command as the shell gets it, its mounts and network."""
+    command = ins.args if ins.json else (*state.shell, ins.args[0] if ins.args else "")
+    if ins.heredocs:
+        command = (*state.shell, heredoc_script(ins.args[0], ins.heredocs))
+    mounts = tuple(_parse_mount(m, state.dockerfile, ins.line) for m in ins.flag_values("mount"))
+    return RunStep(
+        ins,
+        **state.common(),
+        command=tuple(command),
+        mounts=mounts,
+        network=ins.flag("network") or "default",
+    )
+
+
+def _workdir(ins: Instruction, state: _StageState) -> Resolved:
+    """WORKDIR: the folder, resolved against the one before it."""
+    values = state.expanded(ins)
+    path = values[0] if values else ""
+    workdir = posixpath.normpath(posixpath.join(state.workdir, path)) if path else state.workdir
+    return WorkdirStep(ins, **{**state.common(), "workdir": workdir}, path=workdir)
+
+
+def _arg(ins: Instruction, state: _StageState) -> Resolved:
+    """ARG: each declaration in turn gives the name a value (``_declare``)."""
+    step = ArgStep(ins, **state.common(), values=tuple(ins.args))
+    for raw in ins.args:
+        _declare(raw, state.args, state.build_args, state.scope(), state.escape, state.meta)
+    return step
+
+
+def _metadata(ins: Instruction, state: _StageState) -> Resolved:
+    """Every other instruction: its words, expanded where the builder expands them."""
+    return MetadataStep(ins, **state.common(), values=state.expanded(ins))
+
+
+def _copy(ins: Instruction, state: _StageState) -> Resolved:
+    """COPY and ADD: sources, an absolute destination, ``--from`` resolved, the flags."""
+    scope, escape = state.scope(), state.escape
+    sources, dest, inline = _copy_words(ins, scope, escape)
+    from_ref = ins.flag("from")
+    from_stage = from_image = None
+    if from_ref:
+        from_ref = expand(from_ref, scope, escape)
+        from_stage, from_image = _from_ref(state.dockerfile, from_ref, ins.line)
+    return CopyStep(
+        ins,
+        **state.common(),
+        sources=tuple(sources),
+        dest=_absolute_dest(dest, state.workdir),
+        from_stage=from_stage,
+        from_image=from_image,
+        chown=expand(ins.flag("chown") or "", scope, escape),
+        chmod=ins.flag("chmod") or "",
+        link=(ins.flag("link") or "false") != "false",
+        inline=inline,
+        excludes=tuple(expand(p, scope, escape) for p in ins.flag_values("exclude")),
+    )
+
+
+DISPATCH = {
+    "RUN": _run,
+    "COPY": _copy,
+    "ADD": _copy,
+    "WORKDIR": _workdir,
+    "ARG": _arg,
+}
+"""One function per instruction that is more than its words; the others: ``_metadata``."""
+
+
 def _dispatch(
-    dockerfile: Dockerfile,
+    state: _StageState,
     stage: Stage,
     parent: PlannedStage | None,
     base_stage: int | None,
     base_image: str | None,
-    build_args: Mapping[str, str],
-    meta: Mapping[str, str],
 ) -> PlannedStage:
-    escape = dockerfile.escape
-    env: dict[str, str] = {}
-    user, workdir, shell = "", "/", DEFAULT_SHELL
-    if parent is not None:  # a stage FROM another stage inherits its image config
-        env, user = dict(parent.final_env), parent.final_user
-        workdir, shell = parent.final_workdir, parent.final_shell
-    args: dict[str, str] = {}
+    """Walk a stage's instructions, each through its keyword's function."""
     steps: list[Resolved] = []
     # `FROM parent` runs the parent stage's ONBUILD triggers first (both builders; seen on
     # Docker 20.10 and 28.5: [child 1/1] RUN <trigger>, [child 1/3] ONBUILD RUN <trigger>).
     triggers = [i.trigger for i in parent.stage.instructions if i.trigger] if parent else []
     for position, ins in enumerate((*triggers, *stage.instructions)):
-        scope = {**args, **env}
-        values: tuple[str, ...] = ()
-        common = dict(
-            stage=stage.index,
-            env=tuple(env.items()),
-            args=tuple(args.items()),
-            user=user,
-            workdir=workdir,
-            shell=shell,
-        )
-        if ins.keyword in EXPANDED and ins.keyword not in ("ARG",):
-            values = tuple(expand(a, scope, escape) for a in ins.args)
-        if ins.keyword == "RUN":
-            command = ins.args if ins.json else (*shell, ins.args[0] if ins.args else "")
-            if ins.heredocs:
-                command = (*shell, heredoc_script(ins.args[0], ins.heredocs))
-            mounts = tuple(_parse_mount(m, dockerfile, ins.line) for m in ins.flag_values("mount"))
-            step = Resolved(
-                ins,
-                **common,
-                command=tuple(command),
-                mounts=mounts,
-                network=ins.flag("network") or "default",
-            )
-        elif ins.keyword in ("COPY", "ADD"):
-            step = _copy(dockerfile, ins, common, scope, workdir)
-        elif ins.keyword == "WORKDIR":
-            path = values[0] if values else ""
-            workdir = posixpath.normpath(posixpath.join(workdir, path)) if path else workdir
-            step = Resolved(ins, **{**common, "workdir": workdir}, path=workdir)
-        else:
-            step = Resolved(ins, **common, values=values)
-            if ins.keyword == "ARG":
-                step = Resolved(ins, **common, values=tuple(ins.args))
-                for raw in ins.args:
-                    _declare(raw, args, build_args, scope, escape, meta)
-                    scope = {**args, **env}
+        step = DISPATCH.get(ins.keyword, _metadata)(ins, state)
         if position < len(triggers):
-            step = _as_trigger(step)
+            step = replace(step, trigger=True)
         steps.append(step)
-        env, user, workdir, shell = _after(step, env, user, workdir, shell)
+        state.after(step)
     return PlannedStage(
-        stage, base_stage, base_image, tuple(steps), tuple(env.items()), user, workdir, shell
+        stage,
+        base_stage,
+        base_image,
+        tuple(steps),
+        tuple(state.env.items()),
+        state.user,
+        state.workdir,
+        state.shell,
     )
-
-
-def _as_trigger(step: Resolved) -> Resolved:
-    values = {name: getattr(step, name) for name in Resolved.__slots__}
-    return Resolved(**{**values, "trigger": True})
 
 
 _SINGLE_HEREDOC = re.compile(r"<<-?\s*([\"']?)[^\s\"'<>]+\1")
@@ -480,31 +626,17 @@ def heredoc_script(command: str, heredocs: tuple[Heredoc, ...]) -> str:
     return command + "".join(f"\n{h.content}{h.name}" for h in heredocs)
 
 
-def _after(step: Resolved, env: dict, user: str, workdir: str, shell: tuple) -> tuple:
-    """The stage state after ``step`` (ENV, USER, WORKDIR and SHELL change it)."""
-    keyword = step.keyword
-    if keyword == "ENV":
-        env = dict(env)
-        env.update(_env_pairs(step))
-    elif keyword == "USER" and step.values:
-        user = step.values[0]
-    elif keyword == "WORKDIR":
-        workdir = step.path
-    elif keyword == "SHELL":
-        shell = tuple(step.instruction.args)
-    return env, user, workdir, shell
-
-
 def _env_pairs(step: Resolved) -> list[tuple[str, str]]:
     """``ENV A=1 B=2`` (pairs) or the old ``ENV A 1`` form, as the parser split them."""
     words = list(step.values)
     return [(words[i], words[i + 1] if i + 1 < len(words) else "") for i in range(0, len(words), 2)]
 
 
-def _copy(
-    dockerfile: Dockerfile, ins: Instruction, common: dict, scope: Mapping[str, str], workdir: str
-) -> Resolved:
-    escape = dockerfile.escape
+def _copy_words(
+    ins: Instruction, scope: Mapping[str, str], escape: str
+) -> tuple[list[str], str, tuple[tuple[str, str], ...]]:
+    """A COPY/ADD's expanded sources and destination, and its heredoc files
+    ``(name, content)``."""
     words = [expand(a, scope, escape) for a in ins.args]
     inline: tuple[tuple[str, str], ...] = ()
     if ins.heredocs:  # `COPY <<NAME /dest`: a file made from the heredoc (Dockerfile 1.4+)
@@ -518,24 +650,12 @@ def _copy(
         if len(words) == 1:
             words = ["", *words]
     *sources, dest = words
-    sources = [s for s in sources if s]
-    from_ref = ins.flag("from")
-    from_stage = from_image = None
-    if from_ref:
-        from_stage, from_image = _from_ref(dockerfile, expand(from_ref, scope, escape), ins.line)
+    return [s for s in sources if s], dest, inline
+
+
+def _absolute_dest(dest: str, workdir: str) -> str:
+    """The destination against WORKDIR; a folder destination (``/``, ``.``) ends in ``/``."""
     absolute = dest if dest.startswith("/") else posixpath.join(workdir, dest)
     if dest.endswith("/") or dest in (".", "./") or dest.endswith("/."):
         absolute = absolute.rstrip("/.") + "/" if absolute.rstrip("/.") else "/"
-    return Resolved(
-        ins,
-        **common,
-        sources=tuple(sources),
-        dest=absolute,
-        from_stage=from_stage,
-        from_image=from_image,
-        chown=expand(ins.flag("chown") or "", scope, escape),
-        chmod=ins.flag("chmod") or "",
-        link=(ins.flag("link") or "false") != "false",
-        inline=inline,
-        excludes=tuple(expand(p, scope, escape) for p in ins.flag_values("exclude")),
-    )
+    return absolute

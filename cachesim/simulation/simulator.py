@@ -22,6 +22,12 @@ import dockerfile as dockerfile_parser
 from cachesim.builders import buildkit
 from cachesim.builders import classic as legacy
 from cachesim.builders.cache import BuildCache, Record, digest
+from cachesim.builders.definitions import (
+    CopyDefinition,
+    Definition,
+    FromDefinition,
+    RunDefinition,
+)
 from cachesim.builders.fs import FileSystem
 from cachesim.builders.inputs import BuildContext
 from cachesim.context.workspace import BuildRequest
@@ -318,13 +324,7 @@ class _Walk:
                 failed = _result(label, number, total, step, "failed", failure.reason)
                 self._keep(index, step, replace(failed, shown=self.rules.printed(step)))
                 raise _Failed(failure, step.instruction.line, step.keyword) from None
-            definition = {
-                "keyword": step.keyword,
-                "text": step.instruction.text,
-                "line": step.instruction.line,
-                **definition,
-            }
-            key = digest(parent, key_fields(definition))
+            key = digest(parent, definition.key())
             copied = False
             if self.rules.merges_link(step):
                 key, copied = self._linked(parent, definition)
@@ -334,10 +334,10 @@ class _Walk:
                     f"{reason}; --link: the copied layer itself was reused, only its merge "
                     "onto the layers below ran"
                 )
-            if status == "cached" and definition.get("_same"):
-                reason = definition["_same"]  # the source stage re-ran with the same output
-            if status == "built" and definition.get("_fails"):
-                failure = BuildFailure(definition["_fails"], step.instruction.line)
+            if status == "cached" and isinstance(definition, CopyDefinition) and definition.same:
+                reason = definition.same  # the source stage re-ran with the same output
+            if status == "built" and isinstance(definition, RunDefinition) and definition.fails:
+                failure = BuildFailure(definition.fails, step.instruction.line)
                 failed = _result(label, number, total, step, "failed", failure.reason)
                 self._keep(index, step, failed)
                 raise _Failed(failure, step.instruction.line, step.keyword)
@@ -365,11 +365,11 @@ class _Walk:
         """Keep a printed step with the stage and instruction it came from (the trace)."""
         self.traces.append(StepTrace(result, stage, step))
 
-    def _linked(self, parent: str, definition: dict) -> tuple[str, bool]:
+    def _linked(self, parent: str, definition: Definition) -> tuple[str, bool]:
         """``COPY --link`` on the containerd store: the copy is made on an empty layer,
         keyed without the steps above (``copy_key``), then merged onto them; the step's
         key is the merge's. Returns it, and whether the copy itself was in the cache."""
-        copy_key = digest("link", key_fields(definition))
+        copy_key = digest("link", definition.key())
         copied = copy_key in self.history.cache or copy_key in self.made
         if not copied:
             self.history.cache.put(
@@ -402,7 +402,7 @@ class _Walk:
             "FROM",
             "built" if reason else "cached",
             reason,
-            digest("FROM", image_key(ref), version),
+            FromDefinition(keyword="FROM", image=image_key(ref), version=version).key(),
             is_from=True,
             shown=self.rules.printed_from(ref, ins.command),
         )
@@ -420,8 +420,10 @@ class _Walk:
         images.append(digest(key, "image", self.history.builds, len(images)))
         return images[-1]
 
-    def _status(self, key: str, parent: str, definition: dict, last: StepResult | None):
-        if self.request.no_cache and self.rules.no_cache_applies(definition["keyword"]):
+    def _status(
+        self, key: str, parent: str, definition: Definition, last: StepResult | None
+    ) -> tuple[str, str]:
+        if self.request.no_cache and self.rules.no_cache_applies(definition.keyword):
             return "built", "--no-cache: the build does not look in the cache"
         if key in self.made:
             return self.rules.twin_status, (
@@ -449,14 +451,6 @@ class _Walk:
             ignored=ignored,
         )
         return "built", reason
-
-
-def key_fields(definition: Mapping[str, Any]) -> dict[str, Any]:
-    """What of a step's definition its cache key holds: not the text as written or the
-    line, nor the explanations (keys starting with ``_``)."""
-    return {
-        k: v for k, v in definition.items() if k not in ("text", "line") and not k.startswith("_")
-    }
 
 
 def _result(
