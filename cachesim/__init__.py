@@ -39,7 +39,7 @@ from cachesim.output.teach import (
     steps_table,
     total_seconds,
 )
-from cachesim.sources.scenario import Scenario
+from cachesim.sources.scenario import Scenario, for_builder
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -142,7 +142,7 @@ def simulate(
     if builder is not None:
         if builder not in BUILDERS:
             raise InputError(f"unknown builder {builder!r} (one of {BUILDERS})")
-        scenario = replace(scenario, engine=builder)
+        scenario = for_builder(scenario, builder)
     traced = simulator.trace(scenario, buildkit)
     return cost.apply_costs(scenario, traced, profile) if costs else traced.result
 

@@ -16,3 +16,34 @@ def cachesim(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
         cwd=cwd,
         timeout=60,
     )
+
+
+def scenario_named(name: str):
+    """tests/scenarios/NAME(.yaml), loaded. ``NAME-legacy`` where no such file exists is the
+    classic-builder pair of NAME (a scenario with ``builders: [buildkit, legacy]``, which
+    replaced the separate ``-legacy`` copies): ``for_builder(load(NAME), "legacy")``."""
+    from cachesim.sources.scenario import for_builder, load
+
+    name = name.removesuffix(".yaml")
+    path = ROOT / "tests" / "scenarios" / f"{name}.yaml"
+    base = ROOT / "tests" / "scenarios" / f"{name.removesuffix('-legacy')}.yaml"
+    if path.exists() or not name.endswith("-legacy"):
+        return load(path)
+    return for_builder(load(base), "legacy")
+
+
+def builder_pairs(paths, name_of=lambda path: path.stem) -> list:
+    """pytest params ``(path, builder)``, one per builder each scenario names (``builders:``).
+    The id is ``name_of(path)``, plus ``-BUILDER`` for a builder after the first: the ids the
+    separate ``-legacy`` copies had before ``builders: [buildkit, legacy]`` replaced them."""
+    import pytest
+
+    from cachesim.sources.scenario import load
+
+    params = []
+    for path in paths:
+        builders = load(path).builders
+        for builder in builders:
+            suffix = "" if builder == builders[0] else f"-{builder}"
+            params.append(pytest.param(path, builder, id=f"{name_of(path)}{suffix}"))
+    return params

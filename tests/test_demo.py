@@ -3,7 +3,7 @@
 The expected statuses are Docker's documented rule ("once a layer changes, all downstream
 layers need to be rebuilt", https://docs.docker.com/build/cache/), seen on the engine in
 tests/scenarios/copy-before-install.yaml and deps-first-edit-source.yaml; the classic
-builder making a step of LABEL is engine-findings section 7 (label-change-legacy.yaml).
+builder making a step of LABEL is engine-findings section 7 (label-change.yaml, the legacy builder).
 """
 
 import fcntl

@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 
 from cachesim.simulation.simulator import simulate
-from cachesim.sources.scenario import load, loads
+from cachesim.sources.scenario import loads
+from tests.helpers import scenario_named
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
 
 def statuses(path: str, version: str = "0.25") -> list[list[tuple[int, str]]]:
     """Per build, (line, status) of every predicted step."""
-    result = simulate(load(SCENARIOS / path), version)
+    result = simulate(scenario_named(path), version)
     return [[(s.line, s.status) for s in b.steps] for b in result.builds]
 
 
@@ -45,8 +46,8 @@ def test_healthcheck_change_is_a_step_for_the_classic_builder():
 )
 def test_healthcheck_start_interval_is_refused_by_docker_20_10_only(name):
     """`--start-interval` (Dockerfile 1.6): 20.10 stops at parsing, 28.5 builds."""
-    old = simulate(load(SCENARIOS / f"{name}.yaml"), "0.8").builds[0]
-    new = simulate(load(SCENARIOS / f"{name}.yaml"), "0.25").builds[0]
+    old = simulate(scenario_named(f"{name}.yaml"), "0.8").builds[0]
+    new = simulate(scenario_named(f"{name}.yaml"), "0.25").builds[0]
     assert old.error == "dockerfile parse error line 2: Unknown flag: start-interval"
     assert old.steps == () and new.error is None
 
@@ -56,7 +57,7 @@ def test_healthcheck_start_interval_is_refused_by_docker_20_10_only(name):
 
 def _copied(path: str, version: str, build: int = 1) -> list[str]:
     """The statuses of the COPY steps of one build."""
-    steps = simulate(load(SCENARIOS / path), version).builds[build].steps
+    steps = simulate(scenario_named(path), version).builds[build].steps
     return [s.status for s in steps if s.keyword == "COPY"]
 
 
@@ -94,10 +95,10 @@ def test_bare_global_arg_hides_the_platform_on_buildkit_0_8_only(
 
 def test_platform_args_in_from_lines():
     """BuildKit: `FROM alpine:${TARGETARCH}` is alpine:amd64; classic: `alpine:` is refused."""
-    result = simulate(load(SCENARIOS / "platform-args-from.yaml"))
+    result = simulate(scenario_named("platform-args-from.yaml"))
     assert result.builds[0].error is None
     assert [s.status for s in result.builds[1].steps] == ["cached", "cached", "built", "built"]
-    legacy = simulate(load(SCENARIOS / "platform-args-from-legacy.yaml")).builds[0]
+    legacy = simulate(scenario_named("platform-args-from-legacy.yaml")).builds[0]
     assert legacy.error == "invalid reference format" and legacy.error_line == 1
 
 
@@ -107,12 +108,10 @@ def test_platform_args_in_from_lines():
 @pytest.mark.parametrize("name", ["add-url", "add-url-legacy"])
 def test_add_url_is_keyed_by_the_downloaded_content(name):
     """Same bytes: cached; new bytes: rebuilt; old bytes again or a mirror: cached."""
-    builds = [
-        [s.status for s in b.steps] for b in simulate(load(SCENARIOS / f"{name}.yaml")).builds
-    ]
+    builds = [[s.status for s in b.steps] for b in simulate(scenario_named(f"{name}.yaml")).builds]
     adds = [statuses[1] for statuses in builds]
     assert adds == ["built", "cached", "built", "cached", "cached"]
-    reason = simulate(load(SCENARIOS / f"{name}.yaml")).builds[2].steps[1].reason
+    reason = simulate(scenario_named(f"{name}.yaml")).builds[2].steps[1].reason
     assert reason == "the file it downloads (tool.txt) came back with other content"
 
 
@@ -175,7 +174,7 @@ def test_verify_rewrites_add_urls_keeping_lines_and_file_names():
 @pytest.mark.parametrize("name", ["base-update-two-stages", "base-update-two-stages-legacy"])
 def test_both_stages_see_an_updated_base(name):
     """Every FROM of the updated image is built, and so is every step on it."""
-    build = simulate(load(SCENARIOS / f"{name}.yaml")).builds[1]
+    build = simulate(scenario_named(f"{name}.yaml")).builds[1]
     assert {s.status for s in build.steps} == {"built"}
     second_run = next(s for s in build.steps if s.line == 5)
     assert second_run.reason == "the image python:3.12 changed (a new digest was published)"
@@ -184,7 +183,7 @@ def test_both_stages_see_an_updated_base(name):
 @pytest.mark.parametrize("name", ["from-build-arg", "from-build-arg-legacy"])
 def test_from_through_a_build_argument(name):
     """--build-arg PY=3.11: the FROM is built with a reason naming python:3.11; back: cached."""
-    builds = simulate(load(SCENARIOS / f"{name}.yaml")).builds
+    builds = simulate(scenario_named(f"{name}.yaml")).builds
     from_step = next(s for s in builds[1].steps if s.is_from)
     assert from_step.status == "built"
     assert "python:3.11 (through a build argument)" in from_step.reason
@@ -278,7 +277,7 @@ def test_size_content_depends_on_path_and_size_only():
     from cachesim.context.snapshot import generated_content
     from cachesim.sources.scenario import replay
 
-    steps = replay(load(SCENARIOS / "edit-size-revert.yaml"))
+    steps = replay(scenario_named("edit-size-revert.yaml"))
     assert steps[2].request.files["data.bin"].content == generated_content("data.bin", 3000)
     assert steps[2].request.files["data.bin"].content == steps[0].request.files["data.bin"].content
     blob = generated_content("extra/blob.bin", 100)
@@ -301,7 +300,7 @@ def test_a_lone_continuation_on_the_last_line_is_an_unknown_instruction(name):
     """The engine refuses it before any step, naming the line (these exact texts: 20.10's
     BuildKit 0.8, then 28.5's 0.25, probed there with the same last line)."""
     for version, said in (("0.8", "parse error line 4"), ("0.25", "parse error on line 4")):
-        build = simulate(load(SCENARIOS / f"{name}.yaml"), version).builds[2]
+        build = simulate(scenario_named(f"{name}.yaml"), version).builds[2]
         assert build.steps == ()
         assert (build.error, build.error_line) == (
             f"dockerfile {said}: unknown instruction: ",
@@ -316,8 +315,8 @@ def test_a_trailing_continuation_changes_nothing():
 
 def test_an_empty_run_fails_with_the_classic_builder_only():
     """`RUN \\` at the end: BuildKit succeeds, the classic builder's shell exits 2."""
-    assert simulate(load(SCENARIOS / "continuation-at-end.yaml")).builds[3].error is None
-    legacy = simulate(load(SCENARIOS / "continuation-at-end-legacy.yaml")).builds[3]
+    assert simulate(scenario_named("continuation-at-end.yaml")).builds[3].error is None
+    legacy = simulate(scenario_named("continuation-at-end-legacy.yaml")).builds[3]
     assert legacy.error == "The command '/bin/sh -c' returned a non-zero code: 2"
 
 
@@ -347,13 +346,13 @@ def test_plots_of_a_failed_build_say_where_it_fails():
     from cachesim.cost.model import apply_costs
     from cachesim.output import plot
 
-    scenario = load(SCENARIOS / "copy-missing-file.yaml")
+    scenario = scenario_named("copy-missing-file.yaml")
     build = apply_costs(scenario, simulate(scenario)).builds[0]
     for figure in (plot.timeline(build), plot.layers(build)):
         title = figure.axes[0].get_title(loc="left")
         assert "the build fails at line 4 (COPY requirement.txt .)" in title
         assert "image 1 B" not in title
-    rejected = simulate(load(SCENARIOS / "continuation-at-end.yaml")).builds[2]
+    rejected = simulate(scenario_named("continuation-at-end.yaml")).builds[2]
     assert plot.failure_text(rejected).startswith(
         "the build fails before any step (Dockerfile line 4)"
     )

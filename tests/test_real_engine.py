@@ -1,11 +1,11 @@
 """Every scenario in tests/scenarios, run on both real Docker engines and compared step by step.
 
 This is the suite's ground truth: the expected cache behaviour is whatever the engine does
-(BuildKit, or the classic builder where the scenario says `engine: legacy`), observed
+(with each builder the scenario names in `builders:`, or its one `engine:`), observed
 now, on this machine, on Docker 20.10 (BuildKit v0.8) and on Docker 28.5 (BuildKit
 v0.25), each predicted with the rules of the BuildKit it carries (verify reads the
 engine's version). A scenario with ``image_store: containerd`` runs on a 28.5 daemon with
-the containerd image store only. A difference is a simulator bug, or, labelled as such, a
+the containerd image store only. Each (scenario, builder) pair is one test per engine. A difference is a simulator bug, or, labelled as such, a
 command the stand-in base could not run. Needs the engines: see conftest.py (they fail,
 never skip, when one cannot start).
 """
@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from cachesim.engine.verify import verify_scenario
-from cachesim.sources.scenario import load
+from cachesim.sources.scenario import for_builder, load
 from tests.conftest import FIXTURE_OF
+from tests.helpers import builder_pairs
 
 HERE = Path(__file__).parent
 # realworld-pending/ holds real-world scenarios that wait for a fix elsewhere
@@ -35,12 +36,18 @@ def engines_for(path: Path) -> list[str]:
     return [MODERN_ONLY_STORES[store]] if store in MODERN_ONLY_STORES else ["20.10", "28.5"]
 
 
+def _name(path: Path) -> str:
+    """The path under scenarios/, without `.yaml`: the test id's start."""
+    return path.relative_to(HERE / "scenarios").with_suffix("").as_posix()
+
+
 def scenario_runs() -> list:
-    """One test per (scenario, engine); the id is the path under scenarios/ and the engine."""
+    """One test per (scenario, builder, engine)."""
     runs = []
-    for path in SCENARIOS:
-        name = path.relative_to(HERE / "scenarios").with_suffix("").as_posix()
-        runs += [pytest.param(path, key, id=f"{name}-{key}") for key in engines_for(path)]
+    for pair in builder_pairs(SCENARIOS, _name):
+        path, builder = pair.values
+        keys = engines_for(path)
+        runs += [pytest.param(path, builder, key, id=f"{pair.id}-{key}") for key in keys]
     return runs
 
 
@@ -48,13 +55,13 @@ RUNS = scenario_runs()
 
 
 @pytest.mark.engine
-@pytest.mark.parametrize(("path", "engine_key"), RUNS)
-def test_scenario_agrees_with_the_real_engine(path, engine_key, request, monkeypatch):
-    """The prediction matches the engine on every step of every build."""
+@pytest.mark.parametrize(("path", "builder", "engine_key"), RUNS)
+def test_scenario_agrees_with_the_real_engine(path, builder, engine_key, request, monkeypatch):
+    """The prediction matches the engine on every step of every build, with that builder."""
     engine = request.getfixturevalue(FIXTURE_OF[engine_key])
     engine.use(monkeypatch)
     request.node.user_properties.append(("cachesim_engine", engine.label))
-    scenario = load(path)
+    scenario = for_builder(load(path), builder)
     verdict = verify_scenario(scenario, docker=engine.docker, facts=engine.facts)
     request.node.user_properties.append(("cachesim_not_verifiable", int(bool(verdict.skipped))))
     assert verdict.skipped is None, f"{path.name} is not verifiable: {verdict.skipped}"
@@ -63,18 +70,23 @@ def test_scenario_agrees_with_the_real_engine(path, engine_key, request, monkeyp
     details = "\n".join(d.describe() for d in verdict.differences)
     logs = "\n".join(verdict.logs)
     assert not verdict.differences, (
-        f"{path.name} on {engine.label}: {verdict.summary()}:\n{details}\n{logs}"
+        f"{path.name} ({builder}) on {engine.label}: {verdict.summary()}:\n{details}\n{logs}"
     )
 
 
 def test_enough_scenarios_cover_the_rules():
-    """At least 60 scenarios, each run on both engines unless its image store says otherwise."""
+    """At least 60 scenarios; every (scenario, builder) pair runs on both engines unless its
+    image store says otherwise; at least the 235 pairs per engine of the separate `-legacy`
+    files, and both builders well covered."""
     assert len(SCENARIOS) >= 60
-    keys = [param.values[1] for param in RUNS]
-    on_both = sum(1 for path in SCENARIOS if engines_for(path) == ["20.10", "28.5"])
-    assert keys.count("20.10") == keys.count("28.5") == on_both >= 60
+    keys = [param.values[2] for param in RUNS]
+    pairs = [(path, builder) for path in SCENARIOS for builder in load(path).builders]
+    on_both = sum(1 for path, _ in pairs if engines_for(path) == ["20.10", "28.5"])
+    assert keys.count("20.10") == keys.count("28.5") == on_both >= 235
     assert len(RUNS) == 2 * on_both + keys.count("28.5-containerd")
     assert len({param.id for param in RUNS}) == len(RUNS)
+    builders = [builder for _, builder in pairs]
+    assert builders.count("buildkit") >= 60 and builders.count("legacy") >= 60
 
 
 def _scenario(tmp_path: Path, text: str) -> Path:

@@ -17,7 +17,8 @@ import pytest
 
 from cachesim.core.versions import BUILDKIT_VERSIONS
 from cachesim.simulation.simulator import simulate
-from cachesim.sources.scenario import load
+from cachesim.sources.scenario import for_builder, load
+from tests.helpers import builder_pairs
 
 HERE = Path(__file__).parent / "scenarios"
 REALWORLD = sorted((HERE / "realworld").glob("*.yaml"))
@@ -49,12 +50,13 @@ def test_stand_in_adaptations_are_marked(path):
         assert any(STANDIN_COMMENT.match(line) for line in text.splitlines()), path.name
 
 
-@pytest.mark.parametrize("path", REALWORLD, ids=lambda p: p.stem)
+@pytest.mark.parametrize(("path", "builder"), builder_pairs(REALWORLD))
 @pytest.mark.parametrize("version", BUILDKIT_VERSIONS)
-def test_each_verified_scenario_simulates_without_a_failed_build(path, version):
-    """Every build of a verified scenario succeeds on both engines, so the simulation of
-    both BuildKits predicts no failure either (a predicted failure would be a defect)."""
-    result = simulate(load(path), version)
+def test_each_verified_scenario_simulates_without_a_failed_build(path, builder, version):
+    """Every build of a verified scenario succeeds on both engines with each builder it
+    names, so the simulation of both BuildKits predicts no failure either (a predicted
+    failure would be a defect)."""
+    result = simulate(for_builder(load(path), builder), version)
     assert [b.error for b in result.builds if b.error] == []
 
 

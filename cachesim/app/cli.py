@@ -12,14 +12,14 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 
 from cachesim import __version__
+from cachesim.builders.registry import NAMES as BUILDER_NAMES
 from cachesim.core.errors import InputError
 from cachesim.core.versions import BUILDKIT_VERSIONS, DEFAULT_BUILDKIT
 from cachesim.output import report
 from cachesim.simulation.simulator import trace
-from cachesim.sources.scenario import load
+from cachesim.sources.scenario import for_builder, load
 
 EPILOG = """\
 exit status:
@@ -144,7 +144,8 @@ def _parser() -> argparse.ArgumentParser:
         "verify",
         help="run scenarios on a real Docker engine and compare with the prediction",
         description="Run each build of each scenario on the Docker engine that DOCKER_HOST "
-        "names (with the scenario's engine: BuildKit or the classic builder), compare every "
+        "names (with each builder the scenario names: BuildKit, the classic builder, or both), "
+        "compare every "
         "step with the prediction and print the differences. It creates its own images and "
         "cache entries and removes them afterwards; it touches nothing else.",
         epilog=EPILOG,
@@ -171,6 +172,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=BUILDKIT_VERSIONS,
         help="predict with this BuildKit's rules (default: the one the engine's Docker "
         "version carries: 20.10 -> 0.8, 28.5 -> 0.25)",
+    )
+    verify.add_argument(
+        "--builder",
+        choices=BUILDER_NAMES,
+        help="verify with this builder only (default: every builder the scenario names, "
+        "its `builders:` or its one `engine:`)",
     )
     _replay_parser(sub)
     _diff_parser(sub)
@@ -240,12 +247,12 @@ def _run(args: argparse.Namespace) -> int:
             raise InputError("--engine both prints text only (no --format json, no --plot)")
         results = [
             apply_costs(variant, trace(variant, args.buildkit), _profile(args, variant))
-            for variant in (replace(scenario, engine=e) for e in ("buildkit", "legacy"))
+            for variant in (for_builder(scenario, e) for e in ("buildkit", "legacy"))
         ]
         sys.stdout.write(report.engines_text(*results))
         return 0
     if args.engine:
-        scenario = replace(scenario, engine=args.engine)
+        scenario = for_builder(scenario, args.engine)
     result = apply_costs(scenario, trace(scenario, args.buildkit), _profile(args, scenario))
     if args.plot:
         from cachesim.output import plot

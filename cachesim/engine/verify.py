@@ -22,13 +22,14 @@ import sys
 import time
 from dataclasses import dataclass, field, replace
 
+from cachesim.context.changes import BaseImage, DockerfileChange, replay
 from cachesim.core.errors import InputError
 from cachesim.engine import EngineError, compare, engine_answers, run_builds
 from cachesim.engine.compare import Difference
 from cachesim.engine.daemon import EngineFacts, engine_facts
 from cachesim.engine.enginefile import without_syntax
 from cachesim.simulation.simulator import images_of, simulate
-from cachesim.sources.scenario import Scenario, load, replay
+from cachesim.sources.scenario import Scenario, for_builder, load, pairs
 
 STORE_HINT = {
     "containerd": "start dockerd 28.5 with --feature containerd-snapshotter=true",
@@ -85,8 +86,8 @@ def as_the_engine_reads(scenario: Scenario) -> Scenario:
         replace(
             build,
             changes=tuple(
-                replace(c, subject=without_syntax(c.subject))
-                if c.kind == "dockerfile" and c.subject
+                replace(c, text=without_syntax(c.text))
+                if isinstance(c, DockerfileChange) and c.text
                 else c
                 for c in build.changes
             ),
@@ -157,20 +158,29 @@ def verify_scenario(
     )
 
 
-def verify_command(args: argparse.Namespace) -> int:
-    """The CLI entry: exit 0 all agree, 1 any difference, 2 bad input, 3 no engine."""
-    scenarios = [load(path) for path in args.scenarios]  # bad input stops before the engine
+def _pairs_to_verify(args: argparse.Namespace) -> list[Scenario]:
+    """The (scenario, builder) pairs to run: each builder a scenario names, or ``--builder``.
+    Loading them all first means bad input stops before the engine is touched."""
+    loaded = [load(path) for path in args.scenarios]
+    builder = getattr(args, "builder", None)
+    if builder:
+        scenarios = [for_builder(scenario, builder) for scenario in loaded]
+    else:
+        scenarios = [pair for scenario in loaded for pair in pairs(scenario)]
     if not args.standin_bases:
         for scenario in scenarios:
-            if any(
-                b.changes and any(c.kind == "base_image" for c in b.changes)
-                for b in scenario.builds
-            ):
+            if any(isinstance(c, BaseImage) for b in scenario.builds for c in b.changes):
                 raise InputError(
                     "a base_image change needs --standin-bases (a real "
                     "registry image cannot be re-published here)",
                     scenario.source,
                 )
+    return scenarios
+
+
+def verify_command(args: argparse.Namespace) -> int:
+    """The CLI entry: exit 0 all agree, 1 any difference, 2 bad input, 3 no engine."""
+    scenarios = _pairs_to_verify(args)  # bad input stops before the engine
     if not engine_answers(args.docker):
         print(
             "error: no Docker engine answers (set DOCKER_HOST, or start one with "

@@ -358,12 +358,13 @@ def _simulated(scenario: Scenario, dockerfile: str, builder: str) -> SimulationR
     before it in the layer order."""
     from cachesim.cost.model import apply_costs
     from cachesim.simulation.simulator import simulate
+    from cachesim.sources.scenario import for_builder
 
     key = (id(scenario), dockerfile, builder)
     if key not in _SIMULATED:
         if len(_SIMULATED) >= _KEEP:
             del _SIMULATED[next(iter(_SIMULATED))]
-        variant = replace(scenario, dockerfile=dockerfile, engine=builder)
+        variant = replace(for_builder(scenario, builder), dockerfile=dockerfile)
         result = apply_costs(variant, simulate(variant))
         _SIMULATED[key] = (scenario, result)  # holding it keeps its id
     return _SIMULATED[key][1]

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from cachesim.core.images import image_key
 from cachesim.planning.plan import Resolved
-from cachesim.sources.scenario import image_key
 
 _VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 

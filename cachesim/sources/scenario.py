@@ -1,35 +1,66 @@
-"""Scenarios: load, validate and replay the YAML format of ``shared/spec/scenario-format.md``.
+"""Scenarios: load and validate the YAML format of ``shared/spec/scenario-format.md``.
 
 A scenario is one Dockerfile, one build context and a sequence of builds with the
 changes made before each. Loading checks every key and every change *before* anything is
 simulated, so a typo is one clear ``InputError`` naming the file, the line, the build and
-the change, never a half-run simulation. ``requests`` replays the changes and yields one
-``BuildRequest`` per build: exactly what ``docker build`` would see on disk.
+the change, never a half-run simulation. The changes are parsed into the typed events of
+``cachesim.context.changes``, whose ``replay`` yields one ``PlannedBuild`` per build:
+exactly what ``docker build`` would see on disk.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import dockerfile as dockerfile_parser
 import yaml
 
 from cachesim.builders.reads import DeclaredRun
-from cachesim.context.downloads import is_url
-from cachesim.context.snapshot import (
-    TOUCH_SECONDS,
-    generated_content,
-    normalize,
-    parse_mode,
-    read_folder,
-    under,
+from cachesim.builders.registry import NAMES as BUILDER_NAMES
+from cachesim.context.changes import (
+    CHANGE_TYPES,
+    Add,
+    BaseImage,
+    Build,
+    BuildArg,
+    Change,
+    Chmod,
+    Delete,
+    DockerfileChange,
+    DockerignoreChange,
+    Edit,
+    PlannedBuild,
+    Prune,
+    Rename,
+    Touch,
+    UrlContent,
+    replay,
 )
-from cachesim.context.workspace import BuildRequest, ContextFile
+from cachesim.context.downloads import is_url
+from cachesim.context.snapshot import generated_content, normalize, parse_mode, read_folder
+from cachesim.context.workspace import ContextFile
 from cachesim.core.errors import InputError
+from cachesim.core.images import image_key
+
+__all__ = [
+    "CHANGE_KEYS",
+    "ENGINES",
+    "Build",
+    "Change",
+    "PlannedBuild",
+    "Scenario",
+    "Step",
+    "for_builder",
+    "image_key",
+    "load",
+    "loads",
+    "pairs",
+    "replay",
+    "run_texts",
+]
 
 TOP_KEYS = {
     "name",
@@ -43,6 +74,7 @@ TOP_KEYS = {
     "target",
     "builds",
     # additions to the spec (allowed: "extend it only by adding keys")
+    "builders",
     "verify",
     "verify_reason",
     "timing",
@@ -52,25 +84,14 @@ TOP_KEYS = {
 }
 RUN_KEYS = {"run", "line", "reads", "writes", "fails"}
 BUILD_KEYS = {"name", "changes", "build_args", "target", "no_cache", "timing"}
-CHANGE_KEYS: dict[str, set[str]] = {
-    "edit": {"content", "append", "size"},
-    "add": {"content", "size", "mode"},
-    "delete": set(),
-    "rename": {"to"},
-    "chmod": {"mode"},
-    "touch": set(),
-    "build_arg": {"value"},
-    "dockerfile": set(),
-    "dockerignore": set(),
-    "base_image": set(),
-    "prune": set(),
-    "url": {"content"},  # an addition: what an `ADD https://...` URL serves from now on
-}
-ENGINES = ("buildkit", "legacy")
+# What each change kind accepts besides its own key (the classes say it, once).
+CHANGE_KEYS: dict[str, set[str]] = {kind: set(cls.keys) for kind, cls in CHANGE_TYPES.items()}
+ENGINES = BUILDER_NAMES  # the values `engine:` and `builders:` accept
 # The daemon's image store: the classic graph drivers (vfs, overlay2), or containerd's
 # snapshotters (Docker's `--feature containerd-snapshotter=true`, the default of new installs
 # of Docker 29). COPY --link and image export differ between them (docs/cache-rules.md).
 IMAGE_STORES = ("graphdriver", "containerd")
+Step = PlannedBuild  # the old name: one build with the state it sees
 
 
 class _Lines(dict):
@@ -105,40 +126,12 @@ _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 
 
 @dataclass(frozen=True, slots=True)
-class Change:
-    """One change made to the context, the Dockerfile or the engine before a build."""
-
-    kind: str  # a key of CHANGE_KEYS
-    subject: str | None  # the path, argument name, image ref, or replacement text
-    options: Mapping[str, Any] = field(default_factory=dict)
-    line: int | None = None
-
-    def describe(self) -> str:
-        subject = "" if self.subject is None else str(self.subject)
-        if self.kind in ("dockerfile", "dockerignore"):
-            return f"{self.kind} replaced"
-        return f"{self.kind} {subject}".strip()
-
-
-@dataclass(frozen=True, slots=True)
-class Build:
-    """One ``docker build`` of the sequence."""
-
-    name: str
-    changes: tuple[Change, ...] = ()
-    build_args: Mapping[str, str | None] = field(default_factory=dict)
-    target: str | None = None
-    target_set: bool = False  # the build names its own target (possibly null)
-    no_cache: bool = False
-    line: int | None = None
-    timing: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
 class Scenario:
+    """One scenario file, validated: the world before the first build, and the builds."""
+
     name: str
     description: str
-    engine: str
+    builders: tuple[str, ...]  # the builders it is simulated and verified with, first = default
     dockerfile: str
     dockerignore: str | None
     files: Mapping[str, ContextFile]
@@ -148,10 +141,27 @@ class Scenario:
     source: str = "<scenario>"
     verify: bool = True
     verify_reason: str | None = None
-    timing: Mapping[str, Any] = field(default_factory=dict)
+    timing: Mapping[str, object] = field(default_factory=dict)
     image_store: str = "graphdriver"  # the engine's image store: graphdriver | containerd
     urls: Mapping[str, bytes] = field(default_factory=dict)  # URL -> what it serves at first
     runs: tuple[DeclaredRun, ...] = ()  # what RUNs read and write, or that they fail
+
+    @property
+    def engine(self) -> str:
+        """The first builder (the old single `engine:`): what `simulate` uses by default."""
+        return self.builders[0]
+
+
+def for_builder(scenario: Scenario, name: str) -> Scenario:
+    """The scenario simulated (or verified) with one builder, ``name``: one of its pairs."""
+    if name not in BUILDER_NAMES:
+        raise InputError(f"unknown builder {name!r} (one of {', '.join(BUILDER_NAMES)})")
+    return replace(scenario, builders=(name,))
+
+
+def pairs(scenario: Scenario) -> list[Scenario]:
+    """One scenario per builder it names: the (scenario, builder) pairs to simulate or verify."""
+    return [for_builder(scenario, name) for name in scenario.builders]
 
 
 def load(path: str | Path) -> Scenario:
@@ -189,7 +199,7 @@ class _Reader:
     def fail(self, message: str, line: int | None) -> InputError:
         return InputError(message, self.file, line)
 
-    def _mapping(self, value: Any, what: str, line: int | None) -> _Lines:
+    def _mapping(self, value: object, what: str, line: int | None) -> _Lines:
         if not isinstance(value, _Lines):
             raise self.fail(f"{what} must be a mapping", line)
         return value
@@ -213,7 +223,7 @@ class _Reader:
             raise self.fail(f"'{key}' in {what} must be text", data.lines.get(key))
         return value
 
-    def scenario(self, data: Any) -> Scenario:
+    def scenario(self, data: object) -> Scenario:
         if not isinstance(data, _Lines):
             raise self.fail("a scenario must be a YAML mapping", 1)
         self._keys(data, TOP_KEYS, "the scenario")
@@ -222,11 +232,7 @@ class _Reader:
             raise self.fail(
                 f"bad name '{name}': use letters, digits, '-' and '_'", data.lines.get("name")
             )
-        engine = data.get("engine") or "buildkit"
-        if engine not in ENGINES:
-            raise self.fail(
-                f"unknown engine '{engine}' (buildkit or legacy)", data.lines.get("engine")
-            )
+        builders = self._builders(data)
         dockerfile = self._text(data, "dockerfile", "the scenario", required=True) or ""
         if "files" in data and "context" in data:
             raise self.fail("give either 'files' or 'context', not both", data.lines.get("context"))
@@ -241,22 +247,10 @@ class _Reader:
                 data.lines.get("builds", data.line),
             )
         builds = tuple(self._build(raw, i) for i, raw in enumerate(builds_raw, start=1))
-        verify = data.get("verify", True)
-        if not isinstance(verify, bool):
-            raise self.fail("'verify' must be true or false", data.lines.get("verify"))
-        image_store = data.get("image_store") or "graphdriver"
-        if image_store not in IMAGE_STORES:
-            raise self.fail(
-                f"unknown image_store '{image_store}' (graphdriver or containerd)",
-                data.lines.get("image_store"),
-            )
-        timing = data.get("timing") or {}
-        if not isinstance(timing, dict):
-            raise self.fail("'timing' must be a mapping", data.lines.get("timing"))
         return Scenario(
             name=name,
             description=self._text(data, "description", "the scenario") or "",
-            engine=engine,
+            builders=builders,
             dockerfile=dockerfile,
             dockerignore=self._text(data, "dockerignore", "the scenario"),
             files=files,
@@ -264,15 +258,60 @@ class _Reader:
             target=self._target(data, "the scenario"),
             builds=builds,
             source=self.file,
-            verify=verify,
+            verify=self._flag(data, "verify", True),
             verify_reason=self._text(data, "verify_reason", "the scenario"),
-            timing=timing,
-            image_store=image_store,
+            timing=self._timing(data),
+            image_store=self._image_store(data),
             urls=self._urls(data.get("urls"), data.lines.get("urls")),
             runs=self._runs(data, builds, dockerfile),
         )
 
-    def _urls(self, raw: Any, line: int | None) -> dict[str, bytes]:
+    def _builders(self, data: _Lines) -> tuple[str, ...]:
+        """`builders: [buildkit, legacy]` (cachesim's addition), or the spec's one `engine:`."""
+        if "builders" in data and "engine" in data:
+            raise self.fail(
+                "give either 'builders' or 'engine', not both", data.lines.get("builders")
+            )
+        if "builders" not in data:
+            engine = data.get("engine") or "buildkit"
+            if engine not in ENGINES:
+                raise self.fail(
+                    f"unknown engine '{engine}' (buildkit or legacy)", data.lines.get("engine")
+                )
+            return (str(engine),)
+        raw, line = data["builders"], data.lines.get("builders")
+        if not isinstance(raw, list) or not raw:
+            raise self.fail("'builders' must be a list such as [buildkit, legacy]", line)
+        for name in raw:
+            if name not in ENGINES:
+                known = ", ".join(ENGINES)
+                raise self.fail(f"unknown builder '{name}' in 'builders' (known: {known})", line)
+        if len(set(raw)) != len(raw):
+            raise self.fail("'builders' names a builder twice", line)
+        return tuple(str(name) for name in raw)
+
+    def _flag(self, data: _Lines, key: str, default: bool) -> bool:
+        value = data.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(f"'{key}' must be true or false", data.lines.get(key))
+        return value
+
+    def _image_store(self, data: _Lines) -> str:
+        image_store = data.get("image_store") or "graphdriver"
+        if image_store not in IMAGE_STORES:
+            raise self.fail(
+                f"unknown image_store '{image_store}' (graphdriver or containerd)",
+                data.lines.get("image_store"),
+            )
+        return str(image_store)
+
+    def _timing(self, data: _Lines) -> dict:
+        timing = data.get("timing") or {}
+        if not isinstance(timing, dict):
+            raise self.fail("'timing' must be a mapping", data.lines.get("timing"))
+        return timing
+
+    def _urls(self, raw: object, line: int | None) -> dict[str, bytes]:
         """``urls: {URL: TEXT}``: what each URL serves before any change."""
         if raw is None:
             return {}
@@ -296,56 +335,63 @@ class _Reader:
         line = data.lines.get("runs")
         if not isinstance(raw, list):
             raise self.fail("'runs' must be a list of {run: TEXT, reads: [...]}", line)
-        texts = set()
+        texts: set[str] = set()
         for text in [dockerfile] + [
-            c.subject for b in builds for c in b.changes if c.kind == "dockerfile"
+            c.text for b in builds for c in b.changes if isinstance(c, DockerfileChange)
         ]:
             texts |= run_texts(text or "")
         names = {b.name for b in builds}
-        out = []
-        for number, entry in enumerate(raw, start=1):
-            what = f"runs entry {number}"
-            spec = self._mapping(entry, what, line)
-            self._keys(spec, RUN_KEYS, what)
-            at = spec.line
-            if ("run" in spec) == ("line" in spec):
-                raise self.fail(f"{what}: give 'run: COMMAND TEXT' or 'line: N', one of them", at)
-            run = spec.get("run")
-            if run is not None:
-                if not isinstance(run, str) or " ".join(run.split()) not in texts:
-                    raise self.fail(f"{what}: no RUN of the Dockerfile has the text {run!r}", at)
-                run = " ".join(run.split())
-            number_line = spec.get("line")
-            if number_line is not None and (
-                not isinstance(number_line, int) or isinstance(number_line, bool)
-            ):
-                raise self.fail(f"{what}: 'line' must be a Dockerfile line number", at)
-            globs = {}
-            for key in ("reads", "writes"):
-                value = spec.get(key)
-                if value is not None and (
-                    not isinstance(value, list) or not all(isinstance(v, str) for v in value)
-                ):
-                    raise self.fail(f"{what}: '{key}' must be a list of paths or globs", at)
-                globs[key] = None if value is None else tuple(value)
-            fails = spec.get("fails", False)
-            if fails is True:
-                failing: tuple[str, ...] | None = None
-            elif fails is False:
-                failing = ()
-            elif isinstance(fails, list) and all(isinstance(f, str) for f in fails):
-                unknown = [f for f in fails if f not in names]
-                if unknown:
-                    raise self.fail(f"{what}: 'fails' names no build '{unknown[0]}'", at)
-                failing = tuple(fails)
-            else:
-                raise self.fail(f"{what}: 'fails' must be true, false or a list of builds", at)
-            if globs["reads"] is None and globs["writes"] is not None:
-                raise self.fail(f"{what}: 'writes' needs 'reads' too", at)
-            out.append(
-                DeclaredRun(run, number_line, globs["reads"], globs["writes"] or (), failing, at)
-            )
-        return tuple(out)
+        return tuple(
+            self._run_entry(entry, f"runs entry {number}", line, texts, names)
+            for number, entry in enumerate(raw, start=1)
+        )
+
+    def _run_entry(
+        self, entry: object, what: str, line: int | None, texts: set[str], names: set[str]
+    ) -> DeclaredRun:
+        """One `runs:` entry, checked against the Dockerfiles' RUNs and the build names."""
+        spec = self._mapping(entry, what, line)
+        self._keys(spec, RUN_KEYS, what)
+        at = spec.line
+        if ("run" in spec) == ("line" in spec):
+            raise self.fail(f"{what}: give 'run: COMMAND TEXT' or 'line: N', one of them", at)
+        run = spec.get("run")
+        if run is not None:
+            if not isinstance(run, str) or " ".join(run.split()) not in texts:
+                raise self.fail(f"{what}: no RUN of the Dockerfile has the text {run!r}", at)
+            run = " ".join(run.split())
+        number_line = spec.get("line")
+        if number_line is not None and (
+            not isinstance(number_line, int) or isinstance(number_line, bool)
+        ):
+            raise self.fail(f"{what}: 'line' must be a Dockerfile line number", at)
+        reads, writes = (self._run_globs(spec, key, what) for key in ("reads", "writes"))
+        failing = self._run_fails(spec, what, names)
+        if reads is None and writes is not None:
+            raise self.fail(f"{what}: 'writes' needs 'reads' too", at)
+        return DeclaredRun(run, number_line, reads, writes or (), failing, at)
+
+    def _run_globs(self, spec: _Lines, key: str, what: str) -> tuple[str, ...] | None:
+        value = spec.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(f"{what}: '{key}' must be a list of paths or globs", spec.line)
+        return tuple(value)
+
+    def _run_fails(self, spec: _Lines, what: str, names: set[str]) -> tuple[str, ...] | None:
+        """`fails:` true (every build: None), false (no build), or the builds it fails in."""
+        fails = spec.get("fails", False)
+        if fails is True:
+            return None
+        if fails is False:
+            return ()
+        if isinstance(fails, list) and all(isinstance(f, str) for f in fails):
+            unknown = [f for f in fails if f not in names]
+            if unknown:
+                raise self.fail(f"{what}: 'fails' names no build '{unknown[0]}'", spec.line)
+            return tuple(fails)
+        raise self.fail(f"{what}: 'fails' must be true, false or a list of builds", spec.line)
 
     def _target(self, data: _Lines, what: str) -> str | None:
         value = data.get("target")
@@ -363,7 +409,7 @@ class _Reader:
             raise self.fail(f"context folder not found: {path}", line)
         return read_folder(path)
 
-    def _path(self, raw: Any, line: int | None) -> str:
+    def _path(self, raw: object, line: int | None) -> str:
         if not isinstance(raw, str) or not raw.strip():
             raise self.fail(f"bad path {raw!r}", line)
         path = normalize(raw)
@@ -371,7 +417,7 @@ class _Reader:
             raise self.fail(f"bad path '{raw}': give a path inside the context", line)
         return path
 
-    def _files(self, raw: Any, line: int | None) -> dict[str, ContextFile]:
+    def _files(self, raw: object, line: int | None) -> dict[str, ContextFile]:
         data = self._mapping(raw, "'files'", line)
         files: dict[str, ContextFile] = {}
         for key, value in data.items():
@@ -380,7 +426,7 @@ class _Reader:
             files[path] = self._file(value, path, key_line)
         return files
 
-    def _file(self, value: Any, path: str, line: int | None) -> ContextFile:
+    def _file(self, value: object, path: str, line: int | None) -> ContextFile:
         if isinstance(value, str):
             return ContextFile(value.encode())
         spec = self._mapping(value, f"file '{path}'", line)
@@ -402,7 +448,7 @@ class _Reader:
             return generated_content(seed, size)
         raise self.fail(f"file '{path}' needs 'content' or 'size'", line)
 
-    def _args(self, raw: Any, line: int | None) -> dict[str, str | None]:
+    def _args(self, raw: object, line: int | None) -> dict[str, str | None]:
         if raw is None:
             return {}
         data = self._mapping(raw, "'build_args'", line)
@@ -413,7 +459,7 @@ class _Reader:
             args[str(key)] = None if value is None else _scalar_text(value)
         return args
 
-    def _build(self, raw: Any, number: int) -> Build:
+    def _build(self, raw: object, number: int) -> Build:
         what = f"build {number}"
         data = self._mapping(raw, what, None)
         self._keys(data, BUILD_KEYS, what)
@@ -444,59 +490,145 @@ class _Reader:
             timing=data.get("timing") or {},
         )
 
-    def _change(self, raw: Any, what: str, line: int | None) -> Change:
+    def _change(self, raw: object, what: str, line: int | None) -> Change:
+        """One change: its first key names the kind (``CHANGE_TYPES``), the rest its options."""
         if not isinstance(raw, _Lines) or not raw:
             raise self.fail(
                 f"{what}: a change must be a mapping such as {{edit: app.py, ...}}", line
             )
-        line = raw.line
         kind = str(next(iter(raw)))
-        if kind not in CHANGE_KEYS:
+        if kind not in CHANGE_TYPES:
             raise self.fail(
-                f"{what}: unknown change '{kind}' (known: {', '.join(CHANGE_KEYS)})", line
+                f"{what}: unknown change '{kind}' (known: {', '.join(CHANGE_TYPES)})", raw.line
             )
         self._keys(raw, {kind} | CHANGE_KEYS[kind], f"{what} ({kind})")
-        subject = raw[kind]
-        options = {k: v for k, v in raw.items() if k != kind}
-        if kind in ("edit", "add", "delete", "rename", "chmod", "touch"):
-            subject = self._path(subject, line)
-        if kind == "rename":
-            if "to" not in options:
-                raise self.fail(f"{what}: rename needs 'to'", line)
-            options["to"] = self._path(options["to"], line)
-        if kind == "edit" and len(set(options) & {"content", "append", "size"}) != 1:
-            raise self.fail(f"{what}: edit needs one of 'content', 'append' or 'size'", line)
-        if kind == "add" and len(set(options) & {"content", "size"}) != 1:
-            raise self.fail(f"{what}: add needs 'content' or 'size'", line)
-        if kind in ("edit", "add"):
-            for key in ("content", "append"):
-                if key in options and not isinstance(options[key], str):
-                    raise self.fail(f"{what}: '{key}' must be text", line)
-            if "size" in options:
-                size = options["size"]
-                if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-                    raise self.fail(f"{what}: bad size {size!r}", line)
-        if "mode" in options or kind == "chmod":
-            if "mode" not in options:
-                raise self.fail(f"{what}: chmod needs 'mode'", line)
-            options["mode"] = parse_mode(options["mode"], self.file, line)
-        if kind == "build_arg":
-            if not isinstance(subject, str) or "value" not in options:
-                raise self.fail(f"{what}: write {{build_arg: NAME, value: TEXT}}", line)
-            value = options["value"]
-            options["value"] = None if value is None else _scalar_text(value)
-        if kind in ("dockerfile", "dockerignore") and not isinstance(subject, str | None):
-            raise self.fail(f"{what}: the new {kind} must be text", line)
-        if kind == "base_image" and (not isinstance(subject, str) or not subject.strip()):
-            raise self.fail(f"{what}: base_image needs an image reference", line)
-        if kind == "url":
-            if not isinstance(subject, str) or not is_url(subject):
-                raise self.fail(f"{what}: write {{url: http(s)://..., content: TEXT}}", line)
-            if not isinstance(options.get("content"), str):
-                raise self.fail(f"{what}: url needs 'content' (text)", line)
-        if kind == "prune" and subject != "all":
-            raise self.fail(f"{what}: only {{prune: all}} is known", line)
-        return Change(kind, subject, options, line)
+        spec = _ChangeSpec(self, raw, kind, what)
+        return _CHANGE_PARSERS[kind](spec)
+
+
+@dataclass(frozen=True, slots=True)
+class _ChangeSpec:
+    """One change's YAML mapping while it is parsed, with what error messages need."""
+
+    reader: _Reader
+    raw: _Lines
+    kind: str
+    what: str
+
+    @property
+    def line(self) -> int:
+        return self.raw.line
+
+    @property
+    def subject(self) -> object:
+        return self.raw[self.kind]
+
+    def fail(self, message: str) -> InputError:
+        return self.reader.fail(f"{self.what}: {message}", self.line)
+
+    def path(self, raw: object = None) -> str:
+        """The change's path (or ``raw``), inside the context."""
+        return self.reader._path(self.subject if raw is None else raw, self.line)
+
+    def text(self, key: str) -> str | None:
+        value = self.raw.get(key)
+        if key in self.raw and not isinstance(value, str):
+            raise self.fail(f"'{key}' must be text")
+        return value
+
+    def size(self) -> int | None:
+        if "size" not in self.raw:
+            return None
+        size = self.raw["size"]
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise self.fail(f"bad size {size!r}")
+        return size
+
+    def mode(self) -> int:
+        if "mode" not in self.raw:
+            raise self.fail("chmod needs 'mode'")
+        return parse_mode(self.raw["mode"], self.reader.file, self.line)
+
+    def one_of(self, keys: set[str], message: str) -> None:
+        if len(set(self.raw) & keys) != 1:
+            raise self.fail(message)
+
+
+def _edit(spec: _ChangeSpec) -> Edit:
+    path = spec.path()
+    spec.one_of({"content", "append", "size"}, "edit needs one of 'content', 'append' or 'size'")
+    content, append = spec.text("content"), spec.text("append")
+    return Edit(path, content, append, spec.size(), spec.line)
+
+
+def _add(spec: _ChangeSpec) -> Add:
+    path = spec.path()
+    spec.one_of({"content", "size"}, "add needs 'content' or 'size'")
+    content, size = spec.text("content"), spec.size()
+    mode = spec.mode() if "mode" in spec.raw else 0o644
+    return Add(path, content, size, mode, spec.line)
+
+
+def _rename(spec: _ChangeSpec) -> Rename:
+    path = spec.path()
+    if "to" not in spec.raw:
+        raise spec.fail("rename needs 'to'")
+    return Rename(path, spec.path(spec.raw["to"]), spec.line)
+
+
+def _build_arg(spec: _ChangeSpec) -> BuildArg:
+    name = spec.subject
+    if not isinstance(name, str) or "value" not in spec.raw:
+        raise spec.fail("write {build_arg: NAME, value: TEXT}")
+    value = spec.raw["value"]
+    return BuildArg(name, None if value is None else _scalar_text(value), spec.line)
+
+
+def _replaced_text(spec: _ChangeSpec) -> str | None:
+    text = spec.subject
+    if text is not None and not isinstance(text, str):
+        raise spec.fail(f"the new {spec.kind} must be text")
+    return text
+
+
+def _base_image(spec: _ChangeSpec) -> BaseImage:
+    ref = spec.subject
+    if not isinstance(ref, str) or not ref.strip():
+        raise spec.fail("base_image needs an image reference")
+    return BaseImage(ref, spec.line)
+
+
+def _url(spec: _ChangeSpec) -> UrlContent:
+    url, content = spec.subject, spec.raw.get("content")
+    if not isinstance(url, str) or not is_url(url):
+        raise spec.fail("write {url: http(s)://..., content: TEXT}")
+    if not isinstance(content, str):
+        raise spec.fail("url needs 'content' (text)")
+    return UrlContent(url, content, spec.line)
+
+
+def _prune(spec: _ChangeSpec) -> Prune:
+    if spec.subject != "all":
+        raise spec.fail("only {prune: all} is known")
+    return Prune("all", spec.line)
+
+
+# One parser per change kind; the kinds themselves are cachesim.context.changes.CHANGE_TYPES.
+_CHANGE_PARSERS: dict[str, Callable[[_ChangeSpec], Change]] = {
+    "edit": _edit,
+    "add": _add,
+    "delete": lambda spec: Delete(spec.path(), spec.line),
+    "rename": _rename,
+    "chmod": lambda spec: Chmod(spec.path(), spec.mode(), spec.line),
+    "touch": lambda spec: Touch(spec.path(), spec.line),
+    "build_arg": _build_arg,
+    "dockerfile": lambda spec: DockerfileChange(_replaced_text(spec), spec.line),
+    "dockerignore": lambda spec: DockerignoreChange(_replaced_text(spec), spec.line),
+    "base_image": _base_image,
+    "prune": _prune,
+    "url": _url,
+}
+assert set(_CHANGE_PARSERS) == set(CHANGE_TYPES), "a change kind without a parser"
 
 
 def run_texts(dockerfile: str) -> set[str]:
@@ -515,151 +647,7 @@ def _empty() -> _Lines:
     return empty
 
 
-def _scalar_text(value: Any) -> str:
+def _scalar_text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def image_key(ref: str) -> str:
-    """Image references compared as Docker compares them: `python` is `python:latest`."""
-    ref = ref.strip()
-    for prefix in ("docker.io/library/", "library/", "docker.io/"):
-        if ref.startswith(prefix):
-            ref = ref[len(prefix) :]
-    last = ref.rsplit("/", 1)[-1]
-    if ":" not in last and "@" not in last:
-        ref += ":latest"
-    return ref
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """A build of the scenario with the state it sees: what the simulator and engine share."""
-
-    build: Build
-    request: BuildRequest
-
-
-@dataclass
-class _State:
-    """The scenario's world between builds, as the changes leave it."""
-
-    files: dict[str, ContextFile]
-    dockerfile: str
-    dockerignore: str | None
-    args: dict[str, str | None]
-    versions: dict[str, int] = field(default_factory=dict)
-    prune: bool = False
-    urls: dict[str, bytes] = field(default_factory=dict)
-
-
-def _need(state: _State, change: Change, where: str, source: str) -> list[str]:
-    """The files a path-naming change touches; bad input if there are none."""
-    found = under(state.files, change.subject)
-    if not found:
-        raise InputError(f"{where}: no file '{change.subject}' in the context", source, change.line)
-    return found
-
-
-def _free(state: _State, path: str, where: str, source: str, line: int | None) -> None:
-    if under(state.files, path):
-        raise InputError(f"{where}: '{path}' is already in the context", source, line)
-
-
-def _apply(state: _State, change: Change, where: str, seed: str, stamp: float, source: str):
-    """Apply one change to ``state`` (checked: bad input raises ``InputError``)."""
-    kind, subject, opts = change.kind, change.subject, change.options
-    if kind == "edit":
-        _need(state, change, where, source)
-        old = state.files.get(subject)
-        if old is None:
-            raise InputError(f"{where}: '{subject}' is a folder, not a file", source, change.line)
-        if "append" in opts:
-            content = old.content + opts["append"].encode()
-        elif "size" in opts:
-            content = generated_content(seed, opts["size"])
-        else:
-            content = opts["content"].encode()
-        # an edit moves the mtime too, as an editor would (and BuildKit 20.10 needs it)
-        state.files[subject] = ContextFile(content, old.mode, old.mtime + TOUCH_SECONDS)
-    elif kind == "add":
-        _free(state, subject, where, source, change.line)
-        content = (
-            opts["content"].encode() if "content" in opts else generated_content(seed, opts["size"])
-        )
-        state.files[subject] = ContextFile(content, opts.get("mode", 0o644), stamp)
-    elif kind == "delete":
-        for path in _need(state, change, where, source):
-            del state.files[path]
-    elif kind == "rename":
-        paths = _need(state, change, where, source)
-        _free(state, opts["to"], where, source, change.line)
-        for path in paths:
-            state.files[opts["to"] + path[len(subject) :]] = state.files.pop(path)
-    elif kind in ("chmod", "touch"):
-        for path in _need(state, change, where, source):
-            old = state.files[path]
-            if kind == "chmod":
-                state.files[path] = ContextFile(old.content, opts["mode"], old.mtime)
-            else:
-                state.files[path] = ContextFile(old.content, old.mode, old.mtime + TOUCH_SECONDS)
-    elif kind == "build_arg":
-        state.args[subject] = opts["value"]
-    elif kind == "dockerfile":
-        state.dockerfile = subject or ""
-    elif kind == "dockerignore":
-        state.dockerignore = subject or None
-    elif kind == "base_image":
-        key = image_key(subject)
-        state.versions[key] = state.versions.get(key, 0) + 1
-    elif kind == "prune":
-        state.prune = True
-    elif kind == "url":
-        state.urls[subject] = opts["content"].encode()
-
-
-def replay(scenario: Scenario, images_of=None) -> list[Step]:
-    """Apply each build's changes in order; one ``Step`` per build.
-
-    ``images_of(dockerfile_text, build_args)`` names the external images a Dockerfile uses
-    (to give each its version); the planner provides it. Every change is checked here, so a
-    change to a missing file fails before anything is simulated.
-    """
-    state = _State(
-        dict(scenario.files),
-        scenario.dockerfile,
-        scenario.dockerignore,
-        dict(scenario.build_args),
-        urls=dict(scenario.urls),
-    )
-    out: list[Step] = []
-    for number, build in enumerate(scenario.builds, start=1):
-        state.prune = False
-        stamp = 1_700_000_000.0 + number * TOUCH_SECONDS
-        for index, change in enumerate(build.changes, start=1):
-            where = f"build '{build.name}', change {index} ({change.describe()})"
-            # `size:` content comes from the path and the size alone (the spec: "content
-            # generated from the path and size, deterministic"), as in `files:`: a return to
-            # an earlier size brings back the earlier bytes, and the cache finds them.
-            seed = str(change.subject)
-            _apply(state, change, where, seed, stamp, scenario.source)
-        merged = {**state.args, **build.build_args}
-        build_args = {k: v for k, v in merged.items() if v is not None}
-        target = build.target if build.target_set else scenario.target
-        images = images_of(state.dockerfile, build_args) if images_of else ()
-        request = BuildRequest(
-            name=build.name,
-            dockerfile=state.dockerfile,
-            files=dict(state.files),
-            dockerignore=state.dockerignore,
-            build_args=build_args,
-            target=target,
-            no_cache=build.no_cache,
-            prune_before=state.prune,
-            images={ref: state.versions.get(image_key(ref), 0) for ref in images},
-            urls=dict(state.urls),
-            runs=scenario.runs,
-        )
-        out.append(Step(build, request))
-    return out
