@@ -192,6 +192,8 @@ def _parser() -> argparse.ArgumentParser:
     from cachesim.app.sweep_command import add_parser as add_sweep_parser
 
     add_sweep_parser(sub, EPILOG)
+    _replay_parser(sub)
+    _diff_parser(sub)
     from cachesim.app.demo import add_parser as add_demo_parser
 
     add_demo_parser(sub, EPILOG, argparse.RawDescriptionHelpFormatter)
@@ -464,6 +466,151 @@ def _suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replay_parser(sub) -> None:
+    replay = sub.add_parser(
+        "replay",
+        help="predict one build per commit of a git history, per Dockerfile variant",
+        description="Walk a git repository's first-parent history oldest to newest and "
+        "predict, commit by commit, which steps a BuildKit build rebuilds and how long it "
+        "takes, with the Dockerfile as it was at each commit and with each --variant. "
+        "Reads the repository only (a bare one works); nothing is checked out or written.",
+    )
+    replay.add_argument("repo", metavar="REPO", help="a git repository (work tree or bare)")
+    replay.add_argument(
+        "--dockerfile",
+        default="Dockerfile",
+        metavar="PATH",
+        help="the Dockerfile's path in the repository (default: Dockerfile)",
+    )
+    replay.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="another Dockerfile (a file) replayed at every commit; repeatable",
+    )
+    replay.add_argument("--commits", type=int, metavar="N", help="only the last N commits")
+    replay.add_argument("--branch", default="HEAD", metavar="REF", help="default: HEAD")
+    replay.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    replay.add_argument("--plot", metavar="FILE", help="cumulative hours per variant (.png/.svg)")
+    replay.add_argument("--build-arg", action="append", default=[], metavar="K=V")
+    replay.add_argument("--target", metavar="STAGE")
+    _buildkit_option(replay)
+
+
+def _diff_parser(sub) -> None:
+    diff = sub.add_parser(
+        "diff",
+        help="which steps a build of HEAD re-runs when the cache is warm from BASE",
+        description="Predict which steps a BuildKit build of commit HEAD re-runs when the "
+        "build cache is warm from a build of BASE, why, and how long it costs. With "
+        "--fail-on PATTERN, exit 1 when a rebuilt step's instruction matches it (shell glob).",
+    )
+    diff.add_argument("repo", metavar="REPO")
+    diff.add_argument("base", metavar="BASE")
+    diff.add_argument("head", metavar="HEAD")
+    diff.add_argument("--dockerfile", default="Dockerfile", metavar="PATH")
+    diff.add_argument(
+        "--fail-on",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="e.g. 'RUN pip install*'; repeatable",
+    )
+    diff.add_argument("--format", choices=("text", "json"), default="text")
+    diff.add_argument("--build-arg", action="append", default=[], metavar="K=V")
+    diff.add_argument("--target", metavar="STAGE")
+    _buildkit_option(diff)
+
+
+def _build_args(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise InputError(f"--build-arg {pair!r}: expected KEY=VALUE")
+        key, value = pair.split("=", 1)
+        out[key] = value
+    return out
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from cachesim.output.plot import save
+    from cachesim.sources.git import Repository
+    from cachesim.whatif import replayreport
+    from cachesim.whatif.replay import ReplayOptions, Variant, replay
+
+    _check_plot(args.plot)
+    if args.commits is not None and args.commits < 1:
+        raise InputError("--commits must be 1 or more")
+    variants = [Variant(args.dockerfile)]
+    for path in args.variant:
+        try:
+            variants.append(Variant(Path(path).name, Path(path).read_text()))
+        except OSError as err:
+            raise InputError(f"cannot read the variant: {err.strerror}", path) from None
+    repo = Repository(args.repo)
+    options = ReplayOptions(
+        args.dockerfile, _build_args(args.build_arg), args.target, args.buildkit
+    )
+    with _progress(args.commits) as advance:
+        result = replay(repo, args.branch, args.commits, variants, options, advance)
+    for warning in result.notes.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.format == "json":
+        print(replayreport.to_json(result))
+    elif args.format == "csv":
+        print(replayreport.to_csv(result), end="")
+    else:
+        print(replayreport.to_table(result))
+    if args.plot:
+        where = Path(args.repo).resolve()
+        name = where.parent.name if where.name in ("repo", ".git") else where.name
+        title = (
+            f"{name.removesuffix('.git')}: predicted build time over {len(result.commits)} commits"
+        )
+        save(replayreport.cumulative_figure(result, title), args.plot)
+    return 0
+
+
+def _progress(total: int | None):
+    """A progress bar on stderr for long replays (only when stderr is a terminal)."""
+    import contextlib
+
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext(None)
+
+    @contextlib.contextmanager
+    def bar():
+        from rich.progress import Progress
+
+        with Progress(transient=True) as progress:
+            task = progress.add_task("replaying commits", total=total)
+            yield lambda n: progress.update(task, completed=n) if n % 50 == 0 else None
+
+    return bar()
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from cachesim.sources.git import Repository
+    from cachesim.whatif.diff import diff, to_json, to_text
+
+    repo = Repository(args.repo)
+    result = diff(
+        repo,
+        args.base,
+        args.head,
+        args.dockerfile,
+        _build_args(args.build_arg),
+        args.target,
+        args.buildkit,
+        args.fail_on,
+    )
+    print(to_json(result) if args.format == "json" else to_text(result))
+    return 1 if result.matched else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
@@ -486,6 +633,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from cachesim.app import project_cli
 
             return getattr(project_cli, f"{args.command}_command")(args)
+        if args.command == "replay":
+            return _replay(args)
+        if args.command == "diff":
+            return _diff(args)
         if args.command == "demo":
             from cachesim.app.demo import demo_command
 

@@ -62,7 +62,11 @@ def _renamed(
     part of BuildKit's checksum, so a rename alone misses). Takes the pair out of ``added``
     and ``removed`` so it is not named twice."""
     out = []
-    renamed = [(r, a) for a in added for r in removed if old[r] == new[a]]
+    renamed: list[tuple[str, str]] = []
+    for a in added:  # each removed path pairs with one added path at most
+        was = next((r for r in removed if old[r] == new[a] and r not in dict(renamed)), None)
+        if was is not None:
+            renamed.append((was, a))
     for was, now in renamed[:MAX_NAMED]:
         out.append(f"{was} was renamed to {now} (a path is part of the checksum)")
         added.remove(now)
