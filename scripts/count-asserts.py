@@ -35,7 +35,8 @@ def counts(rev):
 a, b = counts(sys.argv[1]), counts(sys.argv[2])
 lost = [(k, a[k], b.get(k)) for k in a if b.get(k, -1) < a[k]]
 print(
-    f"{sys.argv[1]}: {len(a)} functions, {sum(a.values())} assertions; {sys.argv[2]}: {len(b)} functions, {sum(b.values())} assertions"
+    f"{sys.argv[1]}: {len(a)} functions, {sum(a.values())} assertions; "
+    f"{sys.argv[2]}: {len(b)} functions, {sum(b.values())} assertions"
 )
 for k, x, y in sorted(lost):
     print(f"  fewer: {k}: {x} -> {y}")
