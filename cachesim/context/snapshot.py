@@ -13,7 +13,7 @@ import functools
 import hashlib
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 
 from cachesim.context.workspace import ContextFile
@@ -80,8 +80,15 @@ def under(snapshot: Snapshot, path: str) -> list[str]:
     return sorted(p for p in snapshot if p.startswith(prefix))
 
 
-def read_folder(folder: Path) -> dict[str, ContextFile]:
-    """Read a real folder as a snapshot (regular files only; nothing is written)."""
+def read_folder(
+    folder: Path, by_stat: Callable[[str, os.stat_result], bool] | None = None
+) -> dict[str, ContextFile]:
+    """Read a real folder as a snapshot (regular files only; nothing is written).
+
+    ``by_stat(path, info)`` may say which files are known by their size and mtime alone
+    instead of their bytes (a pack file in ``.git``, a large asset): a caller that only
+    needs to know that they exist and when they change need not read them.
+    """
     files: dict[str, ContextFile] = {}
     for root, dirs, names in os.walk(folder):
         dirs.sort()
@@ -91,7 +98,11 @@ def read_folder(folder: Path) -> dict[str, ContextFile]:
             if not stat.S_ISREG(info.st_mode):
                 continue
             rel = full.relative_to(folder).as_posix()
-            files[rel] = ContextFile(full.read_bytes(), stat.S_IMODE(info.st_mode), info.st_mtime)
+            if by_stat is not None and by_stat(rel, info):
+                content = f"size {info.st_size} mtime {info.st_mtime_ns}".encode()
+            else:
+                content = full.read_bytes()
+            files[rel] = ContextFile(content, stat.S_IMODE(info.st_mode), info.st_mtime)
     return files
 
 

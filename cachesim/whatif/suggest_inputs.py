@@ -8,10 +8,10 @@ exist and what the small manifests say, never the bytes of a pack file).
 from __future__ import annotations
 
 import os
-import stat
 import subprocess
 from pathlib import Path
 
+from cachesim.context.snapshot import read_folder
 from cachesim.context.workspace import ContextFile
 from cachesim.core.errors import InputError
 from cachesim.whatif.suggest import Project
@@ -46,23 +46,11 @@ def read_project(dockerfile: str, context: str | None, build_args: dict[str, str
 def read_context(folder: Path) -> dict[str, ContextFile]:
     """Every regular file below ``folder``: small ones with their bytes, the rest (and all
     of ``.git``) by a stand-in content made of their size and mtime."""
-    files: dict[str, ContextFile] = {}
-    for root, dirs, names in os.walk(folder):
-        dirs.sort()
-        rel_root = Path(root).relative_to(folder).as_posix()
-        inside_git = rel_root == ".git" or rel_root.startswith(".git/")
-        for name in sorted(names):
-            full = Path(root) / name
-            info = full.lstat()
-            if not stat.S_ISREG(info.st_mode):
-                continue
-            rel = full.relative_to(folder).as_posix()
-            if inside_git or info.st_size > READ_LIMIT:
-                content = f"size {info.st_size} mtime {info.st_mtime_ns}".encode()
-            else:
-                content = full.read_bytes()
-            files[rel] = ContextFile(content, stat.S_IMODE(info.st_mode), info.st_mtime)
-    return files
+
+    def by_stat(rel: str, info: os.stat_result) -> bool:
+        return rel.startswith(".git/") or info.st_size > READ_LIMIT
+
+    return read_folder(folder, by_stat)
 
 
 def history_commits(repo: str, context: str, count: int) -> list[tuple[str, list[str]]]:
