@@ -27,7 +27,7 @@ import yaml
 
 from cachesim.core.errors import InputError
 from cachesim.core.results import BuildResult, StepResult
-from cachesim.core.versions import DEFAULT_BUILDKIT
+from cachesim.core.versions import BUILDKIT_VERSIONS, DEFAULT_BUILDKIT
 from cachesim.cost.model import apply_costs, human_size
 from cachesim.simulation.simulator import trace
 from cachesim.sources.scenario import Scenario, loads
@@ -431,7 +431,7 @@ def add_parser(
     )
     demo.add_argument(
         "--buildkit",
-        choices=("0.8", "0.25"),
+        choices=BUILDKIT_VERSIONS,
         default=DEFAULT_BUILDKIT,
         help=f"the BuildKit whose rules are shown (default: {DEFAULT_BUILDKIT})",
     )

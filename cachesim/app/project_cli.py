@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from cachesim.builders.registry import DEFAULT as DEFAULT_BUILDER
+from cachesim.builders.registry import NAMES as BUILDER_NAMES
 from cachesim.context.changes import BuildArg, Change
 from cachesim.core.errors import InputError
 from cachesim.core.versions import BUILDKIT_VERSIONS, DEFAULT_BUILDKIT
@@ -105,8 +107,8 @@ def project_options(parser: argparse.ArgumentParser, run: bool = False) -> None:
     parser.add_argument("--target", metavar="STAGE", help="the --target stage")
     parser.add_argument(
         "--engine",
-        choices=("buildkit", "legacy"),
-        default="buildkit",
+        choices=BUILDER_NAMES,
+        default=DEFAULT_BUILDER,
         help="the builder (legacy: the classic builder, DOCKER_BUILDKIT=0)",
     )
     parser.add_argument(
