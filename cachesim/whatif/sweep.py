@@ -121,6 +121,18 @@ def _names(raw: object, file: str, key: str, line: int | None) -> tuple[str, ...
     return tuple(str(v) for v in raw)
 
 
+def _choices(
+    raw: object, known: Sequence[str], what: str, file: str, key: str, text: str
+) -> tuple[str, ...]:
+    """A list of names under ``key``, each one of ``known`` (else one line naming it)."""
+    line = _line_of(text, key)
+    names = _names(raw, file, key, line)
+    for name in names:
+        if name not in known:
+            raise _fail(file, f"unknown {what} '{name}' (one of {', '.join(known)})", line)
+    return names
+
+
 def _scenario_files(raw: object, folder: Path, file: str, line: int | None) -> tuple[str, ...]:
     found: list[str] = []
     for pattern in _names(raw, file, "scenarios", line):
@@ -180,28 +192,15 @@ def read_grid(path: str | Path) -> Grid:
     folder = path.parent
     builders: tuple[str | None, ...] = (None,)
     if "builders" in data:
-        builders = _names(data["builders"], file, "builders", _line_of(text, "builders"))
-        for b in builders:
-            if b not in cachesim.BUILDERS:
-                raise _fail(
-                    file,
-                    f"unknown builder '{b}' (one of {', '.join(cachesim.BUILDERS)})",
-                    _line_of(text, "builders"),
-                )
-    buildkits = _names(
+        builders = _choices(data["builders"], cachesim.BUILDERS, "builder", file, "builders", text)
+    buildkits = _choices(
         data.get("buildkit", [cachesim.DEFAULT_BUILDKIT]),
+        cachesim.BUILDKIT_VERSIONS,
+        "BuildKit version",
         file,
         "buildkit",
-        _line_of(text, "buildkit"),
+        text,
     )
-    known = ", ".join(cachesim.BUILDKIT_VERSIONS)
-    for version in buildkits:
-        if version not in cachesim.BUILDKIT_VERSIONS:
-            raise _fail(
-                file,
-                f"unknown BuildKit version '{version}' (one of {known})",
-                _line_of(text, "buildkit"),
-            )
     return Grid(
         name=str(data.get("name") or path.stem),
         scenarios=_scenario_files(data["scenarios"], folder, file, _line_of(text, "scenarios")),
