@@ -51,6 +51,7 @@ from cachesim.cost.timing import MACHINE_KEYS, Machine
 from cachesim.engine.runner import run_builds
 from cachesim.logs.parse import stage_names
 from cachesim.simulation.simulator import images_of, trace
+from cachesim.simulation.trace import Simulation
 from cachesim.sources.scenario import Scenario, load, replay
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -187,6 +188,11 @@ class Progress:
         sys.stderr.flush()
         if self.done == self.total:
             sys.stderr.write("\n")
+
+    def clear(self) -> None:
+        """Blank the bar's line, so that a report printed next starts on a clean line."""
+        sys.stderr.write("\r" + " " * 120 + "\r")
+        sys.stderr.flush()
 
     def step(self, label: str) -> None:
         self.done += 1
@@ -385,20 +391,36 @@ def chosen_engine(args: argparse.Namespace) -> Iterator[Engine]:
 Overrides = dict[str, float]  # machine figure -> value, applied over each calibration
 
 
-def predict(record: Record, engine: Engine, overrides: Overrides | None = None) -> list[float]:
-    """Calibrate from the record's cold build and predict each build's wall time."""
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A scenario's calibration and simulation: what a prediction needs that no machine
+    figure changes (so fitting computes them once)."""
+
+    scenario: Scenario
+    profile: Profile
+    simulation: Simulation
+
+
+def prepare(record: Record, engine: Engine) -> Prepared:
+    """Calibrate from the record's cold build; simulate with the engine's BuildKit."""
     scenario = record.scenario
     assert record.log is not None
-    profile: Profile = calibrate(
+    profile = calibrate(
         record.log,
         f"{scenario.name} cold build",
         history=record.history,
         stages=stage_names(scenario.dockerfile),
         storage=engine.storage if engine.storage in STORAGES else None,
     )
+    return Prepared(scenario, profile, trace(scenario, engine.buildkit))
+
+
+def predict(prepared: Prepared, overrides: Overrides | None = None) -> list[float]:
+    """Each build's predicted wall time, with ``overrides`` over the calibrated figures."""
+    profile = prepared.profile
     if overrides:
         profile = dataclasses.replace(profile, machine={**profile.machine, **overrides})
-    result = apply_costs(scenario, trace(scenario, engine.buildkit), profile)
+    result = apply_costs(prepared.scenario, prepared.simulation, profile)
     return [b.seconds or 0.0 for b in result.builds]
 
 
@@ -417,10 +439,15 @@ class Outcome:
     problem: str | None = None  # the calibration or prediction failed: why
 
 
-def outcome(record: Record, engine: Engine, overrides: Overrides | None = None) -> Outcome:
+def outcome(
+    record: Record,
+    engine: Engine,
+    overrides: Overrides | None = None,
+    prepared: Prepared | None = None,
+) -> Outcome:
     measured = [statistics.median(b) for b in zip(*record.walls, strict=True)]
     try:
-        predicted = predict(record, engine, overrides)
+        predicted = predict(prepared or prepare(record, engine), overrides)
     except Exception as e:  # one scenario's failed calibration must not lose the others
         return Outcome(record, measured, [], [], f"{type(e).__name__}: {e}".splitlines()[0])
     errors = [error(p, m) for p, m in zip(predicted[1:], measured[1:], strict=True)]
@@ -534,12 +561,16 @@ def fit_overrides(
     over each scenario's calibration (as a profile's measured machine figures are), and
     printed and saved so that held-out predictions use exactly them.
     """
-    fit = [r for r in records if r.set == "fit" and r.log is not None]
+    fit = []
+    for r in records:
+        if r.set == "fit" and r.log is not None:
+            with contextlib.suppress(Exception):  # not calibrated: not fitted on
+                fit.append((r, prepare(r, engine)))
     defaults = Machine()
     current: Overrides = {}
 
     def loss(trial: Overrides) -> float:
-        errors = [e for r in fit for e in outcome(r, engine, trial).errors]
+        errors = [e for r, p in fit for e in outcome(r, engine, trial, p).errors]
         return statistics.median(errors) + 0.25 * max(errors) if errors else math.inf
 
     best = loss(current)
@@ -774,6 +805,7 @@ def main(argv: list[str] | None = None) -> int:
                 records, runs, engine, progress, seed=args.seed, settle_timeout=args.settle_timeout
             )
         outcomes = [outcome(r, engine, overrides) for r in records.values()]
+        progress.clear()
         print_report(outcomes, engine, runs, waited)
         target = Path(args.all) / f"{version}-{storage}.json" if args.all else args.json
         if target:
