@@ -679,23 +679,43 @@ def read_overrides(path: Path) -> Overrides:
 # --- the campaign's length ----------------------------------------------------------------
 
 
-def read_durations(path: Path = DURATIONS) -> dict[str, float]:
-    """Seconds one run of each scenario took (durations.txt: FILE SECONDS per line)."""
+Durations = dict[tuple[str, str], float]  # (scenario file, configuration) -> seconds
+
+
+def read_durations(path: Path = DURATIONS) -> Durations:
+    """Seconds one run of each scenario took: durations.txt, ``FILE CONFIGURATION SECONDS``
+    per line (a configuration is ``20.10-vfs``, ``28.5-overlay2``...)."""
     if not path.exists():
         return {}
     out = {}
-    for line in path.read_text().splitlines():
+    for number, line in enumerate(path.read_text().splitlines(), 1):
         words = line.split("#", 1)[0].split()
-        if len(words) == 2:
-            out[words[0]] = float(words[1])
+        if not words:
+            continue
+        try:
+            file, configuration, seconds = words
+            out[file, configuration] = float(seconds)
+        except ValueError:
+            raise SystemExit(
+                f"error: {path}:{number}: expected 'FILE CONFIGURATION SECONDS'"
+            ) from None
     return out
 
 
-def estimate_seconds(files: Sequence[str], runs: int, durations: dict[str, float]) -> float:
-    """A configuration's expected length: per run, its duration (or the median one for a
-    scenario not listed) and a settle."""
+def estimate_seconds(
+    files: Sequence[str], runs: int, durations: Durations, configuration: str = "20.10-vfs"
+) -> float:
+    """A configuration's expected length: per run, the scenario's duration on that
+    configuration (else on any other, else the median of all) and a settle."""
     typical = statistics.median(durations.values()) if durations else 30.0
-    return runs * sum(durations.get(f, typical) + SETTLE_GUESS for f in files)
+
+    def one(file: str) -> float:
+        if (file, configuration) in durations:
+            return durations[file, configuration]
+        others = [s for (f, _), s in durations.items() if f == file]
+        return max(others) if others else typical
+
+    return runs * sum(one(f) + SETTLE_GUESS for f in files)
 
 
 # --- main ---------------------------------------------------------------------------------
@@ -782,11 +802,15 @@ def main(argv: list[str] | None = None) -> int:
         [(e, s) for e in ENGINES for s in STORAGES] if args.all else [(args.engine, args.storage)]
     )
     durations = read_durations()
-    one = estimate_seconds([p.name for p in paths], runs, durations)
+    total = 0.0
+    for version, storage in configurations:
+        label = f"{version or '20.10'}-{storage or 'vfs'}"
+        seconds = estimate_seconds([p.name for p in paths], runs, durations, label)
+        total += seconds
+        print(f"{label}: {len(paths)} scenarios x {runs} runs, about {seconds / 60:.0f} min")
     print(
-        f"{len(paths)} scenarios x {runs} runs: about {one / 60:.0f} min per configuration"
-        f", {one * len(configurations) / 60:.0f} min for {len(configurations)} (from "
-        f"{DURATIONS.name}, measured with the machine busy, plus {SETTLE_GUESS:.0f}s settling a run)",
+        f"in all about {total / 60:.0f} min (from {DURATIONS.name}: one run of each scenario, "
+        f"measured on a busy machine, an upper bound; plus {SETTLE_GUESS:.0f}s settling a run)",
         flush=True,
     )
     if args.estimate:

@@ -115,11 +115,22 @@ def test_the_modern_engine_environment_lines_are_read():
 
 
 def test_the_estimate_counts_runs_and_settling():
-    durations = {"a.yaml": 10.0, "b.yaml": 20.0}
+    durations = {("a.yaml", "20.10-vfs"): 10.0, ("b.yaml", "20.10-vfs"): 20.0}
+    durations[("b.yaml", "28.5-vfs")] = 30.0
+    settle = accuracy.SETTLE_GUESS
     assert accuracy.estimate_seconds(["a.yaml", "b.yaml"], 3, durations) == pytest.approx(
-        3 * (10 + 20 + 2 * accuracy.SETTLE_GUESS)
+        3 * (10 + 20 + 2 * settle)
     )
-    # a scenario with no recorded duration counts as a typical (median) one
-    assert accuracy.estimate_seconds(["c.yaml"], 1, durations) == pytest.approx(
-        15 + accuracy.SETTLE_GUESS
+    # another configuration's figure stands in for a missing one; an unknown scenario
+    # counts as a typical (median) one
+    assert accuracy.estimate_seconds(["a.yaml", "b.yaml"], 1, durations, "28.5-vfs") == (
+        pytest.approx(10 + 30 + 2 * settle)
     )
+    assert accuracy.estimate_seconds(["c.yaml"], 1, durations) == pytest.approx(20 + settle)
+
+
+def test_a_malformed_durations_line_names_the_file_and_line(tmp_path):
+    bad = tmp_path / "durations.txt"
+    bad.write_text("a.yaml 20.10-vfs 12.5\na.yaml twelve\n")
+    with pytest.raises(SystemExit, match=r"durations.txt:2: expected"):
+        accuracy.read_durations(bad)
