@@ -168,6 +168,11 @@ class Engine:
     def label(self) -> str:
         return f"{self.version.split('+')[0]} {self.storage}"
 
+    @property
+    def configuration(self) -> str:
+        """``20.10-vfs``: the name of its configuration (files, fitted figures)."""
+        return f"{'.'.join(self.version.split('+')[0].split('.')[:2])}-{self.storage}"
+
 
 class Progress:
     """One progress bar on stderr, over every run of a campaign."""
@@ -378,17 +383,21 @@ def chosen_engine(args: argparse.Namespace) -> Iterator[Engine]:
     if own and answers.returncode == 0:
         yield describe_engine(args.docker)
         return
-    with private_engine(args.engine or "20.10", args.storage or "vfs") as docker:
+    version, storage = args.engine or "20.10", args.storage or "vfs"
+    with private_engine(version, storage) as docker:
         engine = describe_engine(docker)
-        wanted = args.storage or "vfs"
-        if engine.storage != wanted:
-            raise SystemExit(f"error: asked for {wanted}, the engine runs {engine.storage}")
+        if engine.storage != storage or not engine.version.startswith(version + "."):
+            raise SystemExit(
+                f"error: asked for Docker {version} on {storage}, the private daemon is "
+                f"Docker {engine.version} on {engine.storage}"
+            )
         yield engine
 
 
 # --- predicting ---------------------------------------------------------------------------
 
 Overrides = dict[str, float]  # machine figure -> value, applied over each calibration
+Fitted = dict[str, Overrides]  # configuration (Engine.configuration) -> its fitted figures
 
 
 @dataclass(frozen=True, slots=True)
@@ -665,15 +674,19 @@ def load_json(path: Path, split: dict[str, SplitRow]) -> tuple[Engine, list[Reco
     return engine, records, runs or len(records[0].walls if records else []), waited
 
 
-def read_overrides(path: Path) -> Overrides:
+def read_fitted(path: Path) -> Fitted:
+    """What ``--fit-out`` wrote: ``{"configurations": {"20.10-vfs": {"machine": {...}}}}``."""
     try:
         saved = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
+        configurations = saved["configurations"]
+        fitted = {name: dict(c["machine"]) for name, c in configurations.items()}
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as e:
         raise SystemExit(f"error: {path}: not a fitted-figures file ({e})") from None
-    unknown = sorted(set(saved.get("machine", {})) - MACHINE_KEYS)
-    if unknown:
-        raise SystemExit(f"error: {path}: unknown machine figures {', '.join(unknown)}")
-    return dict(saved.get("machine", {}))
+    for name, figures in fitted.items():
+        unknown = sorted(set(figures) - MACHINE_KEYS)
+        if unknown:
+            raise SystemExit(f"error: {path}: {name}: unknown machine figures {', '.join(unknown)}")
+    return fitted
 
 
 # --- the campaign's length ----------------------------------------------------------------
@@ -706,13 +719,16 @@ def estimate_seconds(
     files: Sequence[str], runs: int, durations: Durations, configuration: str = "20.10-vfs"
 ) -> float:
     """A configuration's expected length: per run, the scenario's duration on that
-    configuration (else on any other, else the median of all) and a settle."""
+    configuration (else on the same engine's other driver, else the longest on any other,
+    else the median of all) and a settle."""
     typical = statistics.median(durations.values()) if durations else 30.0
+    engine = configuration.split("-")[0]
 
     def one(file: str) -> float:
         if (file, configuration) in durations:
             return durations[file, configuration]
-        others = [s for (f, _), s in durations.items() if f == file]
+        same = [s for (f, c), s in durations.items() if f == file and c.startswith(engine + "-")]
+        others = same or [s for (f, _), s in durations.items() if f == file]
         return max(others) if others else typical
 
     return runs * sum(one(f) + SETTLE_GUESS for f in files)
@@ -770,9 +786,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--fit-from",
+        nargs="+",
         metavar="FILE",
-        help="fit machine figures (FIT_FIGURES) on the fit set of this --json FILE, then "
-        "predict with them (fit and held-out); see fit_overrides",
+        help="fit machine figures (FIT_FIGURES) on the fit set of each --json FILE, per "
+        "configuration, and print them (and --fit-out them); with --replay, predict each "
+        "configuration with its figures; see fit_overrides",
     )
     parser.add_argument("--fit-out", metavar="FILE", help="write the fitted figures here (JSON)")
     parser.add_argument("--fitted", metavar="FILE", help="predict with figures --fit-out wrote")
@@ -790,9 +808,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.write_split:
         sys.stdout.write(split_text(rows))
         return 0
-    overrides = fitted(args, split)
+    figures = fitted(args, split)
     if args.replay:
-        return replay_files([Path(p) for p in args.replay], split, overrides)
+        return replay_files([Path(p) for p in args.replay], split, figures)
+    if args.fit_from:  # fitting alone; a new run uses the figures through --fitted
+        return 0
 
     paths = selected(args, split)
     runs = 1 if args.quick else args.runs
@@ -828,6 +848,7 @@ def main(argv: list[str] | None = None) -> int:
             waited = measure(
                 records, runs, engine, progress, seed=args.seed, settle_timeout=args.settle_timeout
             )
+        overrides = figures.get(engine.configuration)
         outcomes = [outcome(r, engine, overrides) for r in records.values()]
         progress.clear()
         print_report(outcomes, engine, runs, waited)
@@ -841,29 +862,40 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def fitted(args: argparse.Namespace, split: dict[str, SplitRow]) -> Overrides | None:
-    """The machine figures predictions use beyond calibration: fitted now, read, or none."""
-    if args.fit_from:
-        engine, records, _, _ = load_json(Path(args.fit_from), split)
-        overrides = fit_overrides(records, engine)
-        print(f"fitted on the fit set of {args.fit_from}: {json.dumps(overrides)}")
-        if args.fit_out:
-            document = {"fitted_on": args.fit_from, "engine": engine_json(engine)}
-            Path(args.fit_out).write_text(json.dumps({**document, "machine": overrides}, indent=2))
-        return overrides
-    return read_overrides(Path(args.fitted)) if args.fitted else None
+def fitted(args: argparse.Namespace, split: dict[str, SplitRow]) -> Fitted:
+    """The machine figures predictions use beyond calibration, per configuration: fitted
+    now on the fit set of each ``--fit-from`` file, read from ``--fitted``, or none."""
+    if not args.fit_from:
+        return read_fitted(Path(args.fitted)) if args.fitted else {}
+    figures: Fitted = {}
+    document: dict[str, dict] = {}
+    for path in args.fit_from:
+        engine, records, _, _ = load_json(Path(path), split)
+        print(f"{engine.configuration}: ", end="")
+        figures[engine.configuration] = fit_overrides(records, engine)
+        print(f"fitted on the fit set of {path}: {json.dumps(figures[engine.configuration])}")
+        document[engine.configuration] = {
+            "fitted_on": path,
+            "engine": engine_json(engine),
+            "machine": figures[engine.configuration],
+        }
+    if args.fit_out:
+        Path(args.fit_out).write_text(json.dumps({"configurations": document}, indent=2))
+    return figures
 
 
-def replay_files(
-    paths: Sequence[Path], split: dict[str, SplitRow], overrides: Overrides | None
-) -> int:
+def replay_files(paths: Sequence[Path], split: dict[str, SplitRow], figures: Fitted) -> int:
     """Print the errors of recorded runs with today's model (for working on the model: fit
     on the fit set of one recorded run, judge on the held-out set)."""
     results = []
     for path in paths:
         engine, records, runs, waited = load_json(path, split)
+        overrides = figures.get(engine.configuration)
         outcomes = [outcome(r, engine, overrides) for r in records]
-        print(f"\n### {path}")
+        print(
+            f"\n### {path}"
+            + (f" (with fitted figures {json.dumps(overrides)})" if overrides else "")
+        )
         print_report(outcomes, engine, runs, waited)
         results.append((engine, outcomes))
     if len(results) > 1:

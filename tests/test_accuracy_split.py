@@ -100,9 +100,19 @@ def test_a_json_that_is_not_a_benchmark_file_is_one_clear_error(tmp_path):
 
 def test_fitted_figures_must_be_machine_figures(tmp_path):
     path = tmp_path / "fit.json"
-    path.write_text(json.dumps({"machine": {"run_seconds": 0.3, "warp_factor": 9}}))
-    with pytest.raises(SystemExit, match="unknown machine figures warp_factor"):
-        accuracy.read_overrides(path)
+    figures = {"machine": {"run_seconds": 0.3, "warp_factor": 9}}
+    path.write_text(json.dumps({"configurations": {"20.10-vfs": figures}}))
+    with pytest.raises(SystemExit, match=r"20\.10-vfs: unknown machine figures warp_factor"):
+        accuracy.read_fitted(path)
+    path.write_text(json.dumps({"machine": {"run_seconds": 0.3}}))
+    with pytest.raises(SystemExit, match="not a fitted-figures file"):
+        accuracy.read_fitted(path)
+
+
+def test_fitted_figures_are_kept_per_configuration():
+    engine = accuracy.Engine("/usr/bin/docker", "28.5.2+dfsg4", "overlay2", "0.25")
+    assert engine.configuration == "28.5-overlay2"
+    assert accuracy.Engine("d", "20.10.24+dfsg1", "vfs", "0.8").configuration == "20.10-vfs"
 
 
 def test_the_modern_engine_environment_lines_are_read():
