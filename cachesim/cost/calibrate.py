@@ -1,14 +1,21 @@
 """Calibration: what a real build log (and ``docker history``) says about time and size.
 
-``calibrate(log_text, file)`` reads one real ``docker build`` log and returns a
-``cost.Profile``: each step's measured seconds (BuildKit's ``#N DONE 1.2s``; the classic
-builder prints no times, so its log needs a time stamp per line, e.g. ``| ts -s '%.s'``),
-the layer sizes from ``docker history`` if given, and the machine figures the log shows:
-the context transfer rate, the export time, whether base images had to be pulled.
+``calibrate(log, file)`` reads one real build's record and returns a ``cost.Profile``:
+each step's measured seconds, the layer sizes from ``docker history`` if given, and the
+machine figures the log shows (the context transfer rate, the export time, whether base
+images had to be pulled), plus the storage driver and BuildKit the caller names. The
+record may be BuildKit's ``--progress=plain`` log (``#N DONE 1.2s`` per vertex), a
+``--progress=rawjson`` log, a ``docker buildx history export`` archive (``.dockerbuild``),
+or the classic builder's log (which prints no times, so it needs a time stamp per line,
+e.g. ``| ts -s '%.s'``). ``read_log(path)`` reads any of them from a file; rawjson and
+archives are rendered as plain-progress lines first (``cachesim.logs.status``), so one set
+of checks reads them all.
 
-The log is checked before anything is learned from it: a log that is neither BuildKit's
-``--progress=plain`` nor the classic builder's, that was cut short, or whose build failed,
-is one ``InputError`` naming the file and the line.
+The log is checked before anything is learned from it: a log that is none of those, that
+was cut short, or whose build failed, is one ``InputError`` naming the file and the line.
+The profile depends on the log alone, never on the Dockerfile it is later matched
+against, so that ``run --calibrate LOG`` and ``calibrate LOG -o P`` + ``run --profile P``
+predict the same.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import yaml
 
 from cachesim.builders import registry
 from cachesim.core.errors import InputError
+from cachesim.core.versions import BUILDKIT_VERSIONS
 from cachesim.cost.model import (
     MB,
     Machine,
@@ -32,18 +40,20 @@ from cachesim.cost.model import (
     normal_instruction,
     parse_size,
 )
+from cachesim.logs import status
 from cachesim.logs.parse import (
     ObservedStep,
     instruction_keyword,
+    is_step_header,
     parse_buildkit_log,
     parse_legacy_log,
 )
 from cachesim.sources.scenario import image_key
 
-PROFILE_VERSION = 1
+PROFILE_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # 1: before the BuildKit and the log format were recorded
 
 _VERTEX = re.compile(r"^#(\d+) (.*)$")
-_HEADER = re.compile(r"^\[(?:(\S+) )?(\d+)/(\d+)\] (.*)$")
 _DONE = re.compile(r"^DONE (\d+(?:\.\d+)?)s$")
 _CONTEXT = re.compile(r"^transferring context: (\d+(?:\.\d+)?[kMG]?B)(?: (\d+(?:\.\d+)?)s)? done$")
 _EXPORT = re.compile(r"^exporting layers(?: (\d+(?:\.\d+)?)s)? done$")
@@ -104,7 +114,7 @@ class _BuildKitCheck:
     def vertex_line(self, number: int, line: str, m: re.Match[str]) -> None:
         """One ``#N ...`` line: a step header, its end, or a build-level fact."""
         vertex, rest = int(m.group(1)), m.group(2)
-        if _HEADER.match(rest):
+        if is_step_header(rest):
             self.open_steps.setdefault(vertex, (number, rest))
         elif rest.startswith("DONE"):
             if not _DONE.match(rest):
@@ -224,28 +234,99 @@ def check_legacy(lines: Sequence[str], file: str) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class BuildLog:
+    """One build's record as log text: a plain-progress or classic log as the file holds
+    it, or a rawjson log or ``.dockerbuild`` archive rendered as plain-progress lines
+    (``rendered`` then maps each line back to the file's own)."""
+
+    text: str
+    file: str
+    log_format: str  # text (plain or classic, told apart by the checks) | rawjson | dockerbuild
+    rendered: status.PlainLog | None = None
+
+    def located(self, err: InputError) -> InputError:
+        """``err`` with a rendered line number turned back into the file's own line."""
+        if self.rendered is None or err.file != self.file:
+            return err
+        return InputError(err.message, err.file, self.rendered.source_line(err.line))
+
+
+def log_of_text(text: str, file: str) -> BuildLog:
+    """A log given as text: rawjson is rendered, anything else is read as it is."""
+    if status.looks_like_rawjson(text):
+        rendered = status.read_rawjson(text, file)
+        return BuildLog(rendered.text, file, "rawjson", rendered)
+    return BuildLog(text, file, "text")
+
+
+def read_log(path: str) -> BuildLog:
+    """The build record in a file: a plain, classic or rawjson log, or a ``.dockerbuild``
+    archive (``docker buildx history export``), told apart by their content."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError("no such build log", path) from None
+    except OSError as err:
+        raise InputError(f"cannot read the build log: {err}", path) from None
+    if status.is_archive(data):
+        rendered = status.read_archive(data, path)
+        return BuildLog(rendered.text, path, "dockerbuild", rendered)
+    if path.endswith(".dockerbuild"):
+        raise InputError(
+            "not a .dockerbuild archive (`docker buildx history export` writes a "
+            "gzip-compressed tar)",
+            path,
+        )
+    return log_of_text(data.decode("utf-8", errors="replace"), path)
+
+
 def calibrate(
-    log: str,
+    log: str | BuildLog,
     file: str = "<log>",
     *,
     history: str | None = None,
     history_file: str = "<history>",
     stages: Sequence[str] = (),
     storage: str | None = None,
+    buildkit: str | None = None,
 ) -> Profile:
-    """A profile from one real build log (see the module docstring)."""
-    lines = log.splitlines()
+    """A profile from one real build's record (see the module docstring).
+
+    ``storage`` is the engine's storage driver (``docker info --format '{{.Driver}}'``) and
+    ``buildkit`` its BuildKit release (``core.versions``); no log says either, so they are
+    recorded as given. ``stages`` is accepted for older callers and not used: the profile
+    is read from the log alone (its stage labels are matched later, by ``Profile.find``).
+    """
+    source = log if isinstance(log, BuildLog) else log_of_text(log, file)
+    try:
+        return _calibrated(source, history, history_file, storage, buildkit)
+    except InputError as err:
+        raise source.located(err) from None
+
+
+def _calibrated(
+    source: BuildLog,
+    history: str | None,
+    history_file: str,
+    storage: str | None,
+    buildkit: str | None,
+) -> Profile:
+    file = source.file
+    lines = source.text.splitlines()
     engine = detect_engine(lines, file)
     machine: dict[str, Any] = {}
     notes: list[str] = []
+    log_format = source.log_format
     if registry.builder(engine).log_prints_times:  # BuildKit: `DONE 0.3s` per vertex
         facts = check_buildkit(lines, file)
-        observed, _, _ = parse_buildkit_log(log, stages)
+        observed, _, _ = parse_buildkit_log(source.text)
         steps = _measured(observed, lambda s: s.seconds)
         if facts.context_bytes and facts.context_bytes >= MB and facts.context_seconds:
             machine["context_mb_s"] = round(facts.context_bytes / MB / facts.context_seconds, 1)
         if facts.export_seconds is not None:
             notes.append(f"exporting layers took {facts.export_seconds}s")
+        log_format = "plain" if log_format == "text" else log_format
     else:
         texts, times = _stamps(lines, file)
         check_legacy(texts, file)
@@ -254,12 +335,14 @@ def calibrate(
         steps = _measured(observed, lambda s: seconds.get(s.index))
         if times is None:
             notes.append("the classic builder prints no times: only sizes were learned")
-        facts = LogFacts()
+        log_format = "classic" if times is None else "classic-stamped"
     froms = [s for s in steps if s.keyword == "FROM" and s.seconds is not None]
     if froms and all(s.seconds is not None and s.seconds < 0.5 for s in froms):
         machine["pull"] = False  # the base images were already on the machine
     if storage is not None:
         machine["storage"] = storage
+    if buildkit is not None and buildkit not in BUILDKIT_VERSIONS:
+        raise InputError(f"unknown BuildKit {buildkit!r} (known: {', '.join(BUILDKIT_VERSIONS)})")
     images: dict[str, int] = {}
     if history is not None:
         # Layer sizes only: the export speed of a cold build is not learned, because the
@@ -268,7 +351,9 @@ def calibrate(
         # bytes took 0.96 s; benchmarks/accuracy, 06).
         steps, images, _layer_total = apply_history(steps, history, history_file)
     machine_with(Machine(), machine, file)  # validates
-    return Profile(engine, tuple(steps), machine, images, file, tuple(notes))
+    return Profile(
+        engine, tuple(steps), machine, images, file, tuple(notes), buildkit, log_format
+    )
 
 
 def _measured(
@@ -393,7 +478,16 @@ def _base_ref(steps: Sequence[MeasuredStep], stage: str) -> str | None:
     if ref is None:
         froms = [s for s in steps if s.keyword == "FROM"]
         ref = froms[0].instruction.split()[1] if len(froms) == 1 else None
-    return ref
+    return _without_resolved_digest(ref) if ref is not None else None
+
+
+def _without_resolved_digest(ref: str) -> str:
+    """``python:3.12-slim@sha256:...`` -> ``python:3.12-slim``: with the containerd image
+    store, Docker 28.5 prints the digest it resolved a tagged FROM to (seen:
+    ``[ 1/13] FROM docker.io/library/python:3.12-slim@sha256:3084...``); the tag is what a
+    scenario names. A reference by digest alone stays as it is."""
+    name, at, _digest = ref.partition("@")
+    return name if at and ":" in name.rsplit("/", 1)[-1] else ref
 
 
 def apply_history(
@@ -436,6 +530,8 @@ def profile_to_yaml(profile: Profile) -> str:
     data: dict[str, Any] = {
         "cachesim_profile": PROFILE_VERSION,
         "engine": profile.engine,
+        "buildkit": profile.buildkit,
+        "log_format": profile.log_format,
         "source": profile.source,
         "machine": dict(profile.machine),
         "images": dict(profile.images),
@@ -469,13 +565,25 @@ def load_profile(path: str) -> Profile:
         raise InputError(
             f"broken YAML: {err.problem}", path, mark.line + 1 if mark else None
         ) from None
-    if not isinstance(data, dict) or data.get("cachesim_profile") != PROFILE_VERSION:
+    if not isinstance(data, dict) or "cachesim_profile" not in data:
         raise InputError(
             f"not a cachesim profile (expected 'cachesim_profile: {PROFILE_VERSION}')", path, 1
+        )
+    version = data["cachesim_profile"]
+    if isinstance(version, bool) or version not in READABLE_VERSIONS:
+        raise InputError(
+            f"profile format {version!r} is not one this cachesim reads "
+            f"({', '.join(map(str, READABLE_VERSIONS))}): calibrate again",
+            path,
+            1,
         )
     engine = data.get("engine")
     if engine not in registry.NAMES:
         raise InputError(f"unknown engine {engine!r} in the profile", path)
+    buildkit = data.get("buildkit")
+    if buildkit is not None and buildkit not in BUILDKIT_VERSIONS:
+        known = ", ".join(BUILDKIT_VERSIONS)
+        raise InputError(f"unknown BuildKit {buildkit!r} in the profile (known: {known})", path)
     machine = data.get("machine") or {}
     if not isinstance(machine, dict):
         raise InputError("'machine' must be a mapping", path)
@@ -506,4 +614,6 @@ def load_profile(path: str) -> Profile:
         images,
         str(data.get("source", path)),
         tuple(data.get("notes") or ()),
+        buildkit,
+        str(data.get("log_format") or ""),
     )
