@@ -317,25 +317,12 @@ def _calibrated(
     engine = detect_engine(lines, file)
     machine: dict[str, Any] = {}
     notes: list[str] = []
-    log_format = source.log_format
     if registry.builder(engine).log_prints_times:  # BuildKit: `DONE 0.3s` per vertex
-        facts = check_buildkit(lines, file)
-        observed, _, _ = parse_buildkit_log(source.text)
-        steps = _measured(observed, lambda s: s.seconds)
-        if facts.context_bytes and facts.context_bytes >= MB and facts.context_seconds:
-            machine["context_mb_s"] = round(facts.context_bytes / MB / facts.context_seconds, 1)
-        if facts.export_seconds is not None:
-            notes.append(f"exporting layers took {facts.export_seconds}s")
-        log_format = "plain" if log_format == "text" else log_format
+        steps = _buildkit_steps(source, lines, machine, notes)
+        log_format = "plain" if source.log_format == "text" else source.log_format
     else:
-        texts, times = _stamps(lines, file)
-        check_legacy(texts, file)
-        observed, _, _ = parse_legacy_log("\n".join(texts), 0)
-        seconds = _legacy_seconds(texts, times)
-        steps = _measured(observed, lambda s: seconds.get(s.index))
-        if times is None:
-            notes.append("the classic builder prints no times: only sizes were learned")
-        log_format = "classic" if times is None else "classic-stamped"
+        steps, stamped = _classic_steps(lines, file, notes)
+        log_format = "classic-stamped" if stamped else "classic"
     froms = [s for s in steps if s.keyword == "FROM" and s.seconds is not None]
     if froms and all(s.seconds is not None and s.seconds < 0.5 for s in froms):
         machine["pull"] = False  # the base images were already on the machine
@@ -354,6 +341,32 @@ def _calibrated(
     return Profile(
         engine, tuple(steps), machine, images, file, tuple(notes), buildkit, log_format
     )
+
+
+def _buildkit_steps(
+    source: BuildLog, lines: Sequence[str], machine: dict[str, Any], notes: list[str]
+) -> list[MeasuredStep]:
+    """A BuildKit log's steps, checked; its context rate goes into ``machine``."""
+    facts = check_buildkit(lines, source.file)
+    observed, _, _ = parse_buildkit_log(source.text)
+    if facts.context_bytes and facts.context_bytes >= MB and facts.context_seconds:
+        machine["context_mb_s"] = round(facts.context_bytes / MB / facts.context_seconds, 1)
+    if facts.export_seconds is not None:
+        notes.append(f"exporting layers took {facts.export_seconds}s")
+    return _measured(observed, lambda s: s.seconds)
+
+
+def _classic_steps(
+    lines: Sequence[str], file: str, notes: list[str]
+) -> tuple[list[MeasuredStep], bool]:
+    """A classic log's steps, checked, and whether it was time-stamped (else no times)."""
+    texts, times = _stamps(lines, file)
+    check_legacy(texts, file)
+    observed, _, _ = parse_legacy_log("\n".join(texts), 0)
+    seconds = _legacy_seconds(texts, times)
+    if times is None:
+        notes.append("the classic builder prints no times: only sizes were learned")
+    return _measured(observed, lambda s: seconds.get(s.index)), times is not None
 
 
 def _measured(
@@ -556,7 +569,8 @@ def profile_to_yaml(profile: Profile) -> str:
 
 
 def load_profile(path: str) -> Profile:
-    """Read a profile file written by ``cachesim calibrate``; bad content is an InputError."""
+    """Read a profile file written by ``cachesim calibrate`` (format 2, or 1: before the
+    BuildKit and the log format were recorded); bad content is an InputError."""
     text = read_text(path, "profile file")
     try:
         data = yaml.safe_load(text)
@@ -565,6 +579,31 @@ def load_profile(path: str) -> Profile:
         raise InputError(
             f"broken YAML: {err.problem}", path, mark.line + 1 if mark else None
         ) from None
+    engine, buildkit = _profile_header(data, path)
+    machine = data.get("machine") or {}
+    if not isinstance(machine, dict):
+        raise InputError("'machine' must be a mapping", path)
+    machine_with(Machine(), machine, path)
+    entries = data.get("steps") or []
+    if not isinstance(entries, list):
+        raise InputError("'steps' must be a list", path)
+    images = data.get("images") or {}
+    if not isinstance(images, dict):
+        raise InputError("'images' must map an image to its size", path)
+    return Profile(
+        engine,
+        tuple(_profile_step(entry, path) for entry in entries),
+        dict(machine),
+        {image_key(str(k)): parse_size(v, path) for k, v in images.items()},
+        str(data.get("source", path)),
+        tuple(data.get("notes") or ()),
+        buildkit,
+        str(data.get("log_format") or ""),
+    )
+
+
+def _profile_header(data: object, path: str) -> tuple[str, str | None]:
+    """The profile's format (checked), builder and BuildKit."""
     if not isinstance(data, dict) or "cachesim_profile" not in data:
         raise InputError(
             f"not a cachesim profile (expected 'cachesim_profile: {PROFILE_VERSION}')", path, 1
@@ -584,36 +623,27 @@ def load_profile(path: str) -> Profile:
     if buildkit is not None and buildkit not in BUILDKIT_VERSIONS:
         known = ", ".join(BUILDKIT_VERSIONS)
         raise InputError(f"unknown BuildKit {buildkit!r} in the profile (known: {known})", path)
-    machine = data.get("machine") or {}
-    if not isinstance(machine, dict):
-        raise InputError("'machine' must be a mapping", path)
-    machine_with(Machine(), machine, path)
-    steps = []
-    for entry in data.get("steps") or []:
-        if not isinstance(entry, dict) or "instruction" not in entry:
-            raise InputError(f"bad profile step {entry!r}", path)
-        seconds = entry.get("seconds")
-        if seconds is not None and (not isinstance(seconds, int | float) or seconds < 0):
-            raise InputError(f"bad seconds {seconds!r} in the profile", path)
-        text = str(entry["instruction"])
-        steps.append(
-            MeasuredStep(
-                str(entry.get("stage", "0")),
-                int(entry.get("index", 0)),
-                normal_instruction(text),
-                instruction_keyword(text),
-                None if seconds is None else float(seconds),
-                None if entry.get("bytes") is None else parse_size(entry["bytes"], path),
-            )
-        )
-    images = {image_key(str(k)): parse_size(v, path) for k, v in (data.get("images") or {}).items()}
-    return Profile(
-        engine,
-        tuple(steps),
-        dict(machine),
-        images,
-        str(data.get("source", path)),
-        tuple(data.get("notes") or ()),
-        buildkit,
-        str(data.get("log_format") or ""),
+    return engine, buildkit
+
+
+def _profile_step(entry: object, path: str) -> MeasuredStep:
+    """One ``steps:`` entry of a profile file."""
+    if not isinstance(entry, dict) or "instruction" not in entry:
+        raise InputError(f"bad profile step {entry!r}", path)
+    seconds = entry.get("seconds")
+    if seconds is not None and (
+        not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0
+    ):
+        raise InputError(f"bad seconds {seconds!r} in the profile", path)
+    index = entry.get("index", 0)
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        raise InputError(f"bad step index {index!r} in the profile", path)
+    text = str(entry["instruction"])
+    return MeasuredStep(
+        str(entry.get("stage", "0")),
+        index,
+        normal_instruction(text),
+        instruction_keyword(text),
+        None if seconds is None else float(seconds),
+        None if entry.get("bytes") is None else parse_size(entry["bytes"], path),
     )

@@ -389,7 +389,8 @@ class _Seen:
 
     number: int
     name: str = ""
-    header_line: int | None = None
+    begun: bool = False  # started, cached or failed (plain progress prints no other)
+    header_line: int | None = None  # where it began
     cached: bool = False
     started: float | None = None
     completed: float | None = None
@@ -401,6 +402,9 @@ class _Seen:
 
 def _merge(seen: _Seen, vertex: _Vertex, line: int | None) -> None:
     seen.name = vertex.name or seen.name
+    begins = vertex.started is not None or vertex.completed is not None or vertex.cached
+    if not seen.begun and (begins or vertex.error):
+        seen.begun, seen.header_line = True, line
     seen.cached = seen.cached or vertex.cached
     if vertex.started is not None:
         seen.started = vertex.started
@@ -444,7 +448,7 @@ def _render(updates: Sequence[_Update]) -> PlainLog:
 
     def vertex(digest: str, line: int | None) -> _Seen:
         if digest not in seen:
-            seen[digest] = _Seen(len(seen) + 1, header_line=line)
+            seen[digest] = _Seen(len(seen) + 1)
         return seen[digest]
 
     last_line: int | None = None
@@ -460,9 +464,12 @@ def _render(updates: Sequence[_Update]) -> PlainLog:
                 target.output.append((text, update.line))
     lines: list[str] = []
     origin: list[int | None] = []
+    number = 0
     for block in seen.values():
-        if not block.name:
-            continue  # a status for a vertex the stream never named
+        if not block.name or not (block.begun or block.statuses):
+            continue  # announced but never begun (plain progress prints none), or unnamed
+        number += 1
+        block.number = number
         for text, line in _vertex_lines(block):
             lines.append(text)
             origin.append(line if line is not None else last_line)
