@@ -253,3 +253,16 @@ def test_a_tar_that_is_no_build_record(tmp_path):
     code, err = _run_cli(["calibrate", str(path)])
     assert code == 2
     assert err == f"error: {path}: not a build record archive: no index.json inside\n"
+
+
+def test_a_failed_rawjson_build_is_no_calibration(tmp_path):
+    """vfs-failed-rawjson.log (README): `RUN false` failed; its vertex carries the error on
+    line 22, and the client's own `ERROR: failed to build` text follows the stream."""
+    path = MODERN / "vfs-failed-rawjson.log"
+    text = path.read_text()
+    assert '"name":"[stage-1 1/1] RUN false"' in text.splitlines()[21]
+    assert "ERROR: failed to build" in text
+    code, err = _run_cli(["calibrate", str(path)])
+    assert code == 2
+    assert err.startswith(f"error: {path}:22: the build failed here")
+    assert err.count("\n") == 1

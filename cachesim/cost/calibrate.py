@@ -328,6 +328,8 @@ def _calibrated(
         machine["pull"] = False  # the base images were already on the machine
     if storage is not None:
         machine["storage"] = storage
+    else:
+        notes.append(f"no storage driver given: the model takes {Machine().storage}")
     if buildkit is not None and buildkit not in BUILDKIT_VERSIONS:
         raise InputError(f"unknown BuildKit {buildkit!r} (known: {', '.join(BUILDKIT_VERSIONS)})")
     images: dict[str, int] = {}

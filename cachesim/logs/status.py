@@ -156,22 +156,30 @@ def _rawjson_update(message: dict, file: str, line: int) -> _Update:
     return _Update(line, vertices, statuses, tuple(outputs))
 
 
+# A StatusResponse's parts; build-check warnings (`FromAsCasing`...) come as `warnings`
+_MESSAGE_KEYS = {"vertexes", "statuses", "logs", "warnings"}
+
+
 def read_rawjson(text: str, file: str) -> PlainLog:
     """A ``--progress=rawjson`` log as plain-progress lines (see the module docstring).
 
-    A line that is not a JSON object of the stream is an ``InputError`` naming it."""
+    A line that is not a JSON object of the stream is an ``InputError`` naming it, except
+    the client's own text after the stream: when a build fails, buildx 0.29 ends a rawjson
+    log with a quote of the Dockerfile and one ``ERROR: failed to build: ...`` line
+    (tests/timing_logs/modern/vfs-failed-rawjson.log), and the failed vertex's ``error``
+    in the stream says the same."""
     updates: list[_Update] = []
     for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
+        if not raw.strip() or (updates and not raw.lstrip().startswith("{")):
             continue
         try:
             message = json.loads(raw)
         except json.JSONDecodeError as err:
             raise InputError(f"malformed rawjson line: {err.msg}", file, number) from None
-        if not isinstance(message, dict) or not message.keys() & {"vertexes", "statuses", "logs"}:
+        if not isinstance(message, dict) or not message.keys() & _MESSAGE_KEYS:
             raise InputError(
                 "malformed rawjson line: not a BuildKit status message "
-                "(no 'vertexes', 'statuses' or 'logs')",
+                "(no 'vertexes', 'statuses', 'logs' or 'warnings')",
                 file,
                 number,
             )
@@ -448,7 +456,7 @@ def _render(updates: Sequence[_Update]) -> PlainLog:
 
     def vertex(digest: str, line: int | None) -> _Seen:
         if digest not in seen:
-            seen[digest] = _Seen(len(seen) + 1)
+            seen[digest] = _Seen(0)  # numbered when rendered
         return seen[digest]
 
     last_line: int | None = None
