@@ -266,3 +266,12 @@ def test_a_failed_rawjson_build_is_no_calibration(tmp_path):
     assert code == 2
     assert err.startswith(f"error: {path}:22: the build failed here")
     assert err.count("\n") == 1
+
+
+def test_the_containerd_store_unpack_is_noted():
+    """overlayfs-tensteps-plain.log: `#18 unpacking to docker.io/library/calib-tensteps:plain
+    2.3s done`, after `exporting layers 0.7s done` (no such phase on vfs or overlay2)."""
+    profile = profile_of(MODERN / "overlayfs-tensteps-plain.log", storage="overlayfs")
+    assert "exporting layers took 0.7s" in profile.notes
+    assert "unpacking into the image store took 2.3s" in profile.notes
+    assert not any("unpacking" in n for n in profile_of(MODERN / "vfs-tensteps-plain.log").notes)

@@ -57,6 +57,8 @@ _VERTEX = re.compile(r"^#(\d+) (.*)$")
 _DONE = re.compile(r"^DONE (\d+(?:\.\d+)?)s$")
 _CONTEXT = re.compile(r"^transferring context: (\d+(?:\.\d+)?[kMG]?B)(?: (\d+(?:\.\d+)?)s)? done$")
 _EXPORT = re.compile(r"^exporting layers(?: (\d+(?:\.\d+)?)s)? done$")
+# the containerd image store unpacks an exported image into its snapshotter (28.5, overlayfs)
+_UNPACK = re.compile(r"^unpacking to \S+(?: (\d+(?:\.\d+)?)s)? done$")
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 _STAMP = re.compile(r"^(?:\[?(\d+(?:\.\d+)?)\]?|(\d\d):(\d\d):(\d\d(?:\.\d+)?))\s(.*)$")
 
@@ -99,6 +101,7 @@ class LogFacts:
     context_bytes: int | None = None
     context_seconds: float | None = None
     export_seconds: float | None = None
+    unpack_seconds: float | None = None  # containerd image store: unpacking the new image
 
 
 @dataclass(slots=True)
@@ -160,6 +163,8 @@ def _with_fact(facts: LogFacts, rest: str) -> LogFacts:
             return replace(facts, context_bytes=size, context_seconds=seconds)
     elif exp := _EXPORT.match(rest):
         return replace(facts, export_seconds=float(exp.group(1) or 0.0))
+    elif unpack := _UNPACK.match(rest):
+        return replace(facts, unpack_seconds=float(unpack.group(1) or 0.0))
     return facts
 
 
@@ -355,6 +360,8 @@ def _buildkit_steps(
         machine["context_mb_s"] = round(facts.context_bytes / MB / facts.context_seconds, 1)
     if facts.export_seconds is not None:
         notes.append(f"exporting layers took {facts.export_seconds}s")
+    if facts.unpack_seconds is not None:
+        notes.append(f"unpacking into the image store took {facts.unpack_seconds}s")
     return _measured(observed, lambda s: s.seconds)
 
 
