@@ -8,8 +8,10 @@ archive (a record the code under test does not read), cross-checked with the pla
 printed by the same build.
 """
 
+import contextlib
 import gzip
 import io
+import json
 import re
 import tarfile
 from pathlib import Path
@@ -167,9 +169,8 @@ def test_a_long_stage_cut_short_is_a_truncated_log(tmp_path):
 # --- bad records: one line, the file (and line), exit 2 ---------------------------------------
 
 
-def _run_cli(argv, capsys=None):
-    import contextlib
-
+def _run_cli(argv):
+    """`cachesim ARGV` in this process: its exit status and what it wrote on stderr."""
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
         code = main(argv)
@@ -209,25 +210,30 @@ def test_a_truncated_archive_is_refused(tmp_path):
     assert err.count("\n") == 1
 
 
-def test_an_archive_whose_status_stream_is_cut_is_refused(tmp_path):
-    """A well-formed tar whose status blob lost its end."""
-    source = MODERN / "vfs-tensteps.dockerbuild"
+def rewritten_archive(source: Path, change) -> bytes:
+    """``source`` (a .dockerbuild) with each file's bytes passed through ``change(name,
+    data)``, gzip-compressed again."""
     out = io.BytesIO()
     with tarfile.open(source, "r:gz") as tar, tarfile.open(fileobj=out, mode="w") as new:
-        index = tar.extractfile("index.json").read()
-        manifest_digest = re.search(rb'"digest":"sha256:([0-9a-f]+)"', index).group(1)
-        manifest = tar.extractfile(f"blobs/sha256/{manifest_digest.decode()}").read()
-        status = re.search(
-            rb'"application/vnd.buildkit.status.v0",\s*"digest": "sha256:([0-9a-f]+)"', manifest
-        ).group(1)
         for member in tar.getmembers():
             data = tar.extractfile(member).read() if member.isfile() else b""
-            if member.name.endswith(status.decode()):
-                data = data[: len(data) - 100]
+            data = change(member.name, data)
             member.size = len(data)
             new.addfile(member, io.BytesIO(data))
+    return gzip.compress(out.getvalue())
+
+
+def test_an_archive_whose_status_stream_is_cut_is_refused(tmp_path):
+    """A well-formed tar whose status blob lost its end. The blob's digest, read by hand
+    from the manifest: application/vnd.buildkit.status.v0 is sha256:fea8cab8..."""
+    status = "blobs/sha256/fea8cab82e060a7ed4f195bf762cf8607a5d1768959806836a58e9c2e11328a5"
     path = tmp_path / "cut-status.dockerbuild"
-    path.write_bytes(gzip.compress(out.getvalue()))
+    path.write_bytes(
+        rewritten_archive(
+            MODERN / "vfs-tensteps.dockerbuild",
+            lambda name, data: data[:-100] if name == status else data,
+        )
+    )
     code, err = _run_cli(["calibrate", str(path)])
     assert code == 2
     assert err == f"error: {path}: truncated status stream in the .dockerbuild archive\n"
@@ -275,3 +281,20 @@ def test_the_containerd_store_unpack_is_noted():
     assert "exporting layers took 0.7s" in profile.notes
     assert "unpacking into the image store took 2.3s" in profile.notes
     assert not any("unpacking" in n for n in profile_of(MODERN / "vfs-tensteps-plain.log").notes)
+
+
+def test_an_archive_of_several_builds_asks_for_one(tmp_path):
+    """`history export --all` writes one manifest per build into index.json."""
+
+    def twice(name: str, data: bytes) -> bytes:
+        if name != "index.json":
+            return data
+        index = json.loads(data)
+        index["manifests"] *= 2
+        return json.dumps(index).encode()
+
+    path = tmp_path / "two.dockerbuild"
+    path.write_bytes(rewritten_archive(MODERN / "vfs-multi.dockerbuild", twice))
+    code, err = _run_cli(["calibrate", str(path)])
+    assert code == 2
+    assert err.startswith(f"error: {path}: the archive holds 2 builds: export the one")
