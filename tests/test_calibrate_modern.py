@@ -298,3 +298,14 @@ def test_an_archive_of_several_builds_asks_for_one(tmp_path):
     code, err = _run_cli(["calibrate", str(path)])
     assert code == 2
     assert err.startswith(f"error: {path}: the archive holds 2 builds: export the one")
+
+
+def test_a_failed_build_exported_from_history_is_no_calibration():
+    """vfs-failed.dockerbuild: the same failed build as vfs-failed-rawjson.log, exported."""
+    path = MODERN / "vfs-failed.dockerbuild"
+    code, err = _run_cli(["calibrate", str(path)])
+    assert code == 2
+    assert err.startswith(
+        f'error: {path}: the build failed here (ERROR: process "/bin/sh -c false"'
+    )
+    assert err.count("\n") == 1

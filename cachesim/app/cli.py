@@ -122,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
         help="learn step times and sizes from a real build log into a profile",
         description="Read a real build's record (BuildKit's --progress=plain or "
         "--progress=rawjson log, a `docker buildx history export` .dockerbuild archive, or "
-        "the classic builder's log, time-stamped per line, e.g. `| ts -s '%%.s'`) and, "
+        "the classic builder's log, time-stamped per line, e.g. `| ts -s '%.s'`) and, "
         "optionally, `docker history --no-trunc` output, and write a profile: per-step "
         "seconds and layer sizes, the machine figures the log shows, and the storage driver "
         "and BuildKit you name.",
