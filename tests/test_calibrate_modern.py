@@ -309,3 +309,16 @@ def test_a_failed_build_exported_from_history_is_no_calibration():
         f'error: {path}: the build failed here (ERROR: process "/bin/sh -c false"'
     )
     assert err.count("\n") == 1
+
+
+def test_a_rawjson_line_with_a_bad_value_is_named(tmp_path):
+    """Line 12 is a `transferring context:` status whose `current` is a count of bytes."""
+    lines = (MODERN / "vfs-tensteps-rawjson.log").read_text().splitlines()
+    assert '"current":2,' in lines[11]
+    lines[11] = lines[11].replace('"current":2,', '"current":"two",')
+    path = tmp_path / "bad-value.log"
+    path.write_text("\n".join(lines) + "\n")
+    code, err = _run_cli(["calibrate", str(path)])
+    assert code == 2
+    assert err.startswith(f"error: {path}:12: malformed rawjson line")
+    assert err.count("\n") == 1

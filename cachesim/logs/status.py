@@ -183,7 +183,10 @@ def read_rawjson(text: str, file: str) -> PlainLog:
                 file,
                 number,
             )
-        updates.append(_rawjson_update(message, file, number))
+        try:
+            updates.append(_rawjson_update(message, file, number))
+        except (TypeError, ValueError) as err:  # e.g. "current": "many"
+            raise InputError(f"malformed rawjson line: {err}", file, number) from None
     if not updates:
         raise InputError("empty rawjson log", file, 1)
     return _render(updates)
