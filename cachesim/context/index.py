@@ -210,8 +210,6 @@ def placed(pairs: tuple[tuple[str, str], ...], digests: DigestMap) -> DigestMap:
         made = DigestMap({where: digests[ctx] for ctx, where in pairs})
         _PLACED[pairs] = _Placed(digests, made, wheres)
         return made
-    made = last.placed.updated(
-        {w: digests[c] for c in changed for w in last.wheres.get(c, ())}
-    )
+    made = last.placed.updated({w: digests[c] for c in changed for w in last.wheres.get(c, ())})
     _PLACED[pairs] = _Placed(digests, made, last.wheres)
     return made
