@@ -95,6 +95,16 @@ def test_a_derived_map_encodes_as_a_dict_made_from_scratch():
         assert canonical_json(SortedItems(current)) == _reference(sorted(plain.items()))
 
 
+def test_an_older_map_asked_again_still_encodes_its_own_entries():
+    """A map whose encoding a newer map took over encodes anew, and still right."""
+    kept = list(_random_edits(4, steps=80))
+    for current, plain, _before, _plain_before in kept:
+        assert canonical_json(current) == _reference(plain)
+    for current, plain, _before, _plain_before in reversed(kept):
+        assert canonical_json(current) == _reference(plain)
+        assert canonical_json(SortedItems(current)) == _reference(sorted(plain.items()))
+
+
 def test_keys_from_derived_maps_are_equal_exactly_when_the_files_are():
     """A COPY key made over a derived map is the key made over the plain dict, so keys
     are equal exactly when they were equal before (a revert finds its old key again)."""

@@ -186,16 +186,23 @@ class DigestMap(TrackedMap[str]):
     def _sorted_parts(self, form: str, depth: int = 0) -> tuple[list[str], list[str]]:
         """The sorted paths and each entry's encoding in ``form``: the origin's with the
         delta applied (the origin's computed first, ``_LINEAGE_STEPS`` deep at most), or
-        everything encoded anew."""
+        everything encoded anew. A map with no delta shares its origin's lists; a map
+        with one takes them over (the origin forgets them: a lineage is asked newest
+        first, and one copy of 5,000 entries a lineage is enough)."""
         if self._parts is not None and form in self._parts:
             return self._parts[form]
         origin = self._origin
         if origin is not None and depth < _LINEAGE_STEPS and len(self._delta) * 8 < len(self._data):
-            paths, parts = origin._sorted_parts(form, depth + 1)
-            if self._delta:  # the origin's lists are never changed: copy, then apply
+            found = origin._sorted_parts(form, depth + 1)
+            if not self._delta:
+                return found
+            paths, parts = found
+            if origin._parts is not None and origin._parts.get(form) is found:
+                del origin._parts[form]  # taken over: changed in place below
+            else:  # another map's lists: copy
                 paths, parts = list(paths), list(parts)
-                for path in sorted(self._delta):
-                    _apply(paths, parts, path, self._data.get(path), form)  # type: ignore[arg-type]
+            for path in sorted(self._delta):
+                _apply(paths, parts, path, self._data.get(path), form)  # type: ignore[arg-type]
         else:
             paths = sorted(self._data)
             parts = [_entry(p, self._data[p], form) for p in paths]
@@ -213,13 +220,12 @@ def track(data: dict[str, V], last: TrackedMap[V] | None) -> TrackedMap[V]:
     if last is None:
         return TrackedMap._adopt(data, None, ())  # type: ignore[arg-type]
     before = last._data
-    if data.keys() == before.keys():
-        same = map(operator.is_not, data.values(), map(before.__getitem__, data.keys()))
-        delta: Iterable[str] = list(itertools.compress(data.keys(), same))
-    else:
-        delta = [
-            p for p in data.keys() | before.keys() if data.get(p, _MISSING) is not before.get(p)
-        ]
+    # one pass: a path new here gets None from ``before``, which is never a value
+    changed = map(operator.is_not, data.values(), map(before.get, data.keys()))
+    delta = list(itertools.compress(data.keys(), changed))
+    added = sum(1 for p in delta if p not in before)
+    if len(data) - added != len(before):  # some paths are gone too
+        delta += list(before.keys() - data.keys())
     return TrackedMap._adopt(data, last, delta)
 
 
