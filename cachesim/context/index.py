@@ -4,15 +4,18 @@ A scenario of 200 builds over a 5,000-file context used to rebuild the context t
 every COPY's selection from scratch in each build (and the cost model did it again): 44 s.
 Between two builds an edit changes file *contents*, almost never the *set* of paths, and
 what a COPY source selects depends only on the set of paths and the .dockerignore rules.
-So three memos, each keyed by exactly what its answer depends on:
+So each build's files are a ``TrackedMap`` derived from the last build's
+(``tracked_files``: one pass finds the files that are not the same objects), and the
+memos below are keyed by exactly what their answer depends on:
 
 * ``tree(files, rules)``: the ``ContextTree`` for a set of paths and rules (same set and
-  rules: the very same tree object, so the memos below hit by identity);
-* ``placement(...)``: a COPY's selections and destination pairs for a tree and the
+  rules: the very same tree object, so the memos below hit by identity); ``excluded`` and
+  ``kept``: the files .dockerignore keeps out, and those it keeps, per tree;
+* ``placement_of(...)``: a COPY's selections and destination pairs for a tree and the
   instruction's sources, destination and flags;
-* ``digests(files, paths)``: the digest of each selected file, updated incrementally: a
-  path whose ``ContextFile`` is the same object as last time keeps its digest (the
-  scenario replay shares unchanged ``ContextFile`` objects between builds).
+* ``selected(files, paths)``: the digest of each selected file as a ``DigestMap`` and
+  their total size, updated for the paths the lineage says were touched;
+* ``placed(pairs, digests)``: where the COPY puts each digest, updated the same way.
 
 Each memo is bounded; a miss computes exactly what the code did before, so the memos
 change no answer, only its cost.
