@@ -121,14 +121,17 @@ def test_resnapshot_after_ten_edits(context, tmp_path):
     assert ratio <= 0.05
 
 
-BUILDS = 200
+BUILDS = int(os.environ.get("CACHESIM_BENCH_BUILDS", "200"))
 BUILD_FILES = 5000
 BUILD_TARGET_SECONDS = 2.0
 
 
 def test_two_hundred_builds_over_five_thousand_files():
     """200 builds, one source edit each, over a 5,000-file context (issue 9: at most 2 s;
-    44 s before the selection memos of cachesim/context/index.py)."""
+    44 s before the selection memos of cachesim/context/index.py, 60 s on the branch's
+    base under a load average of 4, about 1.2-1.4 s of CPU after the lineages of
+    cachesim/context/digestmap.py: a build costs what changed). ``CACHESIM_BENCH_BUILDS``
+    runs fewer builds while iterating."""
     import cachesim
     from cachesim.context.changes import Edit
     from cachesim.context.workspace import ContextFile
@@ -150,11 +153,14 @@ def test_two_hundred_builds_over_five_thousand_files():
     scenario = Scenario(
         "builds", "", ("buildkit",), dockerfile, None, files, {}, None, (Build("cold"), *edits)
     )
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = cachesim.simulate(scenario)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert len(result.builds) == BUILDS
     assert [s.status for s in result.builds[1].steps][2:] == ["cached", "cached", "built", "built"]
-    print(f"\n{BUILDS} builds over {BUILD_FILES} files: {seconds:.2f}s "
-          f"({seconds / BUILDS * 1000:.0f} ms a build; target <= {BUILD_TARGET_SECONDS}s)")
-    assert seconds <= BUILD_TARGET_SECONDS
+    print(
+        f"\n{BUILDS} builds over {BUILD_FILES} files: {seconds:.2f}s, {cpu:.2f}s of CPU "
+        f"({seconds / BUILDS * 1000:.1f} ms a build; target <= {BUILD_TARGET_SECONDS}s "
+        "for 200)"
+    )
+    assert seconds <= BUILD_TARGET_SECONDS * BUILDS / 200
