@@ -22,17 +22,18 @@ Nothing in the folder is ever written. Symlinks, unreadable files and files larg
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
-import multiprocessing
 import os
 import stat
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cachesim.context.changes import Add, Chmod, Delete, Edit, Rename, Touch
 from cachesim.context.dockerignore import IGNORE_FILE, IgnoreRules
 from cachesim.context.workspace import ContextFile
 from cachesim.core.errors import InputError
@@ -90,88 +91,150 @@ class Snapshot:
 
 @dataclass
 class FolderReader:
-    """Reads one folder again and again; only files whose stat moved are hashed again."""
+    """Reads one folder again and again; only files whose stat moved are hashed again.
+
+    ``snapshot()`` walks the whole folder (one ``lstat`` a file once the cache is warm).
+    ``snapshot(changed=[...])`` trusts the caller's list of paths changed since the last
+    snapshot (a scenario's change events, a git diff, a file watcher): only those paths are
+    looked at, so ten edits cost ten ``lstat`` calls and ten hashes, not a walk of 20,000
+    files. A changed path may be a file or a folder that was edited, added, deleted,
+    renamed (name both ends), chmodded, or that appeared or vanished with its folder.
+    """
 
     root: Path
     keep_content: bool = False
     ignore_file: Path | None = None  # default: the folder's own .dockerignore
-    # Worker processes for a large cold read. Measured on the shared 2-core machine: forked
-    # workers gained 11% when it was idle and lost 35% under load; threads gained nothing
-    # (the per-file Python work holds the GIL). So one process unless asked.
-    workers: int = 1
+    # Hashing threads for a large cold read: hashlib and os.read release the GIL, so a
+    # second thread hashes while the first opens and reads (see _hash_all).
+    workers: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
     _cache: dict[str, Entry] = field(default_factory=dict, repr=False)
+    _last: Snapshot | None = field(default=None, repr=False)
+    _untrusted: set[str] = field(default_factory=set, repr=False)  # racy files, links
 
-    def snapshot(self) -> Snapshot:
-        """The folder as it is now (raises ``InputError`` if it is not a readable folder)."""
+    def snapshot(self, changed: Iterable[str] | None = None) -> Snapshot:
+        """The folder as it is now (raises ``InputError`` if it is not a readable folder).
+
+        With ``changed``, only those paths (context-relative) are read again; every other
+        file is taken from the last snapshot. The list must name every path changed since
+        then; without a last snapshot, or when the ``.dockerignore`` changed, the whole
+        folder is walked (through the stat cache) as without ``changed``.
+        """
         root = self.root
         if not root.is_dir():
             raise InputError("not a folder", str(root))
         started = time.time_ns()
         ignore_text = _read_text(self.ignore_file or root / IGNORE_FILE)
+        last = self._last
+        if changed is None or last is None or last.dockerignore != ignore_text:
+            snap = self._walked(ignore_text, started)
+        else:
+            snap = self._updated(last, changed, started)
+        self._last = snap
+        return snap
+
+    def _walked(self, ignore_text: str | None, started: int) -> Snapshot:
         rules = IgnoreRules.parse(ignore_text)
         ignored: list[str] = []
-        links: list[tuple[str, os.stat_result]] = []
-        todo: list[tuple[str, os.stat_result | None]] = []
-        kept: dict[str, Entry] = {}
-        cache = self._cache
-        for rel, info, is_link in _walk(root, rules, ignored, need_stat=bool(cache)):
-            if is_link:
-                links.append((rel, info))
-                continue
-            old = cache.get(rel)
-            if old is not None and old.key == (
-                info.st_size,
-                info.st_mtime_ns,
-                info.st_ino,
-                info.st_mode,
-            ):
-                kept[rel] = old
-            else:
-                todo.append((rel, info))
-        fresh = self._hash_all([rel for rel, _ in todo])
-        kept.update(fresh)
-        for rel, info in links:
-            kept[rel] = _link_entry(root, rel, info)
+        files, links = _walk(rules, ignored, [("", str(self.root))])
+        kept, fresh = self._check(files, links)
         entries = {p: kept[p] for p in sorted(kept)}
-        racy = started - int(RACY_SECONDS * 1e9)
-        self._cache = {p: e for p, e in entries.items() if e.mtime_ns < racy and e.kind == "file"}
+        self._cache = {}
+        self._untrusted = set()
+        self._remember(entries.values(), started)
         return Snapshot(
-            str(root),
+            str(self.root),
             entries,
             tuple(sorted(ignored)),
             ignore_text,
-            len(fresh),
+            fresh,
             _notes(entries),
         )
 
-    def _hash_all(self, paths: list[str]) -> dict[str, Entry]:
-        if not paths:
-            return {}
-        batches = [paths[i : i + BATCH] for i in range(0, len(paths), BATCH)]
+    def _updated(self, last: Snapshot, changed: Iterable[str], started: int) -> Snapshot:
+        rules = IgnoreRules.parse(last.dockerignore)
+        tops = _tops(str(self.root), {*map(_clean, changed), *self._untrusted})
+        if "" in tops:  # the whole folder changed
+            return self._walked(last.dockerignore, started)
+        ignored = set(last.ignored)
+        gone = _forget(ignored, last, tops)
+        for path in gone:
+            self._cache.pop(path, None)
+            self._untrusted.discard(path)
+        files: Found = []
+        links: Found = []
+        for top in tops:
+            _look(str(self.root), rules, top, ignored, files, links)
+        kept, fresh = self._check(files, links)
+        entries = dict(last.entries)
+        for path in gone:
+            if path not in kept:
+                del entries[path]
+        entries.update(kept)  # a path kept in place keeps its place in the order
+        if any(p not in last.entries for p in kept):
+            entries = {p: entries[p] for p in sorted(entries)}
+        self._remember(kept.values(), started)
+        touched = [last.entries[p] for p in gone] + list(kept.values())
+        return Snapshot(
+            last.root,
+            entries,
+            last.ignored if ignored == set(last.ignored) else tuple(sorted(ignored)),
+            last.dockerignore,
+            fresh,
+            _notes(entries) if any(map(_special, touched)) else last.notes,
+        )
+
+    def _check(self, files: Found, links: Found) -> tuple[dict[str, Entry], int]:
+        """Entries for found files: from the stat cache when the stat key holds, else
+        hashed; and how many were hashed."""
+        kept: dict[str, Entry] = {}
+        todo: Found = []
+        cache = self._cache
+        for rel, full in files:
+            old = cache.get(rel)
+            if old is not None:
+                info = os.lstat(full)
+                if old.key == (info.st_size, info.st_mtime_ns, info.st_ino, info.st_mode):
+                    kept[rel] = old
+                    continue
+            todo.append((rel, full))
+        kept.update(self._hash_all(todo))
+        for rel, full in links:
+            kept[rel] = _link_entry(rel, full)
+        return kept, len(todo)
+
+    def _remember(self, entries: Iterable[Entry], started: int) -> None:
+        """Cache what can be trusted next time; note what must be read again even when no
+        change names it: racy files (an mtime too close to the snapshot proves nothing,
+        git's "racy clean" rule), links and unreadable files (never cached)."""
+        racy = started - int(RACY_SECONDS * 1e9)
+        for entry in entries:
+            if entry.kind == "file" and entry.mtime_ns < racy:
+                self._cache[entry.path] = entry
+                self._untrusted.discard(entry.path)
+            else:
+                self._cache.pop(entry.path, None)
+                self._untrusted.add(entry.path)
+
+    def _hash_all(self, todo: Found) -> dict[str, Entry]:
+        """Hash files, in threads when there are many (hashlib and os.read release the GIL
+        on large buffers, so two threads overlap on two cores; forked processes were
+        measured to lose 35% under load)."""
+        keep = self.keep_content
+        if len(todo) < PARALLEL_FROM or self.workers <= 1:
+            return _hash_batch(keep, todo)
+        batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
         out: dict[str, Entry] = {}
-        if len(paths) < PARALLEL_FROM or self.workers == 1:
-            for batch in batches:
-                out.update(self._hash_batch(batch))
-            return out
-        if not self.keep_content and "fork" in multiprocessing.get_all_start_methods():
-            # Processes, not threads: measured here, threads gained nothing (the per-file
-            # Python work holds the GIL); forked workers share the walk's list for free.
-            job = functools.partial(_hash_batch, str(self.root), False)
-            with multiprocessing.get_context("fork").Pool(self.workers) as pool:
-                for part in pool.imap_unordered(job, batches, chunksize=8):
-                    out.update(part)
-            return out
         with ThreadPoolExecutor(self.workers) as pool:
-            for part in pool.map(self._hash_batch, batches):
+            for part in pool.map(functools.partial(_hash_batch, keep), batches):
                 out.update(part)
         return out
 
-    def _hash_batch(self, paths: list[str]) -> dict[str, Entry]:
-        return _hash_batch(str(self.root), self.keep_content, paths)
+
+Found = list[tuple[str, str]]  # (context path, full path) pairs
 
 
-def _hash_batch(root: str, keep: bool, paths: list[str]) -> dict[str, Entry]:
-    return {rel: _hash_file(root, rel, keep) for rel in paths}
+def _hash_batch(keep: bool, todo: Found) -> dict[str, Entry]:
+    return {rel: _hash_file(rel, full, keep) for rel, full in todo}
 
 
 def read_snapshot(root: str | Path, keep_content: bool = True) -> Snapshot:
@@ -188,16 +251,19 @@ def _read_text(path: Path) -> str | None:
         raise InputError(f"cannot read: {err.strerror}", str(path)) from None
 
 
-def _walk(
-    root: Path, rules: IgnoreRules, ignored: list[str], need_stat: bool = True
-) -> Iterator[tuple[str, os.stat_result | None, bool]]:
-    """(path, lstat, is a symlink) for each kept non-directory, as Docker's walk keeps it.
+def _walk(rules: IgnoreRules, ignored: list[str] | set[str], starts: Found) -> tuple[Found, Found]:
+    """The kept regular files and symlinks below ``starts`` (``(prefix, folder)`` pairs of
+    folders already entered), as Docker's walk keeps them; what it leaves out goes to
+    ``ignored`` (a skipped folder as ``name/``). Other kinds (sockets, fifos) are skipped.
 
     An excluded directory is skipped whole unless an exception line may re-include
     something below it (then its files are matched one by one, as the engine does).
     """
     plain = not rules.rules
-    stack = [("", str(root))]
+    skip = ignored.append if isinstance(ignored, list) else ignored.add
+    files: Found = []
+    links: Found = []
+    stack = list(starts)
     while stack:
         prefix, folder = stack.pop()
         try:
@@ -208,30 +274,126 @@ def _walk(
         for item in items:
             rel = prefix + item.name
             if item.is_dir(follow_symlinks=False):
-                if plain or not rules.excludes(rel) or _may_reinclude(rules, rel):
+                if plain or _enters(rules, rel):
                     stack.append((rel + "/", item.path))
                 else:
-                    ignored.append(rel + "/")
-                continue
-            if not plain and rules.excludes(rel):
-                ignored.append(rel)
-                continue
-            if item.is_symlink():
-                yield rel, item.stat(follow_symlinks=False), True
+                    skip(rel + "/")
+            elif not plain and rules.excludes(rel):
+                skip(rel)
+            elif item.is_symlink():
+                links.append((rel, item.path))
             elif item.is_file(follow_symlinks=False):
-                # A cold read needs no lstat: fstat on the open file gives the same key.
-                yield rel, item.stat(follow_symlinks=False) if need_stat else None, False
+                files.append((rel, item.path))
+    return files, links
 
 
-def _may_reinclude(rules: IgnoreRules, directory: str) -> bool:
-    # Docker's walk enters an excluded directory only when an exception line, read as
-    # plain text, starts with "directory/" (cachesim/context/dockerignore.py, "walked").
+def _enters(rules: IgnoreRules, directory: str) -> bool:
+    """Whether Docker's walk goes into ``directory``: it is kept, or an exception line,
+    read as plain text, starts with "directory/" (cachesim/context/dockerignore.py)."""
+    if not rules.excludes(directory):
+        return True
     prefix = directory + "/"
     return any(r.exclusion and (r.pattern + "/").startswith(prefix) for r in rules.rules)
 
 
-def _hash_file(root: str, rel: str, keep: bool) -> Entry:
-    full = os.path.join(root, rel)
+def _clean(path: str) -> str:
+    """A changed path in context form: "./a//b/" -> "a/b" ("" is the whole folder)."""
+    return "/".join(p for p in path.replace(os.sep, "/").split("/") if p not in ("", "."))
+
+
+def _tops(root: str, paths: set[str]) -> list[str]:
+    """The changed paths to look at again, outermost only (a folder covers what is below
+    it), each raised to its highest vanished folder: deleting a folder's last file may
+    delete the folder (git does), and then the folder must be forgotten too."""
+    raised = set()
+    for path in paths:
+        while "/" in path and not os.path.lexists(os.path.join(root, path.rsplit("/", 1)[0])):
+            path = path.rsplit("/", 1)[0]
+        raised.add(path)
+    tops: list[str] = []
+    for path in sorted(raised):
+        if not tops or not (tops[-1] == "" or path.startswith(tops[-1] + "/")):
+            tops.append(path)
+    return tops
+
+
+def _below(paths: Sequence[str], folder: str) -> Sequence[str]:
+    """The paths under ``folder`` in a sorted sequence: one slice ("/" sorts just before "0")."""
+    return paths[bisect.bisect_left(paths, folder + "/") : bisect.bisect_left(paths, folder + "0")]
+
+
+def _forget(ignored: set[str], last: Snapshot, tops: list[str]) -> list[str]:
+    """The last snapshot's files at and below each of ``tops`` (to look at again); what it
+    ignored there is dropped from ``ignored``."""
+    keys = list(last.entries)  # sorted
+    gone: list[str] = []
+    for top in tops:
+        if top in last.entries:
+            gone.append(top)
+        gone.extend(_below(keys, top))
+        ignored.difference_update([top, top + "/", *_below(last.ignored, top)])
+    return gone
+
+
+def _look(
+    root: str, rules: IgnoreRules, top: str, ignored: set[str], files: Found, links: Found
+) -> None:
+    """Put what is at ``top`` now into ``files``, ``links`` or ``ignored``, as the full walk
+    would have (the folders above it included: one the walk skips hides it)."""
+    full = os.path.join(root, top)
+    try:
+        mode = os.lstat(full).st_mode
+    except OSError:
+        return  # deleted or moved away: forgotten already
+    parts = top.split("/")
+    for k in range(1, len(parts)):
+        folder = "/".join(parts[:k])
+        if not _real_folder(os.path.join(root, folder)):
+            return  # reached through a symlink: the walk does not follow links
+        if rules.rules and not _enters(rules, folder):
+            ignored.add(folder + "/")  # inside a folder the walk skips
+            return
+    if stat.S_ISDIR(mode):
+        if not rules.rules or _enters(rules, top):
+            found = _walk(rules, ignored, [(top + "/", full)])
+            files.extend(found[0])
+            links.extend(found[1])
+        else:
+            ignored.add(top + "/")
+    elif rules.rules and rules.excludes(top):
+        ignored.add(top)
+    elif stat.S_ISLNK(mode):
+        links.append((top, full))
+    elif stat.S_ISREG(mode):
+        files.append((top, full))
+
+
+def _real_folder(path: str) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def changed_paths(changes: Iterable[object]) -> list[str]:
+    """The context paths a build's change events name, for ``snapshot(changed=...)``:
+    the subject of each edit, add, delete, chmod and touch, both ends of a rename. Other
+    events (build arguments, base images, the Dockerfile) change no file of the folder."""
+    paths: list[str] = []
+    for change in changes:
+        if isinstance(change, Rename):
+            paths += [change.path, change.to]
+        elif isinstance(change, Edit | Add | Delete | Chmod | Touch):
+            paths.append(change.path)
+    return paths
+
+
+def _special(entry: Entry) -> bool:
+    """Whether an entry shows in ``Snapshot.notes`` (then the notes are made again)."""
+    return entry.kind != "file" or entry.size > BIG_FILE
+
+
+def _hash_file(rel: str, full: str, keep: bool) -> Entry:
     try:
         fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
@@ -267,10 +429,11 @@ def _hash_file(root: str, rel: str, keep: bool) -> Entry:
     )
 
 
-def _link_entry(root: Path, rel: str, info: os.stat_result) -> Entry:
+def _link_entry(rel: str, full: str) -> Entry:
     # BuildKit checksums a symlink by its header, whose link name is the target's text:
     # retargeting it changes the key, editing the file it points to does not.
-    target = os.readlink(root / rel)
+    info = os.lstat(full)
+    target = os.readlink(full)
     data = f"symlink -> {target}".encode()
     digest = hashlib.sha256(data).hexdigest()
     return Entry(
