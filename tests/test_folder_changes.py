@@ -65,7 +65,7 @@ def _folders(root: Path) -> list[str]:
 def _change(root: Path, rng: random.Random, serial: int) -> list[str]:
     """One random change on disk; the paths a caller would report for it."""
     files = [p for p in _files(root) if not (root / p).is_symlink()]
-    kind = rng.choice(["edit", "edit", "add", "delete", "chmod", "rename", "newdir", "rmdir"])
+    kind = rng.choice(["edit", "edit", "add", "delete", "chmod", "rename", "newdir", "rmdir", "via-link"])
     if kind == "edit" and files:
         path = rng.choice(files)
         (root / path).write_bytes(rng.randbytes(rng.randint(0, 3000)))
@@ -88,8 +88,14 @@ def _change(root: Path, rng: random.Random, serial: int) -> list[str]:
         folders = [p for p in _folders(root) if not (root / p).is_symlink()]
         if folders:
             path = rng.choice(folders)
+            below = [p for p in _files(root) if p.startswith(path + "/")]
             shutil.rmtree(root / path)
-            return [path]
+            # git names the files, never the folder that vanished with them
+            return below if below and rng.random() < 0.5 else [path]
+    if kind == "via-link":
+        name = f"src/l{serial}.py"
+        _write(root / name, b"seen through the link too")
+        return [name, "link/" + name[4:]]  # a watcher may report both names
     folder = rng.choice(["src/new", "build/new", "logs/keep/new", "fresh", "docs"])
     names = [f"{folder}/n{serial}-{i}{rng.choice(['.py', '.tmp'])}" for i in range(3)]
     for name in names:
