@@ -104,9 +104,8 @@ class FolderReader:
     root: Path
     keep_content: bool = False
     ignore_file: Path | None = None  # default: the folder's own .dockerignore
-    # Hashing threads for a large cold read: hashlib and os.read release the GIL, so a
-    # second thread hashes while the first opens and reads (see _hash_all).
-    workers: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
+    # Hashing threads for a large read; None: two when a core is idle (see _threads).
+    workers: int | None = None
     _cache: dict[str, Entry] = field(default_factory=dict, repr=False)
     _last: Snapshot | None = field(default=None, repr=False)
     _untrusted: set[str] = field(default_factory=set, repr=False)  # racy files, links
@@ -138,9 +137,9 @@ class FolderReader:
         files, links = _walk(rules, ignored, [("", str(self.root))])
         kept, fresh = self._check(files, links)
         entries = {p: kept[p] for p in sorted(kept)}
-        self._cache = {}
-        self._untrusted = set()
-        self._remember(entries.values(), started)
+        racy = started - int(RACY_SECONDS * 1e9)
+        self._cache = {p: e for p, e in entries.items() if e.mtime_ns < racy and e.kind == "file"}
+        self._untrusted = {p for p in entries if p not in self._cache}
         return Snapshot(
             str(self.root),
             entries,
@@ -216,21 +215,36 @@ class FolderReader:
                 self._untrusted.add(entry.path)
 
     def _hash_all(self, todo: Found) -> dict[str, Entry]:
-        """Hash files, in threads when there are many (hashlib and os.read release the GIL
-        on large buffers, so two threads overlap on two cores; forked processes were
-        measured to lose 35% under load)."""
+        """Hash files, in threads when there are many and a core is free to run them."""
         keep = self.keep_content
-        if len(todo) < PARALLEL_FROM or self.workers <= 1:
+        workers = self.workers if self.workers is not None else _threads()
+        if len(todo) < PARALLEL_FROM or workers <= 1:
             return _hash_batch(keep, todo)
         batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
         out: dict[str, Entry] = {}
-        with ThreadPoolExecutor(self.workers) as pool:
+        with ThreadPoolExecutor(workers) as pool:
             for part in pool.map(functools.partial(_hash_batch, keep), batches):
                 out.update(part)
         return out
 
 
 Found = list[tuple[str, str]]  # (context path, full path) pairs
+
+
+def _threads() -> int:
+    """Two hashing threads when a core is idle, else one.
+
+    hashlib and ``os.read`` release the GIL on large buffers, so a second thread hashes
+    while the first opens and reads, when a core is there to run it. On this shared
+    2-core machine at load average ~10, two threads took 1.19x the time of one (GIL
+    hand-offs between descheduled threads) and forked processes lost 35%: one thread then.
+    """
+    cores = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:  # not available on this system
+        busy = 0.0
+    return 2 if cores >= 2 and busy <= cores - 1 else 1
 
 
 def _hash_batch(keep: bool, todo: Found) -> dict[str, Entry]:
@@ -393,39 +407,52 @@ def _special(entry: Entry) -> bool:
     return entry.kind != "file" or entry.size > BIG_FILE
 
 
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+
+
 def _hash_file(rel: str, full: str, keep: bool) -> Entry:
+    """The file's entry: four system calls for a file under ``BLOCK`` (open, fstat, one
+    read of size + 1 bytes that also proves the end of the file, close)."""
     try:
-        fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(full, _OPEN_FLAGS)
     except OSError:
-        info = os.lstat(full)
-        return Entry(
-            rel,
-            info.st_size,
-            info.st_mtime_ns,
-            info.st_ino,
-            info.st_mode,
-            "unreadable",
-            None,
-            "unreadable",
-        )
+        return _unreadable(rel, full)
     try:
         info = os.fstat(fd)
-        digest = hashlib.sha256()
-        kept: list[bytes] = []
-        keep = keep and info.st_size <= BIG_FILE
-        wanted = info.st_size + 1 if info.st_size < BLOCK else BLOCK
-        while True:
-            block = os.read(fd, wanted)
-            digest.update(block)
-            if keep:
-                kept.append(block)
-            if len(block) < wanted:  # end of file: no extra read() to learn it
-                break
+        size = info.st_size
+        data = os.read(fd, size + 1) if size < BLOCK else b""
+        if len(data) <= size < BLOCK:  # the whole file, and it did not grow meanwhile
+            digest = hashlib.sha256(data).hexdigest()
+            content = data if keep and size <= BIG_FILE else None
+        else:
+            digest, content = _hash_rest(fd, data, keep and size <= BIG_FILE)
     finally:
         os.close(fd)
-    content = b"".join(kept) if keep else None
+    return Entry(rel, size, info.st_mtime_ns, info.st_ino, info.st_mode, digest, content)
+
+
+def _hash_rest(fd: int, start: bytes, keep: bool) -> tuple[str, bytes | None]:
+    """Digest (and bytes, if kept) of a large file read in ``BLOCK`` pieces after ``start``."""
+    digest = hashlib.sha256(start)
+    kept = [start]
+    while block := os.read(fd, BLOCK):
+        digest.update(block)
+        if keep:
+            kept.append(block)
+    return digest.hexdigest(), b"".join(kept) if keep else None
+
+
+def _unreadable(rel: str, full: str) -> Entry:
+    info = os.lstat(full)
     return Entry(
-        rel, info.st_size, info.st_mtime_ns, info.st_ino, info.st_mode, digest.hexdigest(), content
+        rel,
+        info.st_size,
+        info.st_mtime_ns,
+        info.st_ino,
+        info.st_mode,
+        "unreadable",
+        None,
+        "unreadable",
     )
 
 
