@@ -28,12 +28,11 @@ import hashlib
 import os
 import stat
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cachesim.context.changes import Add, Chmod, Delete, Edit, Rename, Touch
 from cachesim.context.dockerignore import IGNORE_FILE, IgnoreRules
 from cachesim.context.workspace import ContextFile
 from cachesim.core.errors import InputError
@@ -392,14 +391,52 @@ def _real_folder(path: str) -> bool:
 def changed_paths(changes: Iterable[object]) -> list[str]:
     """The context paths a build's change events name, for ``snapshot(changed=...)``:
     the subject of each edit, add, delete, chmod and touch, both ends of a rename. Other
-    events (build arguments, base images, the Dockerfile) change no file of the folder."""
+    events (build arguments, base images, the Dockerfile) change no file of the folder.
+    (By each event's ``kind`` (cachesim/context/changes.py), so this module need not
+    import the events.)"""
     paths: list[str] = []
     for change in changes:
-        if isinstance(change, Rename):
-            paths += [change.path, change.to]
-        elif isinstance(change, Edit | Add | Delete | Chmod | Touch):
-            paths.append(change.path)
+        kind = getattr(change, "kind", None)
+        if kind in _PATH_KINDS:
+            paths.append(change.path)  # type: ignore[attr-defined]
+        if kind == "rename":
+            paths.append(change.to)  # type: ignore[attr-defined]
     return paths
+
+
+_PATH_KINDS = frozenset({"edit", "add", "delete", "rename", "chmod", "touch"})
+
+
+def read_folder(
+    folder: Path, by_stat: Callable[[str, os.stat_result], bool] | None = None
+) -> dict[str, ContextFile]:
+    """Every regular file below ``folder``, with its bytes, permission bits and mtime, for
+    a scenario's ``context:`` folder (which applies its own ``.dockerignore`` later) and
+    ``suggest``. Symlinks and other kinds are left out; nothing is written.
+
+    ``by_stat(path, info)`` may say which files are known by their size and mtime alone
+    instead of their bytes (a pack file in ``.git``, a large asset): a caller that only
+    needs to know that they exist and when they change need not read them.
+    """
+    files, _links = _walk(IgnoreRules.parse(None), [], [("", str(folder))])
+    out: dict[str, ContextFile] = {}
+    for rel, full in sorted(files, key=_walk_order):
+        info = os.lstat(full)
+        if by_stat is not None and by_stat(rel, info):
+            content = f"size {info.st_size} mtime {info.st_mtime_ns}".encode()
+        else:
+            try:
+                content = Path(full).read_bytes()
+            except OSError as err:
+                raise InputError(f"cannot read: {err.strerror}", full) from None
+        out[rel] = ContextFile(content, stat.S_IMODE(info.st_mode), info.st_mtime)
+    return out
+
+
+def _walk_order(found: tuple[str, str]) -> tuple[list[str], str]:
+    """``os.walk``'s order with sorted names: a folder's files, then its folders in turn."""
+    folder, _, name = found[0].rpartition("/")
+    return (folder.split("/") if folder else [], name)
 
 
 def _special(entry: Entry) -> bool:
