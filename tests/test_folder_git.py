@@ -51,6 +51,13 @@ def _repo(root: Path) -> Path:
     return root
 
 
+def _write_old(path: Path, text: str, seconds_later: int) -> None:
+    """Write, then date the file in the past: not "racy", so only git's lists bring it back."""
+    path.write_text(text)
+    when = time.time() - 3000 + seconds_later
+    os.utime(path, (when, when))
+
+
 def _git_state(root: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(root)): p.read_bytes() for p in (root / ".git").rglob("*") if p.is_file()
@@ -66,8 +73,8 @@ def test_updates_from_git_status_equal_a_fresh_snapshot(tmp_path):
     reader.snapshot()
     before = _git_state(root)
     steps = [
-        lambda: (root / "app/main.py").write_text("print(2)\n"),
-        lambda: (root / "app/main.py").write_text("print(1)\n"),  # back to the index's bytes
+        lambda: _write_old(root / "app/main.py", "print(2)\n", 60),
+        lambda: _write_old(root / "app/main.py", "print(1)\n", 120),  # the index's bytes again
         lambda: (root / "new/deep/file.txt").parent.mkdir(parents=True),
         lambda: (root / "new/deep/file.txt").write_text("new\n"),
         lambda: (root / "node_modules/lib/index.js").write_text("module.exports = 2\n"),

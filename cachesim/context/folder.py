@@ -103,7 +103,7 @@ class FolderReader:
     root: Path
     keep_content: bool = False
     ignore_file: Path | None = None  # default: the folder's own .dockerignore
-    # Hashing threads for a large read; None: two when a core is idle (see _threads).
+    # Hashing threads for a large read; None: two when there are two cores (_threads).
     workers: int | None = None
     _cache: dict[str, Entry] = field(default_factory=dict, repr=False)
     _last: Snapshot | None = field(default=None, repr=False)
@@ -231,19 +231,15 @@ Found = list[tuple[str, str]]  # (context path, full path) pairs
 
 
 def _threads() -> int:
-    """Two hashing threads when a core is idle, else one.
+    """Two hashing threads on a machine with two cores or more.
 
     hashlib and ``os.read`` release the GIL on large buffers, so a second thread hashes
-    while the first opens and reads, when a core is there to run it. On this shared
-    2-core machine at load average ~10, two threads took 1.19x the time of one (GIL
-    hand-offs between descheduled threads) and forked processes lost 35%: one thread then.
+    while the first opens and reads. Measured on this shared 2-core machine at load
+    average 10-13, best of 5 alternating rounds, two threads took 0.51x, 0.63x and 1.17x
+    the time of one (a busy machine schedules threads, so two get more of it; the GIL
+    hand-offs cost little). Forked processes were measured to lose 35% under load.
     """
-    cores = os.cpu_count() or 1
-    try:
-        busy = os.getloadavg()[0]
-    except OSError:  # not available on this system
-        busy = 0.0
-    return 2 if cores >= 2 and busy <= cores - 1 else 1
+    return min(2, os.cpu_count() or 1)
 
 
 def _hash_batch(keep: bool, todo: Found) -> dict[str, Entry]:
