@@ -7,14 +7,19 @@ needs every kept file's SHA-256. Reading a project again after a few edits shoul
 it all again: like git's index and black's cache, a file whose ``(size, mtime_ns, inode,
 mode)`` did not move keeps its digest, so an unchanged folder costs one ``lstat`` a file.
 
-Two details make that safe and fast:
+Three details make that safe and fast:
 
 * *Racy files.* A file modified in the same instant as the snapshot could change again
   without moving its mtime; its digest is not trusted next time (git's "racy clean" rule:
   any file whose mtime is within ``RACY_SECONDS`` of the snapshot is re-hashed).
 * *Parallel hashing.* ``hashlib`` releases the GIL while it hashes more than 2 KiB, and so
-  does ``os.read``; a thread pool over batches of files keeps both cores busy. Each file is
+  does ``os.read``; two threads over batches of files keep both cores busy. Each file is
   opened once: ``fstat`` on the open descriptor gives the stat key, so no extra ``lstat``.
+* *Change lists.* Even one ``lstat`` a file is a walk of the whole folder; a caller that
+  knows what changed (a scenario's change events through ``changed_paths``, a git diff's
+  file list, ``git status`` through cachesim/context/gitwatch.py) passes
+  ``snapshot(changed=paths)`` and only those paths are looked at: ten edits cost ten
+  stats and ten hashes, whatever the folder's size.
 
 Nothing in the folder is ever written. Symlinks, unreadable files and files larger than
 ``BIG_FILE`` are kept and reported (``Snapshot.notes``), never a crash.
