@@ -143,6 +143,21 @@ def test_only_the_changed_paths_are_read(tmp_path):
     assert full.entries[unnamed].digest == hashlib.sha256(b"unnamed").hexdigest()
 
 
+def test_changed_paths_may_be_absolute_or_untidy(tmp_path):
+    """An absolute path, "./x", "a//b/" name context paths; a path outside is left alone."""
+    root = tmp_path / "ctx"
+    _tree(root, random.Random(3))
+    reader = FolderReader(root)
+    first = reader.snapshot()
+    a, b = [p for p in first.entries if p.startswith("src/")][:2]
+    (root / a).write_bytes(b"a")
+    (root / b).write_bytes(b"b")
+    (tmp_path / "outside.txt").write_text("not in the context")
+    after = reader.snapshot(changed=[str(root / a), "./" + b.replace("/", "//"), "../outside.txt"])
+    assert after.hashed == 2
+    _same(after, FolderReader(root).snapshot())
+
+
 def test_a_changed_dockerignore_walks_the_folder_again(tmp_path):
     """A new .dockerignore changes what every path means: the update walks everything."""
     root = tmp_path / "ctx"

@@ -31,6 +31,7 @@ import bisect
 import functools
 import hashlib
 import os
+import posixpath
 import stat
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -155,7 +156,9 @@ class FolderReader:
 
     def _updated(self, last: Snapshot, changed: Iterable[str], started: int) -> Snapshot:
         rules = IgnoreRules.parse(last.dockerignore)
-        tops = _tops(str(self.root), {*map(_clean, changed), *self._untrusted})
+        root = str(self.root)
+        named = {c for c in (_clean(root, path) for path in changed) if c is not None}
+        tops = _tops(root, {*named, *self._untrusted})
         if "" in tops:  # the whole folder changed
             return self._walked(last.dockerignore, started)
         ignored = set(last.ignored)
@@ -166,7 +169,7 @@ class FolderReader:
         files: Found = []
         links: Found = []
         for top in tops:
-            _look(str(self.root), rules, top, ignored, files, links)
+            _look(root, rules, top, ignored, files, links)
         kept, fresh = self._check(files, links)
         entries = dict(last.entries)
         for path in gone:
@@ -310,9 +313,15 @@ def _enters(rules: IgnoreRules, directory: str) -> bool:
     return any(r.exclusion and (r.pattern + "/").startswith(prefix) for r in rules.rules)
 
 
-def _clean(path: str) -> str:
-    """A changed path in context form: "./a//b/" -> "a/b" ("" is the whole folder)."""
-    return "/".join(p for p in path.replace(os.sep, "/").split("/") if p not in ("", "."))
+def _clean(root: str, path: str) -> str | None:
+    """A changed path in context form: "./a//b/" -> "a/b", "" for the whole folder; an
+    absolute path is taken relative to the folder; None for a path outside it."""
+    if os.path.isabs(path):
+        path = os.path.relpath(path, root)
+    clean = posixpath.normpath(path.replace(os.sep, "/"))
+    if clean == ".":
+        return ""
+    return None if clean == ".." or clean.startswith(("../", "/")) else clean
 
 
 def _tops(root: str, paths: set[str]) -> list[str]:
