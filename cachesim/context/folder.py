@@ -141,10 +141,18 @@ class FolderReader:
         ignored: list[str] = []
         files, links = _walk(rules, ignored, [("", str(self.root))])
         kept, fresh = self._check(files, links)
-        entries = {p: kept[p] for p in sorted(kept)}
-        racy = started - int(RACY_SECONDS * 1e9)
-        self._cache = {p: e for p, e in entries.items() if e.mtime_ns < racy and e.kind == "file"}
-        self._untrusted = {p for p in entries if p not in self._cache}
+        last = self._last
+        if fresh == 0 and last is not None and kept.keys() == last.entries.keys():
+            # Nothing hashed, the same paths: the last order holds, and so does the cache
+            # (every file came from it; links are never in it).
+            entries = {p: kept[p] for p in last.entries}
+        else:
+            entries = {p: kept[p] for p in sorted(kept)}
+            racy = started - int(RACY_SECONDS * 1e9)
+            self._cache = {
+                p: e for p, e in entries.items() if e.mtime_ns < racy and e.kind == "file"
+            }
+            self._untrusted = {p for p in entries if p not in self._cache}
         return Snapshot(
             str(self.root),
             entries,
