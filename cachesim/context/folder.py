@@ -171,18 +171,17 @@ class FolderReader:
             return self._walked(last.dockerignore, started)
         ignored = set(last.ignored)
         gone = _forget(ignored, last, tops)
-        for path in gone:
-            self._cache.pop(path, None)
-            self._untrusted.discard(path)
         files: Found = []
         links: Found = []
         for top in tops:
             _look(root, rules, top, ignored, files, links)
-        kept, fresh = self._check(files, links)
+        kept, fresh = self._check(files, links)  # a named file whose stat holds: not read
         entries = dict(last.entries)
         for path in gone:
             if path not in kept:
                 del entries[path]
+                self._cache.pop(path, None)
+                self._untrusted.discard(path)
         entries.update(kept)  # a path kept in place keeps its place in the order
         if any(p not in last.entries for p in kept):
             entries = {p: entries[p] for p in sorted(entries)}
