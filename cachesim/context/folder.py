@@ -142,10 +142,14 @@ class FolderReader:
         files, links = _walk(rules, ignored, [("", str(self.root))])
         kept, fresh = self._check(files, links)
         last = self._last
+        notes: tuple[str, ...] | None = None
         if fresh == 0 and last is not None and kept.keys() == last.entries.keys():
             # Nothing hashed, the same paths: the last order holds, and so does the cache
-            # (every file came from it; links are never in it).
+            # (every file came from it; links are never in it); so do the notes unless a
+            # link moved (only links and cached files can be here).
             entries = {p: kept[p] for p in last.entries}
+            if all(kept.get(p) == last.entries.get(p) for p in self._untrusted):
+                notes = last.notes
         else:
             entries = {p: kept[p] for p in sorted(kept)}
             racy = started - int(RACY_SECONDS * 1e9)
@@ -159,7 +163,7 @@ class FolderReader:
             tuple(sorted(ignored)),
             ignore_text,
             fresh,
-            _notes(entries),
+            _notes(entries) if notes is None else notes,
         )
 
     def _updated(self, last: Snapshot, changed: Iterable[str], started: int) -> Snapshot:
@@ -201,12 +205,17 @@ class FolderReader:
         hashed; and how many were hashed."""
         kept: dict[str, Entry] = {}
         todo: Found = []
-        cache = self._cache
+        cached, lstat = self._cache.get, os.lstat  # this loop is a re-check's whole cost
         for rel, full in files:
-            old = cache.get(rel)
+            old = cached(rel)
             if old is not None:
-                info = os.lstat(full)
-                if old.key == (info.st_size, info.st_mtime_ns, info.st_ino, info.st_mode):
+                info = lstat(full)
+                if (
+                    info.st_mtime_ns == old.mtime_ns
+                    and info.st_size == old.size
+                    and info.st_ino == old.inode
+                    and info.st_mode == old.mode
+                ):
                     kept[rel] = old
                     continue
             todo.append((rel, full))
