@@ -118,10 +118,12 @@ class FolderReader:
     def snapshot(self, changed: Iterable[str] | None = None) -> Snapshot:
         """The folder as it is now (raises ``InputError`` if it is not a readable folder).
 
-        With ``changed``, only those paths (context-relative) are read again; every other
-        file is taken from the last snapshot. The list must name every path changed since
-        then; without a last snapshot, or when the ``.dockerignore`` changed, the whole
-        folder is walked (through the stat cache) as without ``changed``.
+        With ``changed``, only those paths (context-relative or absolute; a folder stands
+        for all below it) are looked at, plus files the last snapshot could not trust (racy
+        ones, links); every other file is taken from the last snapshot. A named file whose
+        stat key still holds is not read again. The list must name every path changed
+        since then; without a last snapshot, or when the ``.dockerignore`` changed, the
+        whole folder is walked (through the stat cache) as without ``changed``.
         """
         root = self.root
         if not root.is_dir():
@@ -238,7 +240,7 @@ class FolderReader:
                 self._untrusted.add(entry.path)
 
     def _hash_all(self, todo: Found) -> dict[str, Entry]:
-        """Hash files, in threads when there are many and a core is free to run them."""
+        """Hash files, in threads when there are many (``_threads``)."""
         keep = self.keep_content
         workers = self.workers if self.workers is not None else _threads()
         if len(todo) < PARALLEL_FROM or workers <= 1:
