@@ -126,15 +126,22 @@ def test_update_from_changed_paths_equals_a_fresh_snapshot(tmp_path, seed):
         _same(reader.snapshot(changed=changed), FolderReader(root, keep_content=True).snapshot())
 
 
+def _two_edited(root: Path, seed: int, data: tuple[bytes, bytes]):
+    """A read folder, then two of its files in src/ rewritten: the reader, the first
+    snapshot and the two paths."""
+    _tree(root, random.Random(seed))
+    reader = FolderReader(root)
+    first = reader.snapshot()
+    paths = [p for p in first.entries if p.startswith("src/")][:2]
+    for path, content in zip(paths, data, strict=True):
+        (root / path).write_bytes(content)
+    return reader, first, paths
+
+
 def test_only_the_changed_paths_are_read(tmp_path):
     """An unnamed edit is not seen (the list is trusted); a named one is hashed, alone."""
     root = tmp_path / "ctx"
-    _tree(root, random.Random(1))
-    reader = FolderReader(root)
-    first = reader.snapshot()
-    named, unnamed = [p for p in first.entries if p.startswith("src/")][:2]
-    (root / named).write_bytes(b"named")
-    (root / unnamed).write_bytes(b"unnamed")
+    reader, first, (named, unnamed) = _two_edited(root, 1, (b"named", b"unnamed"))
     after = reader.snapshot(changed=[named])
     assert after.hashed == 1
     assert after.entries[named].digest == hashlib.sha256(b"named").hexdigest()
@@ -151,12 +158,7 @@ def test_only_the_changed_paths_are_read(tmp_path):
 def test_changed_paths_may_be_absolute_or_untidy(tmp_path):
     """An absolute path, "./x", "a//b/" name context paths; a path outside is left alone."""
     root = tmp_path / "ctx"
-    _tree(root, random.Random(3))
-    reader = FolderReader(root)
-    first = reader.snapshot()
-    a, b = [p for p in first.entries if p.startswith("src/")][:2]
-    (root / a).write_bytes(b"a")
-    (root / b).write_bytes(b"b")
+    reader, _first, (a, b) = _two_edited(root, 3, (b"a", b"b"))
     (tmp_path / "outside.txt").write_text("not in the context")
     after = reader.snapshot(changed=[str(root / a), "./" + b.replace("/", "//"), "../outside.txt"])
     assert after.hashed == 2
