@@ -195,12 +195,40 @@ def _static(step: Resolved) -> bytes:
     return _digest(keyword, repr(parts))
 
 
-def _price(step: Resolved, machine: Machine) -> tuple[float, bool]:
+@dataclass
+class PlanMemo:
+    """What planning one Dockerfile version works out that the next version can reuse: the
+    parsed .dockerignore of each text and the price of each RUN script. A history changes
+    its Dockerfile a few lines at a time, so most RUN lines and the .dockerignore recur.
+    Kept for one replay (its ``Machine``), never across runs."""
+
+    ignores: dict[str | None, IgnoreRules | IgnoreSyntaxError] = field(default_factory=dict)
+    prices: dict[str, tuple[float, bool]] = field(default_factory=dict)
+
+    def rules(self, text: str | None) -> IgnoreRules:
+        """``IgnoreRules.parse(text)``, once per text (its compiled matcher with it)."""
+        found = self.ignores.get(text)
+        if found is None:
+            try:
+                found = IgnoreRules.parse(text)
+            except IgnoreSyntaxError as e:
+                found = e
+            self.ignores[text] = found
+        if isinstance(found, IgnoreSyntaxError):
+            raise found
+        return found
+
+
+def _price(step: Resolved, machine: Machine, memo: PlanMemo) -> tuple[float, bool]:
     if step.keyword == "RUN":
         # the shell form's script is the last word after the shell (cost.model reads it so)
         script = " ".join(step.command) if step.instruction.json else step.command[-1]
-        estimate = estimate_run(script, machine)
-        return machine.run_seconds + estimate.seconds, bool(INSTALL_KINDS & set(estimate.kinds))
+        price = memo.prices.get(script)
+        if price is None:
+            estimate = estimate_run(script, machine)
+            kinds = INSTALL_KINDS & set(estimate.kinds)
+            price = memo.prices[script] = (machine.run_seconds + estimate.seconds, bool(kinds))
+        return price
     if step.keyword in ("COPY", "ADD"):
         return machine.copy_seconds, False
     return machine.meta_seconds, False
@@ -236,11 +264,14 @@ def build_model(
     target: str | None = None,
     version: str = DEFAULT_BUILDKIT,
     machine: Machine | None = None,
+    memo: PlanMemo | None = None,
 ) -> Model:
-    """Plan a Dockerfile once; a Dockerfile the builder rejects gives a model with an error."""
+    """Plan a Dockerfile once; a Dockerfile the builder rejects gives a model with an error.
+    ``memo`` (one per replay, with one ``machine``) shares work between versions."""
     machine = machine or Machine()
+    memo = memo or PlanMemo()
     try:
-        rules = IgnoreRules.parse(dockerignore)
+        rules = memo.rules(dockerignore)
     except IgnoreSyntaxError as e:
         return Model((), IgnoreRules(), f".dockerignore line {e.line}: {e}", None)
     try:
@@ -276,7 +307,7 @@ def build_model(
             if step.keyword not in STEP_KEYWORDS:
                 continue
             readers, depends = _inputs(step, last)
-            seconds, install = _price(step, machine)
+            seconds, install = _price(step, machine, memo)
             steps.append(
                 ModelStep(
                     stage.label,
@@ -551,8 +582,10 @@ class _VariantRun:
         models: dict[tuple[str, str | None], Model],
         hashes: dict[str, int],
         shared_reads: dict[tuple, dict],
+        memo: PlanMemo,
     ):
         self.shared_reads = shared_reads
+        self.memo = memo
         self.current: tuple[str, str | None] | None = None
         self.variant = variant
         # the variants share one files/hashes pair: the caller updates it once a change
@@ -571,7 +604,7 @@ class _VariantRun:
         if model is None:
             o = self.options
             model = build_model(
-                dockerfile, dockerignore, o.build_args, o.target, o.version, o.machine
+                dockerfile, dockerignore, o.build_args, o.target, o.version, o.machine, self.memo
             )
             if len(self.models) > 256:  # many Dockerfile versions: keep memory flat
                 self.models.clear()
@@ -652,23 +685,26 @@ def replay(
     commits: list[tuple[str, str]] = []
     texts: dict[str, str | None] = {}  # path -> current text of Dockerfile / .dockerignore
     watched = (dockerfile_path, ".dockerignore")
-    for number, commit in enumerate(history):
-        if number == 0:
-            runs = _start(repo, commit.oid, watched, texts, variants, options)
-            changed_watch = True
-        else:
-            changed_watch = _apply_commit(commit, runs, texts, watched, repo, notes)
-        commits.append((commit.oid, commit.subject))
-        notes.merges += commit.is_merge
-        for run in runs:
-            build = run.build(commit, texts, dockerfile_path, changed_watch)
-            run.record(build)
-            if keep_builds:
-                builds[run.variant.name].append(build)
-        if texts[dockerfile_path] is None:
-            notes.missing_dockerfile += 1
-        if progress:
-            progress(number + 1)
+    try:
+        for number, commit in enumerate(history):
+            if number == 0:
+                runs = _start(repo, commit.oid, watched, texts, variants, options)
+                changed_watch = True
+            else:
+                changed_watch = _apply_commit(commit, runs, texts, watched, repo, notes)
+            commits.append((commit.oid, commit.subject))
+            notes.merges += commit.is_merge
+            for run in runs:
+                build = run.build(commit, texts, dockerfile_path, changed_watch)
+                run.record(build)
+                if keep_builds:
+                    builds[run.variant.name].append(build)
+            if texts[dockerfile_path] is None:
+                notes.missing_dockerfile += 1
+            if progress:
+                progress(number + 1)
+    finally:
+        repo.close()  # the cat-file process that read the Dockerfile versions
     if not commits:
         raise InputError(f"{repo.path}: no commits at {head}")
     base = runs[0] if runs else None
@@ -697,7 +733,8 @@ def _start(
     models: dict[tuple[str, str | None], Model] = {}
     hashes: dict[str, int] = {}
     shared: dict[tuple, dict] = {}
-    return [_VariantRun(v, files, options, models, hashes, shared) for v in variants]
+    memo = PlanMemo()
+    return [_VariantRun(v, files, options, models, hashes, shared, memo) for v in variants]
 
 
 def _text(blob: bytes | None) -> str | None:
