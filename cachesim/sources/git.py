@@ -213,16 +213,39 @@ def _commit(record: bytes) -> Commit:
 
 
 def _changes(raw: bytes) -> tuple[PathChange, ...]:
-    """``--raw -z`` records (``:oldmode newmode oldid newid S\\0path\\0``) as changes."""
+    """``--raw -z`` records (``:oldmode newmode oldid newid S\\0path\\0``) as changes.
+
+    The hot loop of a replay (every changed path of every commit): a mode and id pair
+    seen before is one shared ``Entry``, and ``:`` records are read as fixed-width text."""
     fields = raw.lstrip(b"\n\0").split(b"\0")
     changes: list[PathChange] = []
+    entries = _ENTRIES
     for k in range(0, len(fields) - 1, 2):
-        meta = fields[k].decode()
-        if not meta.startswith(":"):
+        meta = fields[k]
+        if meta[:1] != b":":
             continue
-        old_mode, new_mode, old_oid, new_oid, _status = meta[1:].split(" ")
+        # ":100644 100644 <40 hex> <40 hex> M": modes are 6 octal digits, ids 40 hex (SHA-1)
+        if len(meta) >= 98 and meta[55:56] == b" " and meta[96:97] == b" ":
+            old_key, new_key = meta[1:7] + meta[15:55], meta[8:14] + meta[56:96]
+        else:  # another id length (SHA-256 repositories): split the words
+            words = meta[1:].split(b" ")
+            old_key, new_key = words[0] + words[2], words[1] + words[3]
+        old, new = entries.get(old_key), entries.get(new_key)
+        if old is None:
+            old = entries[old_key] = _entry(old_key)
+        if new is None:
+            new = entries[new_key] = _entry(new_key)
         path = fields[k + 1].decode("utf-8", "surrogateescape")
-        old = None if old_mode == "000000" else Entry(old_mode, old_oid)
-        new = None if new_mode == "000000" else Entry(new_mode, new_oid)
-        changes.append(PathChange(path, old, new))
+        changes.append(PathChange(path, old or None, new or None))
+    if len(entries) > 1 << 16:  # keep memory flat on long histories
+        entries.clear()
     return tuple(changes)
+
+
+# mode + id bytes -> Entry (False for an absent side, mode 000000)
+_ENTRIES: dict[bytes, Entry | bool] = {}
+
+
+def _entry(key: bytes) -> Entry | bool:
+    mode = key[:6].decode()
+    return False if mode == "000000" else Entry(mode, key[6:].decode())

@@ -148,6 +148,22 @@ class Model:
             self._reads[path] = found
         return found
 
+    def paths_read(self, reader: Reader, files: Mapping[str, Entry]) -> list[str]:
+        """The files ``reader`` reads, .dockerignore applied (what ``reads`` answers path by
+        path, found from the reader's side: a plain file by one look-up, a folder by one
+        scan, never by matching every path against every step)."""
+        if reader.glob:
+            candidates: Iterable[str] = (p for p in files if reader.reads(p))
+        elif not reader.rel:
+            candidates = files
+        elif reader.rel in files:  # a file (git has no file and folder of one name)
+            candidates = (reader.rel,)
+        else:
+            prefix = reader.rel + "/"
+            candidates = (p for p in files if p.startswith(prefix))
+        rules, known = self.rules, self.excluded
+        return [p for p in candidates if not _excluded(rules, known, p)]
+
 
 def _excluded(rules: IgnoreRules, known: dict[str, bool], path: str) -> bool:
     """``rules.excludes(path)``, remembered in ``known`` (shared by the models of one
@@ -368,6 +384,7 @@ class ContextState:
     keys: list = field(default_factory=list)  # the last build's step keys
     froms_before: list[int] = field(default_factory=list)  # FROM steps before step i
     dirty_from: int = 0  # the first step whose inputs changed since the last build
+    dirty: bytearray = field(default_factory=bytearray)  # step -> inputs changed since then
     cached_outcomes: list[StepOutcome] = field(default_factory=list)
     built_outcomes: list[StepOutcome] = field(default_factory=list)
     sums: list[int] = field(default_factory=list)
@@ -379,6 +396,7 @@ class ContextState:
         self.model = model
         self.sums = [0] * len(model.steps)
         self.keys, self.dirty_from = [], 0
+        self.dirty = bytearray(len(model.steps))
         self.froms_before = [0]
         for step in model.steps:
             self.froms_before.append(self.froms_before[-1] + step.is_from)
@@ -391,20 +409,23 @@ class ContextState:
             for s in model.steps
         ]
         self.present = present = {}
-        hashes, sums, reads = self.hashes, self.sums, model.reads
-        for path, entry in self.files.items():
-            pairs = reads(path)
-            if not pairs:
+        files, hashes, sums = self.files, self.hashes, self.sums
+        for i, step in enumerate(model.steps):
+            if not step.readers:
                 continue
-            h = hashes.get(path)
-            if h is None:
-                h = hashes[path] = entry_hash(path, entry)
-            last = -1
-            for i, r in pairs:  # pairs come grouped by step
-                if i != last:
-                    sums[i] = (sums[i] + h) % _MOD
-                    last = i
-                present[(i, r)] = present.get((i, r), 0) + 1
+            read: set[str] = set()  # several sources of one step may name one file
+            for r, reader in enumerate(step.readers):
+                found = model.paths_read(reader, files)
+                if found:
+                    present[(i, r)] = len(found)
+                    read.update(found)
+            total = 0
+            for path in read:
+                h = hashes.get(path)
+                if h is None:
+                    h = hashes[path] = entry_hash(path, files[path])
+                total += h
+            sums[i] = total % _MOD
 
     def count(self, path: str, old: Entry | None, new: Entry | None, delta: int) -> None:
         model = self.model
@@ -416,6 +437,7 @@ class ContextState:
         for i, r in pairs:  # pairs come grouped by step
             if i != last:
                 self.sums[i] = (self.sums[i] + delta) % _MOD
+                self.dirty[i] = 1
                 if i < self.dirty_from:
                     self.dirty_from = i
                 last = i
@@ -451,7 +473,9 @@ def predict(
     """One build at the current state: chain the keys, look each up, price the misses.
 
     Steps above the first one whose inputs changed since the last build keep their keys,
-    which that build put in the cache: they are cached without hashing anything again.
+    which that build put in the cache: they are cached without hashing anything again. So
+    does a later step when neither its own inputs, nor its parent's key, nor the key of a
+    stage it copies from changed (another stage's chain, after the one a commit touched).
     """
     model = state.model
     assert model is not None
@@ -459,14 +483,19 @@ def predict(
         return CommitBuild(commit, subject, (), 0.0, error=model.error)
     cache.builds += 1
     steps, sums, known = model.steps, state.sums, cache.keys
-    begin = min(state.dirty_from, len(state.keys))
-    keys = state.keys[:begin]
-    outcomes = state.cached_outcomes[:begin]
+    previous, dirty = state.keys, state.dirty
+    reused = len(previous)
+    begin = min(state.dirty_from, reused)
+    keys = previous[:begin]
+    cached_outcomes, built_outcomes = state.cached_outcomes, state.built_outcomes
+    outcomes = cached_outcomes[:begin]
     hits = begin - state.froms_before[begin]
     installs = 0
-    total = machine.build_seconds + begin * machine.lookup_seconds
+    lookup = machine.lookup_seconds
+    total = machine.build_seconds + begin * lookup
     built_any = False
     error = None
+    changed = [False] * len(steps)  # step -> its key differs from the last build's
     for i in range(begin, len(steps)):
         step = steps[i]
         if step.is_from:
@@ -477,6 +506,19 @@ def predict(
             status = "cached" if step.base in known or cache.builds == 1 else "built"
             known.add(step.base)
             outcomes.append(StepOutcome(step.line, step.instruction, "FROM", status, 0.0))
+            continue
+        parent = step.parent
+        if (
+            i < reused
+            and not dirty[i]
+            and (parent is None or not changed[parent])
+            and not (step.depends and any(d >= 0 and changed[d] for d in step.depends))
+        ):
+            # nothing the key is made of changed: the last build's key, which it cached
+            keys.append(previous[i])
+            outcomes.append(cached_outcomes[i])
+            total += lookup
+            hits += 1
             continue
         if step.required:
             missing = [
@@ -492,27 +534,29 @@ def predict(
         # likely as 1 in 10^10, and it is many times cheaper than a cryptographic digest
         key = hash(
             (
-                keys[step.parent] if step.parent is not None else step.base,
+                keys[parent] if parent is not None else step.base,
                 step.static,
                 sums[i],
                 tuple(keys[d] if d >= 0 else None for d in step.depends) if step.depends else None,
             )
         )
         keys.append(key)
+        changed[i] = i >= reused or key != previous[i]
         if key in known:
-            outcomes.append(state.cached_outcomes[i])
-            total += machine.lookup_seconds
+            outcomes.append(cached_outcomes[i])
+            total += lookup
             hits += 1
         else:
             known.add(key)
             built_any = True
-            outcomes.append(state.built_outcomes[i])
+            outcomes.append(built_outcomes[i])
             total += step.seconds
             installs += step.install
     if built_any:
         total += machine.export_seconds
     state.keys = keys
     state.dirty_from = len(model.steps)
+    state.dirty = bytearray(len(model.steps))
     counted = len(outcomes) - state.froms_before[len(outcomes)]
     return CommitBuild(
         commit, subject, tuple(outcomes), total, error, None, hits, installs, counted
