@@ -30,7 +30,7 @@ from cachesim.cost.commands import estimate_run
 from cachesim.cost.timing import Machine
 from cachesim.planning.plan import Resolved, plan
 from cachesim.simulation.simulator import rules_for
-from cachesim.sources.git import SUBMODULE, Commit, Entry, Repository
+from cachesim.sources.git import SUBMODULE, SYMLINK, Commit, Entry, Repository
 from cachesim.sources.scenario import image_key
 
 _MOD = 1 << 128
@@ -63,12 +63,14 @@ def _digest(*parts: object) -> bytes:
 
 def entry_hash(path: str, entry: Entry | None) -> int:
     """One file's share of a step's input digest (0 when absent). A submodule is an
-    empty folder in a checkout without submodules, so its commit id does not count."""
+    empty folder in a checkout without submodules, so its commit id does not count.
+
+    Python's (randomised, 64-bit) tuple hash: the digests are only compared within one
+    replay, a sum of them over a step's files collides about as rarely as the 64-bit step
+    keys do, and it is several times cheaper than a cryptographic digest per changed path."""
     if entry is None:
         return 0
-    oid = "" if entry.mode == SUBMODULE else entry.oid
-    text = f"{path}\0{entry.mode}\0{oid}".encode("utf-8", "surrogateescape")
-    return int.from_bytes(hashlib.blake2b(text, digest_size=16).digest(), "big")
+    return hash((path, entry.mode, "" if entry.mode == SUBMODULE else entry.oid))
 
 
 @dataclass(frozen=True, slots=True)
@@ -796,23 +798,28 @@ def _apply_commit(
     """Feed one commit's changes to every variant; True when Dockerfile/.dockerignore moved."""
     touched: dict[str, Entry | None] = {}
     deleted = added = 0
+    first = runs[0].state  # its files and hashes are every variant's (ContextState.change)
+    files, hashes = first.files, first.hashes
+    counting = [run.state for run in runs if run.state.model is not None]
     for change in commit.changes:
-        if change.path in watched:
-            touched[change.path] = change.new
-        new = change.new
-        if new is not None and new.mode == SUBMODULE:
-            notes.submodules.add(change.path)
-        elif new is not None and new.mode == "120000":
-            notes.symlinks.add(change.path)
-        deleted += new is None
-        added += change.old is None
-        first = runs[0].state
-        before = first.hashes.get(change.path, 0)
-        first.change(change.path, change.old, new)  # the shared files and hashes
-        delta = first.hashes.get(change.path, 0) - before
-        for run in runs[1:]:
-            if run.state.model is not None:
-                run.state.count(change.path, change.old, new, delta)
+        path, old, new = change.path, change.old, change.new
+        if path in watched:
+            touched[path] = new
+        before = hashes.pop(path, 0)
+        if new is None:
+            deleted += 1
+            files.pop(path, None)
+            after = 0
+        else:
+            if new.mode == SUBMODULE:
+                notes.submodules.add(path)
+            elif new.mode == SYMLINK:
+                notes.symlinks.add(path)
+            files[path] = new
+            after = hashes[path] = entry_hash(path, new)
+        added += old is None
+        for state in counting:
+            state.count(path, old, new, after - before)
     if deleted and added:
         notes.renames_as_delete_add += 1
     if not touched:
