@@ -485,7 +485,8 @@ def predict(
         return CommitBuild(commit, subject, (), 0.0, error=model.error)
     cache.builds += 1
     steps, sums, known = model.steps, state.sums, cache.keys
-    previous, dirty = state.keys, state.dirty
+    count = len(steps)
+    previous, dirty, present = state.keys, state.dirty, state.present
     reused = len(previous)
     begin = min(state.dirty_from, reused)
     keys = previous[:begin]
@@ -497,8 +498,8 @@ def predict(
     total = machine.build_seconds + begin * lookup
     built_any = False
     error = None
-    changed = [False] * len(steps)  # step -> its key differs from the last build's
-    for i in range(begin, len(steps)):
+    changed = [False] * count  # step -> its key differs from the last build's
+    for i in range(begin, count):
         step = steps[i]
         if step.is_from:
             keys.append(step.base)
@@ -509,12 +510,12 @@ def predict(
             known.add(step.base)
             outcomes.append(StepOutcome(step.line, step.instruction, "FROM", status, 0.0))
             continue
-        parent = step.parent
+        parent, depends = step.parent, step.depends
+        fresh = i >= reused or dirty[i]  # its own inputs changed (or it was never keyed)
         if (
-            i < reused
-            and not dirty[i]
+            not fresh
             and (parent is None or not changed[parent])
-            and not (step.depends and any(d >= 0 and changed[d] for d in step.depends))
+            and not (depends and any(d >= 0 and changed[d] for d in depends))
         ):
             # nothing the key is made of changed: the last build's key, which it cached
             keys.append(previous[i])
@@ -522,15 +523,15 @@ def predict(
             total += lookup
             hits += 1
             continue
-        if step.required:
-            missing = [
-                step.readers[r].source for r in step.required if state.present.get((i, r), 0) <= 0
-            ]
+        if fresh and step.required:  # otherwise its sources were found last time
+            missing = [r for r in step.required if present.get((i, r), 0) <= 0]
             if missing:
                 outcomes.append(
                     StepOutcome(step.line, step.instruction, step.keyword, "failed", 0.0)
                 )
-                error = f"{step.keyword} failed: {missing[0]}: not in the context"
+                error = (
+                    f"{step.keyword} failed: {step.readers[missing[0]].source}: not in the context"
+                )
                 break
         # Python's 64-bit tuple hash as the key: a collision over a long replay is about as
         # likely as 1 in 10^10, and it is many times cheaper than a cryptographic digest
@@ -539,11 +540,10 @@ def predict(
                 keys[parent] if parent is not None else step.base,
                 step.static,
                 sums[i],
-                tuple(keys[d] if d >= 0 else None for d in step.depends) if step.depends else None,
+                tuple([keys[d] if d >= 0 else None for d in depends]) if depends else None,
             )
         )
         keys.append(key)
-        changed[i] = i >= reused or key != previous[i]
         if key in known:
             outcomes.append(cached_outcomes[i])
             total += lookup
@@ -554,12 +554,14 @@ def predict(
             outcomes.append(built_outcomes[i])
             total += step.seconds
             installs += step.install
+        changed[i] = i >= reused or key != previous[i]
     if built_any:
         total += machine.export_seconds
     state.keys = keys
-    state.dirty_from = len(model.steps)
-    state.dirty = bytearray(len(model.steps))
-    counted = len(outcomes) - state.froms_before[len(outcomes)]
+    state.dirty_from = count
+    state.dirty = bytearray(count)
+    built = len(outcomes)
+    counted = built - state.froms_before[built]
     return CommitBuild(
         commit, subject, tuple(outcomes), total, error, None, hits, installs, counted
     )
