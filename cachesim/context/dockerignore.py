@@ -367,8 +367,13 @@ class IgnoreRules:
     def _enters(self, directory: str) -> bool:
         # The walk enters an excluded directory only when an exception, read as a plain
         # string, starts with "directory/".
+        exceptions = self._memo.get("exceptions")
+        if exceptions is None:
+            exceptions = self._memo["exceptions"] = tuple(
+                r.pattern + "/" for r in self.rules if r.exclusion
+            )
         prefix = directory + "/"
-        return any(r.exclusion and (r.pattern + "/").startswith(prefix) for r in self.rules)
+        return any(e.startswith(prefix) for e in exceptions)
 
     def _skipped_by(self, directory: str) -> Rule | None:
         """The rule that made the walk skip ``directory`` or a folder above it, if any."""
