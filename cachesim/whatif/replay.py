@@ -469,6 +469,47 @@ class Cache:
     builds: int = 0
 
 
+def _pull(step: ModelStep, cache: Cache) -> StepOutcome:
+    """A FROM: the first build to name an image pulls it, and the engine shows that as done
+    (after the cold build: simulation.simulator's rule for an image no earlier build used,
+    shared with verify's runner)."""
+    status = "cached" if step.base in cache.keys or cache.builds == 1 else "built"
+    cache.keys.add(step.base)
+    return StepOutcome(step.line, step.instruction, "FROM", status, 0.0)
+
+
+def _inherits(step: ModelStep, changed: list[bool]) -> bool:
+    """Whether neither the step's parent nor a stage it reads got a new key this build."""
+    parent = step.parent
+    if parent is not None and changed[parent]:
+        return False
+    return not (step.depends and any(d >= 0 and changed[d] for d in step.depends))
+
+
+def _missing(state: ContextState, index: int, step: ModelStep) -> str | None:
+    """The first source the step must find (a plain path) that the context lacks."""
+    for r in step.required:
+        if state.present.get((index, r), 0) <= 0:
+            return step.readers[r].source
+    return None
+
+
+def _key(step: ModelStep, keys: list, digest: int) -> int:
+    """The step's cache key: its parent's key, its resolved instruction, its input digest
+    and the keys of the stages it reads. Python's 64-bit tuple hash: a collision over a long
+    replay is about as likely as 1 in 10^10, and it is many times cheaper than a
+    cryptographic digest."""
+    parent, depends = step.parent, step.depends
+    return hash(
+        (
+            keys[parent] if parent is not None else step.base,
+            step.static,
+            digest,
+            tuple([keys[d] if d >= 0 else None for d in depends]) if depends else None,
+        )
+    )
+
+
 def predict(
     state: ContextState, cache: Cache, commit: str, subject: str, machine: Machine
 ) -> CommitBuild:
@@ -486,7 +527,7 @@ def predict(
     cache.builds += 1
     steps, sums, known = model.steps, state.sums, cache.keys
     count = len(steps)
-    previous, dirty, present = state.keys, state.dirty, state.present
+    previous, dirty = state.keys, state.dirty
     reused = len(previous)
     begin = min(state.dirty_from, reused)
     keys = previous[:begin]
@@ -503,46 +544,22 @@ def predict(
         step = steps[i]
         if step.is_from:
             keys.append(step.base)
-            # the first build to name an image pulls it: the engine shows it as done
-            # (after the cold build: simulation.simulator's rule for an image no earlier build
-            # used, shared with verify's runner)
-            status = "cached" if step.base in known or cache.builds == 1 else "built"
-            known.add(step.base)
-            outcomes.append(StepOutcome(step.line, step.instruction, "FROM", status, 0.0))
+            outcomes.append(_pull(step, cache))
             continue
-        parent, depends = step.parent, step.depends
         fresh = i >= reused or dirty[i]  # its own inputs changed (or it was never keyed)
-        if (
-            not fresh
-            and (parent is None or not changed[parent])
-            and not (depends and any(d >= 0 and changed[d] for d in depends))
-        ):
+        if not fresh and _inherits(step, changed):
             # nothing the key is made of changed: the last build's key, which it cached
             keys.append(previous[i])
             outcomes.append(cached_outcomes[i])
             total += lookup
             hits += 1
             continue
-        if fresh and step.required:  # otherwise its sources were found last time
-            missing = [r for r in step.required if present.get((i, r), 0) <= 0]
-            if missing:
-                outcomes.append(
-                    StepOutcome(step.line, step.instruction, step.keyword, "failed", 0.0)
-                )
-                error = (
-                    f"{step.keyword} failed: {step.readers[missing[0]].source}: not in the context"
-                )
-                break
-        # Python's 64-bit tuple hash as the key: a collision over a long replay is about as
-        # likely as 1 in 10^10, and it is many times cheaper than a cryptographic digest
-        key = hash(
-            (
-                keys[parent] if parent is not None else step.base,
-                step.static,
-                sums[i],
-                tuple([keys[d] if d >= 0 else None for d in depends]) if depends else None,
-            )
-        )
+        missing = _missing(state, i, step) if fresh and step.required else None
+        if missing is not None:  # otherwise its sources were found last time
+            outcomes.append(StepOutcome(step.line, step.instruction, step.keyword, "failed", 0.0))
+            error = f"{step.keyword} failed: {missing}: not in the context"
+            break
+        key = _key(step, keys, sums[i])
         keys.append(key)
         if key in known:
             outcomes.append(cached_outcomes[i])
