@@ -40,6 +40,28 @@ def needed_by(graph: nx.DiGraph, target: int) -> set[int]:
     return {target} | nx.ancestors(graph, target)
 
 
+def forward_only(edges: Iterable[tuple[int, int]]) -> bool:
+    """Every edge goes from an earlier stage to a later one, as in almost every Dockerfile
+    (a FROM can only name an earlier stage). Then there is no cycle and Dockerfile order is
+    a build order (``build_order`` would give the same), so ``plan`` needs no graph."""
+    return all(a < b for a, b in edges)
+
+
+def needed_by_forward(edges: Iterable[tuple[int, int]], target: int) -> set[int]:
+    """``needed_by`` for ``forward_only`` edges, without building a graph: a replay plans
+    one Dockerfile version after another, and networkx cost more than the rest of a plan."""
+    needs: dict[int, list[int]] = {}
+    for a, b in edges:
+        needs.setdefault(b, []).append(a)
+    found, todo = {target}, [target]
+    while todo:
+        for dep in needs.get(todo.pop(), ()):
+            if dep not in found:
+                found.add(dep)
+                todo.append(dep)
+    return found
+
+
 def build_order(graph: nx.DiGraph, stages: Iterable[int]) -> list[int]:
     """Stages in an order where each comes after what it needs, ties in Dockerfile order."""
     sub = graph.subgraph(stages)

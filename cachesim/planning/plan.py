@@ -321,15 +321,20 @@ def plan(
     meta = _meta_args(parsed, args, automatic)
     bases = [_base(parsed, stage, meta) for stage in parsed.stages]
     target_index = _target_index(parsed, target)
-    graph = _checked_graph(parsed, bases)
-    order = tuple(stage_graphs.build_order(graph, range(len(parsed.stages))))
+    edges = _stage_edges(parsed, bases)
+    if stage_graphs.forward_only(edges):
+        order = tuple(range(len(parsed.stages)))
+        needed = stage_graphs.needed_by_forward(edges, target_index)
+    else:
+        graph = _checked_graph(parsed, edges)
+        order = tuple(stage_graphs.build_order(graph, range(len(parsed.stages))))
+        needed = stage_graphs.needed_by(graph, target_index)
     planned: list[PlannedStage | None] = [None] * len(parsed.stages)
     for index in order:
         base_stage, base_image = bases[index]
         parent = planned[base_stage] if base_stage is not None else None
         state = _StageState.start(parsed, parsed.stages[index], parent, args, meta)
         planned[index] = _dispatch(state, parsed.stages[index], parent, base_stage, base_image)
-    needed = stage_graphs.needed_by(graph, target_index)
     stages = tuple(p for p in planned if p)
     return Plan(parsed, stages, target_index, frozenset(needed), order, meta)
 
@@ -364,10 +369,10 @@ def _target_index(dockerfile: Dockerfile, target: str | None) -> int:
     return index
 
 
-def _checked_graph(
+def _stage_edges(
     dockerfile: Dockerfile, bases: list[tuple[int | None, str | None]]
-) -> stage_graphs.StageGraph:
-    """Which stage needs which (FROM, ``--from``, mounts); a cycle is the builder's error."""
+) -> list[tuple[int, int]]:
+    """Which stage needs which (FROM, ``--from``, mounts), as ``(needed, needing)``."""
     edges: list[tuple[int, int]] = []
     for stage in dockerfile.stages:
         base_stage, _ = bases[stage.index]
@@ -378,6 +383,11 @@ def _checked_graph(
                 dep, _image = _from_ref(dockerfile, ref, ins.line)
                 if dep is not None:
                     edges.append((dep, stage.index))
+    return edges
+
+
+def _checked_graph(dockerfile: Dockerfile, edges: list[tuple[int, int]]) -> stage_graphs.StageGraph:
+    """The stages as a graph; a cycle is the builder's error."""
     graph = stage_graphs.stage_graph(len(dockerfile.stages), edges)
     cyclic = stage_graphs.find_cycle(graph)
     if cyclic is not None:
