@@ -631,8 +631,12 @@ def _ignore_candidates(sent: Mapping[str, ContextFile]) -> list[str]:
 
 
 def _has_wildcard_source(step: Resolved) -> bool:
-    return step.keyword in ("COPY", "ADD") and any(
-        c in source for source in step.sources for c in "*?["
+    """A COPY/ADD of context files by a pattern (one from a stage or an image reads none)."""
+    from_context = step.from_stage is None and not step.from_image
+    return (
+        step.keyword in ("COPY", "ADD")
+        and from_context
+        and any(c in source for source in step.sources for c in "*?[")
     )
 
 
