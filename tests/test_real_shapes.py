@@ -228,3 +228,23 @@ def test_impact_opens_only_folders_whose_every_part_fits_the_budget(
     # cmd/'s parts share its effect (`COPY . .`), so opened or not it is one line, and
     # never a half-opened folder
     assert "cmd/" in shown and not any(p.startswith("cmd/") and p != "cmd/" for p in shown)
+
+
+def test_a_saving_of_a_thousandth_is_called_next_to_nothing():
+    """0.1 s of 7,614 s (tailscale's history, a .dockerignore entry that spares no step)
+    is not a saving to act on; 3 s of 100 s is."""
+    from cachesim.whatif.suggest import Saving, _saving_text
+
+    assert _saving_text(Saving(7613.9, 7613.8, 100)).startswith("next to nothing over 100")
+    assert _saving_text(Saving(100.0, 97.0, 10)).startswith("3.0s over 10 builds")
+
+
+def test_nothing_to_suggest_says_why_when_no_step_copies_the_whole_context(tmp_path, capsys):
+    """changedetection.io's shape copies requirements.txt, the package and the script by
+    name: no install runs after the source, and the output says so instead of a bare no."""
+    root = _folder(tmp_path, PY_MANIFEST_FIRST, PY_FILES)
+    assert main(["suggest", str(root / "Dockerfile"), "--builds", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "nothing to suggest" in out
+    assert "no step copies the whole context (`COPY . <dest>`)" in out
+    assert "(lines 4, 9, 10)" in out
