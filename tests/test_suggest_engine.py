@@ -92,16 +92,20 @@ SAMPLES = [
             "docs/usage.md": "run it\n",
         },
     ),
-    (  # a reduced source-first copy (examples/realrepos/): two stages, `COPY --from` a glob
+    (  # a reduced source-first copy (examples/realrepos/): two stages, `COPY --from` a glob.
+        # ENV GOPATH: the golang image sets it (the stand-in base does not), and the last
+        # COPY takes the binaries from $GOPATH/bin
         "go-tailscale",
         "tailscale/tailscale, Dockerfile (de9ec7ee25), turned source-first",
-        "FROM golang:1.26-alpine AS build-env\nWORKDIR /go/src/tailscale\nCOPY . .\n"
-        "RUN go mod download\nARG VERSION_LONG=\"\"\nENV VERSION_LONG=$VERSION_LONG\n"
-        "ARG TARGETARCH\nRUN GOARCH=$TARGETARCH go install -ldflags=\"\\\n"
-        "      -X tailscale.com/version.longStamp=$VERSION_LONG\" \\\n"
+        "FROM golang:1.26-alpine AS build-env\nENV GOPATH=/go\nWORKDIR /go/src/tailscale\n"
+        "COPY . .\n"
+        'RUN go mod download\nARG VERSION_LONG=""\nENV VERSION_LONG=$VERSION_LONG\n'
+        'ARG TARGETARCH\nRUN GOARCH=$TARGETARCH go install -ldflags="\\\n'
+        '      -X tailscale.com/version.longStamp=$VERSION_LONG" \\\n'
         "      -v ./cmd/tailscale ./cmd/tailscaled\n"
         "FROM alpine:3.22\nRUN apk add --no-cache ca-certificates iptables\n"
-        "COPY --from=build-env /go/bin/* /usr/local/bin/\n",
+        "COPY --from=build-env /go/bin/* /usr/local/bin/\n"
+        'CMD ["tailscaled"]\n',  # not in the original: `docker create` needs a command
         {
             "go.mod": "module tailscale.com\n\ngo 1.26\n\nrequire golang.org/x/net v0.40.0\n",
             "go.sum": "golang.org/x/net v0.40.0 h1:abc=\n",
