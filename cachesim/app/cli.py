@@ -91,13 +91,14 @@ def _parser() -> argparse.ArgumentParser:
         help="simulate with this builder instead of the scenario's; `both` shows the two "
         "builders side by side and where they differ (text only)",
     )
-    _buildkit_option(run)
+    _buildkit_option(run, profiled=True)
     timing = run.add_mutually_exclusive_group()
     timing.add_argument(
         "--calibrate",
         metavar="LOG",
-        help="a real cold-build log of the scenario's first build (docker build "
-        "--progress=plain, or a time-stamped classic log): its measured times and sizes "
+        help="a real cold-build record of the scenario's first build (docker build "
+        "--progress=plain or --progress=rawjson, a `docker buildx history export` "
+        ".dockerbuild archive, or a time-stamped classic log): its measured times and sizes "
         "replace declared and default ones (docs/time-model.md)",
     )
     timing.add_argument(
@@ -106,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--history", metavar="FILE", help="with --calibrate: `docker history --no-trunc` output"
     )
+    _storage_option(run, "with --calibrate: ")
     _plot_options(run, kinds=("timeline", "layers", "cumulative"))
     run.add_argument(
         "--build",
@@ -118,19 +120,23 @@ def _parser() -> argparse.ArgumentParser:
     calibrate = sub.add_parser(
         "calibrate",
         help="learn step times and sizes from a real build log into a profile",
-        description="Read a real `docker build` log (BuildKit --progress=plain; or the classic "
-        "builder's, time-stamped per line, e.g. `| ts -s '%%.s'`) and, optionally, "
-        "`docker history --no-trunc` output, and write a profile: per-step seconds and "
-        "layer sizes, and the machine figures the log shows.",
+        description="Read a real build's record (BuildKit's --progress=plain or "
+        "--progress=rawjson log, a `docker buildx history export` .dockerbuild archive, or "
+        "the classic builder's log, time-stamped per line, e.g. `| ts -s '%.s'`) and, "
+        "optionally, `docker history --no-trunc` output, and write a profile: per-step "
+        "seconds and layer sizes, the machine figures the log shows, and the storage driver "
+        "and BuildKit you name.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    calibrate.add_argument("log", metavar="LOG", help="the build log")
+    calibrate.add_argument("log", metavar="LOG", help="the build log or .dockerbuild archive")
     calibrate.add_argument("--history", metavar="FILE", help="`docker history` output")
+    _storage_option(calibrate, "")
     calibrate.add_argument(
-        "--storage",
-        choices=("overlay2", "vfs"),
-        help="the engine's storage driver (`docker info --format '{{.Driver}}'`)",
+        "--buildkit",
+        choices=BUILDKIT_VERSIONS,
+        help="the engine's BuildKit (0.8: Docker 20.10, 0.25: Docker 28.5); `run --profile` "
+        "then predicts its rules unless given --buildkit",
     )
     calibrate.add_argument(
         "-o", "--output", metavar="FILE", help="where to write the profile (default: stdout)"
@@ -146,7 +152,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario files")
     compare.add_argument("--profile", metavar="FILE", help="a profile for every scenario")
-    _buildkit_option(compare)
+    _buildkit_option(compare, profiled=True)
     _plot_options(compare, kinds=("cumulative",))
 
     verify = sub.add_parser(
@@ -201,14 +207,37 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _buildkit_option(parser: argparse.ArgumentParser) -> None:
+def _buildkit_option(parser: argparse.ArgumentParser, *, profiled: bool = False) -> None:
+    """--buildkit; where a profile may name the engine's BuildKit (``profiled``), the
+    option's absence lets the profile decide (see ``_buildkit_for``)."""
+    default = f"the profile's BuildKit, else {DEFAULT_BUILDKIT}" if profiled else DEFAULT_BUILDKIT
     parser.add_argument(
         "--buildkit",
         choices=BUILDKIT_VERSIONS,
-        default=DEFAULT_BUILDKIT,
+        default=None if profiled else DEFAULT_BUILDKIT,
         help="predict the rules of this BuildKit release: 0.8 is Docker 20.10's, 0.25 "
-        f"Docker 28.5's (default: {DEFAULT_BUILDKIT})",
+        f"Docker 28.5's (default: {default})",
     )
+
+
+def _storage_option(parser: argparse.ArgumentParser, prefix: str) -> None:
+    from cachesim.cost.timing import STORAGE_DRIVERS
+
+    parser.add_argument(
+        "--storage",
+        choices=STORAGE_DRIVERS,
+        help=f"{prefix}the engine's storage driver (`docker info --format '{{{{.Driver}}}}'`; "
+        "overlayfs is the containerd image store's)",
+    )
+
+
+def _buildkit_for(args: argparse.Namespace, profile) -> str:
+    """The BuildKit to predict: --buildkit, else the profile's engine's, else the default."""
+    if args.buildkit:
+        return args.buildkit
+    if profile is not None and profile.buildkit:
+        return profile.buildkit
+    return DEFAULT_BUILDKIT
 
 
 def _plot_options(parser: argparse.ArgumentParser, kinds: tuple[str, ...]) -> None:
@@ -221,20 +250,31 @@ def _plot_options(parser: argparse.ArgumentParser, kinds: tuple[str, ...]) -> No
     )
 
 
-def _profile(args: argparse.Namespace, scenario=None):
+def _calibrated(args: argparse.Namespace, log_path: str):
+    """The profile of one build record, as `calibrate` and `run --calibrate` both read it:
+    the same function and the same options, so the two predict the same."""
+    from cachesim.cost import calibrate
+
+    source = calibrate.read_log(log_path)
+    history = calibrate.read_text(args.history, "history file") if args.history else None
+    return calibrate.calibrate(
+        source,
+        history=history,
+        history_file=args.history or "",
+        storage=args.storage,
+        buildkit=args.buildkit,
+    )
+
+
+def _profile(args: argparse.Namespace):
     """The profile that --calibrate LOG or --profile FILE names, or None."""
     from cachesim.cost import calibrate
-    from cachesim.logs.parse import stage_names
 
     if getattr(args, "calibrate", None):
-        log = calibrate.read_text(args.calibrate, "build log")
-        history = calibrate.read_text(args.history, "history file") if args.history else None
-        stages = stage_names(scenario.dockerfile) if scenario is not None else ()
-        return calibrate.calibrate(
-            log, args.calibrate, history=history, history_file=args.history or "", stages=stages
-        )
-    if getattr(args, "history", None):
-        raise InputError("--history goes with --calibrate")
+        return _calibrated(args, args.calibrate)
+    for option in ("history", "storage"):
+        if getattr(args, option, None):
+            raise InputError(f"--{option} goes with --calibrate")
     if args.profile:
         return calibrate.load_profile(args.profile)
     return None
@@ -264,15 +304,18 @@ def _run(args: argparse.Namespace) -> int:
     if args.engine == "both":
         if args.format == "json" or args.plot:
             raise InputError("--engine both prints text only (no --format json, no --plot)")
+        profile = _profile(args)
+        version = _buildkit_for(args, profile)
         results = [
-            apply_costs(variant, trace(variant, args.buildkit), _profile(args, variant))
+            apply_costs(variant, trace(variant, version), profile)
             for variant in (for_builder(scenario, e) for e in BUILDER_NAMES)
         ]
         sys.stdout.write(report.builders_text(*results))
         return 0
     if args.engine:
         scenario = for_builder(scenario, args.engine)
-    result = apply_costs(scenario, trace(scenario, args.buildkit), _profile(args, scenario))
+    profile = _profile(args)
+    result = apply_costs(scenario, trace(scenario, _buildkit_for(args, profile)), profile)
     if args.plot:
         from cachesim.output import plot
 
@@ -300,11 +343,7 @@ def _run(args: argparse.Namespace) -> int:
 def _calibrate(args: argparse.Namespace) -> int:
     from cachesim.cost import calibrate
 
-    log = calibrate.read_text(args.log, "build log")
-    history = calibrate.read_text(args.history, "history file") if args.history else None
-    profile = calibrate.calibrate(
-        log, args.log, history=history, history_file=args.history or "", storage=args.storage
-    )
+    profile = _calibrated(args, args.log)
     text = calibrate.profile_to_yaml(profile)
     if args.output:
         try:
@@ -327,9 +366,10 @@ def _compare(args: argparse.Namespace) -> int:
     _check_plot(args.plot)
     profile = _profile(args)
     results = []
+    version = _buildkit_for(args, profile)
     for path in args.scenarios:
         scenario = load(path)
-        results.append(apply_costs(scenario, trace(scenario, args.buildkit), profile))
+        results.append(apply_costs(scenario, trace(scenario, version), profile))
     for result in results:
         total = 0.0
         print(f"{result.scenario} ({result.engine})")

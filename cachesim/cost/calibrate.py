@@ -1,14 +1,21 @@
 """Calibration: what a real build log (and ``docker history``) says about time and size.
 
-``calibrate(log_text, file)`` reads one real ``docker build`` log and returns a
-``cost.Profile``: each step's measured seconds (BuildKit's ``#N DONE 1.2s``; the classic
-builder prints no times, so its log needs a time stamp per line, e.g. ``| ts -s '%.s'``),
-the layer sizes from ``docker history`` if given, and the machine figures the log shows:
-the context transfer rate, the export time, whether base images had to be pulled.
+``calibrate(log, file)`` reads one real build's record and returns a ``cost.Profile``:
+each step's measured seconds, the layer sizes from ``docker history`` if given, and the
+machine figures the log shows (the context transfer rate, the export time, whether base
+images had to be pulled), plus the storage driver and BuildKit the caller names. The
+record may be BuildKit's ``--progress=plain`` log (``#N DONE 1.2s`` per vertex), a
+``--progress=rawjson`` log, a ``docker buildx history export`` archive (``.dockerbuild``),
+or the classic builder's log (which prints no times, so it needs a time stamp per line,
+e.g. ``| ts -s '%.s'``). ``read_log(path)`` reads any of them from a file; rawjson and
+archives are rendered as plain-progress lines first (``cachesim.logs.status``), so one set
+of checks reads them all.
 
-The log is checked before anything is learned from it: a log that is neither BuildKit's
-``--progress=plain`` nor the classic builder's, that was cut short, or whose build failed,
-is one ``InputError`` naming the file and the line.
+The log is checked before anything is learned from it: a log that is none of those, that
+was cut short, or whose build failed, is one ``InputError`` naming the file and the line.
+The profile depends on the log alone, never on the Dockerfile it is later matched
+against, so that ``run --calibrate LOG`` and ``calibrate LOG -o P`` + ``run --profile P``
+predict the same.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import yaml
 
 from cachesim.builders import registry
 from cachesim.core.errors import InputError
+from cachesim.core.versions import BUILDKIT_VERSIONS
 from cachesim.cost.model import (
     MB,
     Machine,
@@ -32,21 +40,25 @@ from cachesim.cost.model import (
     normal_instruction,
     parse_size,
 )
+from cachesim.logs import status
 from cachesim.logs.parse import (
     ObservedStep,
     instruction_keyword,
+    is_step_header,
     parse_buildkit_log,
     parse_legacy_log,
 )
 from cachesim.sources.scenario import image_key
 
-PROFILE_VERSION = 1
+PROFILE_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # 1: before the BuildKit and the log format were recorded
 
 _VERTEX = re.compile(r"^#(\d+) (.*)$")
-_HEADER = re.compile(r"^\[(?:(\S+) )?(\d+)/(\d+)\] (.*)$")
 _DONE = re.compile(r"^DONE (\d+(?:\.\d+)?)s$")
 _CONTEXT = re.compile(r"^transferring context: (\d+(?:\.\d+)?[kMG]?B)(?: (\d+(?:\.\d+)?)s)? done$")
 _EXPORT = re.compile(r"^exporting layers(?: (\d+(?:\.\d+)?)s)? done$")
+# the containerd image store unpacks an exported image into its snapshotter (28.5, overlayfs)
+_UNPACK = re.compile(r"^unpacking to \S+(?: (\d+(?:\.\d+)?)s)? done$")
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 _STAMP = re.compile(r"^(?:\[?(\d+(?:\.\d+)?)\]?|(\d\d):(\d\d):(\d\d(?:\.\d+)?))\s(.*)$")
 
@@ -89,6 +101,7 @@ class LogFacts:
     context_bytes: int | None = None
     context_seconds: float | None = None
     export_seconds: float | None = None
+    unpack_seconds: float | None = None  # containerd image store: unpacking the new image
 
 
 @dataclass(slots=True)
@@ -104,7 +117,7 @@ class _BuildKitCheck:
     def vertex_line(self, number: int, line: str, m: re.Match[str]) -> None:
         """One ``#N ...`` line: a step header, its end, or a build-level fact."""
         vertex, rest = int(m.group(1)), m.group(2)
-        if _HEADER.match(rest):
+        if is_step_header(rest):
             self.open_steps.setdefault(vertex, (number, rest))
         elif rest.startswith("DONE"):
             if not _DONE.match(rest):
@@ -150,6 +163,8 @@ def _with_fact(facts: LogFacts, rest: str) -> LogFacts:
             return replace(facts, context_bytes=size, context_seconds=seconds)
     elif exp := _EXPORT.match(rest):
         return replace(facts, export_seconds=float(exp.group(1) or 0.0))
+    elif unpack := _UNPACK.match(rest):
+        return replace(facts, unpack_seconds=float(unpack.group(1) or 0.0))
     return facts
 
 
@@ -224,42 +239,104 @@ def check_legacy(lines: Sequence[str], file: str) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class BuildLog:
+    """One build's record as log text: a plain-progress or classic log as the file holds
+    it, or a rawjson log or ``.dockerbuild`` archive rendered as plain-progress lines
+    (``rendered`` then maps each line back to the file's own)."""
+
+    text: str
+    file: str
+    log_format: str  # text (plain or classic, told apart by the checks) | rawjson | dockerbuild
+    rendered: status.PlainLog | None = None
+
+    def located(self, err: InputError) -> InputError:
+        """``err`` with a rendered line number turned back into the file's own line."""
+        if self.rendered is None or err.file != self.file:
+            return err
+        return InputError(err.message, err.file, self.rendered.source_line(err.line))
+
+
+def log_of_text(text: str, file: str) -> BuildLog:
+    """A log given as text: rawjson is rendered, anything else is read as it is."""
+    if status.looks_like_rawjson(text):
+        rendered = status.read_rawjson(text, file)
+        return BuildLog(rendered.text, file, "rawjson", rendered)
+    return BuildLog(text, file, "text")
+
+
+def read_log(path: str) -> BuildLog:
+    """The build record in a file: a plain, classic or rawjson log, or a ``.dockerbuild``
+    archive (``docker buildx history export``), told apart by their content."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError("no such build log", path) from None
+    except OSError as err:
+        raise InputError(f"cannot read the build log: {err}", path) from None
+    if status.is_archive(data):
+        rendered = status.read_archive(data, path)
+        return BuildLog(rendered.text, path, "dockerbuild", rendered)
+    if path.endswith(".dockerbuild"):
+        raise InputError(
+            "not a .dockerbuild archive (`docker buildx history export` writes a "
+            "gzip-compressed tar)",
+            path,
+        )
+    return log_of_text(data.decode("utf-8", errors="replace"), path)
+
+
 def calibrate(
-    log: str,
+    log: str | BuildLog,
     file: str = "<log>",
     *,
     history: str | None = None,
     history_file: str = "<history>",
     stages: Sequence[str] = (),
     storage: str | None = None,
+    buildkit: str | None = None,
 ) -> Profile:
-    """A profile from one real build log (see the module docstring)."""
-    lines = log.splitlines()
+    """A profile from one real build's record (see the module docstring).
+
+    ``storage`` is the engine's storage driver (``docker info --format '{{.Driver}}'``) and
+    ``buildkit`` its BuildKit release (``core.versions``); no log says either, so they are
+    recorded as given. ``stages`` is accepted for older callers and not used: the profile
+    is read from the log alone (its stage labels are matched later, by ``Profile.find``).
+    """
+    source = log if isinstance(log, BuildLog) else log_of_text(log, file)
+    try:
+        return _calibrated(source, history, history_file, storage, buildkit)
+    except InputError as err:
+        raise source.located(err) from None
+
+
+def _calibrated(
+    source: BuildLog,
+    history: str | None,
+    history_file: str,
+    storage: str | None,
+    buildkit: str | None,
+) -> Profile:
+    file = source.file
+    lines = source.text.splitlines()
     engine = detect_engine(lines, file)
     machine: dict[str, Any] = {}
     notes: list[str] = []
     if registry.builder(engine).log_prints_times:  # BuildKit: `DONE 0.3s` per vertex
-        facts = check_buildkit(lines, file)
-        observed, _, _ = parse_buildkit_log(log, stages)
-        steps = _measured(observed, lambda s: s.seconds)
-        if facts.context_bytes and facts.context_bytes >= MB and facts.context_seconds:
-            machine["context_mb_s"] = round(facts.context_bytes / MB / facts.context_seconds, 1)
-        if facts.export_seconds is not None:
-            notes.append(f"exporting layers took {facts.export_seconds}s")
+        steps = _buildkit_steps(source, lines, machine, notes)
+        log_format = "plain" if source.log_format == "text" else source.log_format
     else:
-        texts, times = _stamps(lines, file)
-        check_legacy(texts, file)
-        observed, _, _ = parse_legacy_log("\n".join(texts), 0)
-        seconds = _legacy_seconds(texts, times)
-        steps = _measured(observed, lambda s: seconds.get(s.index))
-        if times is None:
-            notes.append("the classic builder prints no times: only sizes were learned")
-        facts = LogFacts()
+        steps, stamped = _classic_steps(lines, file, notes)
+        log_format = "classic-stamped" if stamped else "classic"
     froms = [s for s in steps if s.keyword == "FROM" and s.seconds is not None]
     if froms and all(s.seconds is not None and s.seconds < 0.5 for s in froms):
         machine["pull"] = False  # the base images were already on the machine
     if storage is not None:
         machine["storage"] = storage
+    else:
+        notes.append(f"no storage driver given: the model takes {Machine().storage}")
+    if buildkit is not None and buildkit not in BUILDKIT_VERSIONS:
+        raise InputError(f"unknown BuildKit {buildkit!r} (known: {', '.join(BUILDKIT_VERSIONS)})")
     images: dict[str, int] = {}
     if history is not None:
         # Layer sizes only: the export speed of a cold build is not learned, because the
@@ -268,7 +345,37 @@ def calibrate(
         # bytes took 0.96 s; benchmarks/accuracy, 06).
         steps, images, _layer_total = apply_history(steps, history, history_file)
     machine_with(Machine(), machine, file)  # validates
-    return Profile(engine, tuple(steps), machine, images, file, tuple(notes))
+    return Profile(
+        engine, tuple(steps), machine, images, file, tuple(notes), buildkit, log_format
+    )
+
+
+def _buildkit_steps(
+    source: BuildLog, lines: Sequence[str], machine: dict[str, Any], notes: list[str]
+) -> list[MeasuredStep]:
+    """A BuildKit log's steps, checked; its context rate goes into ``machine``."""
+    facts = check_buildkit(lines, source.file)
+    observed, _, _ = parse_buildkit_log(source.text)
+    if facts.context_bytes and facts.context_bytes >= MB and facts.context_seconds:
+        machine["context_mb_s"] = round(facts.context_bytes / MB / facts.context_seconds, 1)
+    if facts.export_seconds is not None:
+        notes.append(f"exporting layers took {facts.export_seconds}s")
+    if facts.unpack_seconds is not None:
+        notes.append(f"unpacking into the image store took {facts.unpack_seconds}s")
+    return _measured(observed, lambda s: s.seconds)
+
+
+def _classic_steps(
+    lines: Sequence[str], file: str, notes: list[str]
+) -> tuple[list[MeasuredStep], bool]:
+    """A classic log's steps, checked, and whether it was time-stamped (else no times)."""
+    texts, times = _stamps(lines, file)
+    check_legacy(texts, file)
+    observed, _, _ = parse_legacy_log("\n".join(texts), 0)
+    seconds = _legacy_seconds(texts, times)
+    if times is None:
+        notes.append("the classic builder prints no times: only sizes were learned")
+    return _measured(observed, lambda s: seconds.get(s.index)), times is not None
 
 
 def _measured(
@@ -393,7 +500,16 @@ def _base_ref(steps: Sequence[MeasuredStep], stage: str) -> str | None:
     if ref is None:
         froms = [s for s in steps if s.keyword == "FROM"]
         ref = froms[0].instruction.split()[1] if len(froms) == 1 else None
-    return ref
+    return _without_resolved_digest(ref) if ref is not None else None
+
+
+def _without_resolved_digest(ref: str) -> str:
+    """``python:3.12-slim@sha256:...`` -> ``python:3.12-slim``: with the containerd image
+    store, Docker 28.5 prints the digest it resolved a tagged FROM to (seen:
+    ``[ 1/13] FROM docker.io/library/python:3.12-slim@sha256:3084...``); the tag is what a
+    scenario names. A reference by digest alone stays as it is."""
+    name, at, _digest = ref.partition("@")
+    return name if at and ":" in name.rsplit("/", 1)[-1] else ref
 
 
 def apply_history(
@@ -436,6 +552,8 @@ def profile_to_yaml(profile: Profile) -> str:
     data: dict[str, Any] = {
         "cachesim_profile": PROFILE_VERSION,
         "engine": profile.engine,
+        "buildkit": profile.buildkit,
+        "log_format": profile.log_format,
         "source": profile.source,
         "machine": dict(profile.machine),
         "images": dict(profile.images),
@@ -460,7 +578,8 @@ def profile_to_yaml(profile: Profile) -> str:
 
 
 def load_profile(path: str) -> Profile:
-    """Read a profile file written by ``cachesim calibrate``; bad content is an InputError."""
+    """Read a profile file written by ``cachesim calibrate`` (format 2, or 1: before the
+    BuildKit and the log format were recorded); bad content is an InputError."""
     text = read_text(path, "profile file")
     try:
         data = yaml.safe_load(text)
@@ -469,41 +588,71 @@ def load_profile(path: str) -> Profile:
         raise InputError(
             f"broken YAML: {err.problem}", path, mark.line + 1 if mark else None
         ) from None
-    if not isinstance(data, dict) or data.get("cachesim_profile") != PROFILE_VERSION:
-        raise InputError(
-            f"not a cachesim profile (expected 'cachesim_profile: {PROFILE_VERSION}')", path, 1
-        )
-    engine = data.get("engine")
-    if engine not in registry.NAMES:
-        raise InputError(f"unknown engine {engine!r} in the profile", path)
+    engine, buildkit = _profile_header(data, path)
     machine = data.get("machine") or {}
     if not isinstance(machine, dict):
         raise InputError("'machine' must be a mapping", path)
     machine_with(Machine(), machine, path)
-    steps = []
-    for entry in data.get("steps") or []:
-        if not isinstance(entry, dict) or "instruction" not in entry:
-            raise InputError(f"bad profile step {entry!r}", path)
-        seconds = entry.get("seconds")
-        if seconds is not None and (not isinstance(seconds, int | float) or seconds < 0):
-            raise InputError(f"bad seconds {seconds!r} in the profile", path)
-        text = str(entry["instruction"])
-        steps.append(
-            MeasuredStep(
-                str(entry.get("stage", "0")),
-                int(entry.get("index", 0)),
-                normal_instruction(text),
-                instruction_keyword(text),
-                None if seconds is None else float(seconds),
-                None if entry.get("bytes") is None else parse_size(entry["bytes"], path),
-            )
-        )
-    images = {image_key(str(k)): parse_size(v, path) for k, v in (data.get("images") or {}).items()}
+    entries = data.get("steps") or []
+    if not isinstance(entries, list):
+        raise InputError("'steps' must be a list", path)
+    images = data.get("images") or {}
+    if not isinstance(images, dict):
+        raise InputError("'images' must map an image to its size", path)
     return Profile(
         engine,
-        tuple(steps),
+        tuple(_profile_step(entry, path) for entry in entries),
         dict(machine),
-        images,
+        {image_key(str(k)): parse_size(v, path) for k, v in images.items()},
         str(data.get("source", path)),
         tuple(data.get("notes") or ()),
+        buildkit,
+        str(data.get("log_format") or ""),
+    )
+
+
+def _profile_header(data: object, path: str) -> tuple[str, str | None]:
+    """The profile's format (checked), builder and BuildKit."""
+    if not isinstance(data, dict) or "cachesim_profile" not in data:
+        raise InputError(
+            f"not a cachesim profile (expected 'cachesim_profile: {PROFILE_VERSION}')", path, 1
+        )
+    version = data["cachesim_profile"]
+    if isinstance(version, bool) or version not in READABLE_VERSIONS:
+        raise InputError(
+            f"profile format {version!r} is not one this cachesim reads "
+            f"({', '.join(map(str, READABLE_VERSIONS))}): calibrate again",
+            path,
+            1,
+        )
+    engine = data.get("engine")
+    if engine not in registry.NAMES:
+        raise InputError(f"unknown engine {engine!r} in the profile", path)
+    buildkit = data.get("buildkit")
+    if buildkit is not None and buildkit not in BUILDKIT_VERSIONS:
+        known = ", ".join(BUILDKIT_VERSIONS)
+        raise InputError(f"unknown BuildKit {buildkit!r} in the profile (known: {known})", path)
+    return engine, buildkit
+
+
+def _profile_step(entry: object, path: str) -> MeasuredStep:
+    """One ``steps:`` entry of a profile file."""
+    if not isinstance(entry, dict) or "instruction" not in entry:
+        raise InputError(f"bad profile step {entry!r}", path)
+    seconds = entry.get("seconds")
+    if seconds is not None and (
+        not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0
+    ):
+        raise InputError(f"bad seconds {seconds!r} in the profile", path)
+    index = entry.get("index", 0)
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        raise InputError(f"bad step index {index!r} in the profile", path)
+    text = str(entry["instruction"])
+    return MeasuredStep(
+        str(entry.get("stage", "0")),
+        index,
+        normal_instruction(text),
+        instruction_keyword(text),
+        None if seconds is None else float(seconds),
+        None if entry.get("bytes") is None else parse_size(entry["bytes"], path),
     )

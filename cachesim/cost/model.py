@@ -294,7 +294,7 @@ def _price_step(pricing: _Pricing, position: int, traced: StepTrace) -> StepCost
     """One step's cost, in order: later steps of the stage copy the file system it grew."""
     step = traced.result
     fs = _stage_fs(pricing, traced.stage)
-    cost = _step_cost(step, traced.resolved, fs, pricing)
+    cost = _step_cost(traced, fs, pricing)
     if step.is_from and (step.status == "built" or pricing.number == 0):
         cost = _pull_cost(pricing, position, traced.stage, cost)
     if step.key:
@@ -409,7 +409,7 @@ def _prepare(fs: _Fs, machine: Machine, first: bool) -> float:
     speed, about 0.02 ms a file. Seen here: a COPY over 5000 fresh files took 2.0 s in the
     cold build and a whole rebuild over them 0.96 s (benchmarks/accuracy, 04).
     """
-    if machine.storage != "vfs":
+    if not machine.copies_parent:
         return 0.0
     size = fs.cold + fs.warm
     if first:
@@ -431,12 +431,14 @@ class _Figures:
     prepare: float
 
 
-def _step_cost(step: StepResult, resolved: Resolved | None, fs: _Fs, pricing: _Pricing) -> StepCost:
+def _step_cost(traced: StepTrace, fs: _Fs, pricing: _Pricing) -> StepCost:
     """One step's seconds: a lookup unless it ran; else by kind of instruction."""
+    step, resolved = traced.result, traced.resolved
     machine, msources = pricing.machine, pricing.msources
     text = _full_text(step, resolved)
     declared = pricing.timing.find(step, text)
-    measured = pricing.profile.find(step, text) if pricing.profile is not None else None
+    profile = pricing.profile
+    measured = profile.find(step, text, traced.stage) if profile is not None else None
     size, files, size_source = _layer(step, resolved, pricing.fss, declared, measured, machine)
     if step.status != "built" or step.is_from or (step.key and step.key in pricing.done_keys):
         return StepCost(machine.lookup_seconds, msources["lookup_seconds"], size, files)
@@ -461,7 +463,7 @@ def _run_cost(
     # making files costs far more on the first, cold build than later (seen: 3000
     # empty files 2.5 s cold, a whole rebuild making them again 1.1 s)
     per_file = machine.cold_file_ms if pricing.number == 0 else machine.snapshot_file_ms
-    create = files * per_file / 1000 if machine.storage == "vfs" else 0.0
+    create = files * per_file / 1000 if machine.copies_parent else 0.0
     measured, declared = figures.measured, figures.declared
     if measured is not None and measured.seconds is not None:
         # the measured time already held the snapshot and file making of the calibration

@@ -84,8 +84,21 @@ class Machine:
     commit_seconds: float = 0.3  # classic builder: committing each built step as an image
     lookup_seconds: float = 0.01  # a cached step
     pull_seconds: float = 1.0  # per pulled image: manifest, auth, unpack start
-    storage: str = "overlay2"  # overlay2 | vfs (vfs copies the parent into each snapshot)
+    storage: str = "overlay2"  # a STORAGE_DRIVERS name (vfs copies the parent into each snapshot)
     pull: bool = True  # base images are pulled on a cold cache (False: already local)
+
+    @property
+    def copies_parent(self) -> bool:
+        """Whether a new snapshot is a full copy of its parent file system (vfs), rather than
+        a layer over it (overlay2, and the containerd snapshotter's overlayfs), and whether
+        each file a step makes costs a copy-on-write file of its own."""
+        return self.storage == "vfs"
+
+
+# The storage drivers a machine can have, as ``docker info --format '{{.Driver}}'`` names
+# them: ``overlayfs`` is the containerd image store's snapshotter (dockerd
+# ``--feature containerd-snapshotter=true``, the default of new Docker installs since 29).
+STORAGE_DRIVERS = ("overlay2", "overlayfs", "vfs")
 
 
 MACHINE_KEYS = {f.name for f in fields(Machine)}
@@ -101,8 +114,9 @@ def machine_with(
             known = ", ".join(sorted(MACHINE_KEYS))
             raise InputError(f"unknown machine figure '{key}' (known: {known})", file, line)
         if key == "storage":
-            if value not in ("overlay2", "vfs"):
-                raise InputError(f"storage must be overlay2 or vfs, not {value!r}", file, line)
+            if value not in STORAGE_DRIVERS:
+                names = ", ".join(STORAGE_DRIVERS)
+                raise InputError(f"storage must be one of {names}, not {value!r}", file, line)
             changes[key] = value
         elif key == "pull":
             if not isinstance(value, bool):
@@ -147,17 +161,31 @@ class MeasuredStep:
 
 @dataclass(frozen=True, slots=True)
 class Profile:
-    """Figures measured on a real build: per step, and the machine figures it showed."""
+    """Figures measured on a real build: per step, and the machine figures it showed.
 
-    engine: str
+    Everything the model learns from a log is here, so that a profile written to a file
+    and read back predicts exactly what the log itself does (docs/time-model.md,
+    "Profiles"). A step's ``stage`` is the log's own label, read without the Dockerfile:
+    the stage's name, or its index (``"0"`` for the only stage of a build that prints
+    none, ``"1"`` for ``stage-1``); ``find`` matches it against a step's name or index.
+    """
+
+    engine: str  # the builder: buildkit | legacy
     steps: tuple[MeasuredStep, ...] = ()
     machine: Mapping[str, Any] = field(default_factory=dict)  # measured machine figures
     images: Mapping[str, int] = field(default_factory=dict)  # base image bytes
     source: str = ""  # the log it came from
     notes: tuple[str, ...] = ()
+    buildkit: str | None = None  # the engine's BuildKit (core.versions), when known
+    log_format: str = ""  # plain | rawjson | dockerbuild | classic | classic-stamped
 
-    def find(self, step: StepResult, full_text: str) -> MeasuredStep | None:
-        """The measured step for a predicted one: same stage and text, else same text."""
+    def find(
+        self, step: StepResult, full_text: str, stage_index: int | None = None
+    ) -> MeasuredStep | None:
+        """The measured step for a predicted one: same stage and text, else same text,
+        else same stage and position. ``stage_index`` is the step's stage's position in
+        its Dockerfile (a log labels an unnamed or only stage by it)."""
+        stages = {step.stage} | ({str(stage_index)} if stage_index is not None else set())
         wanted = normal_instruction(full_text)
         first = normal_instruction(step.instruction)
         same_text = [
@@ -166,12 +194,12 @@ class Profile:
             if normal_instruction(m.instruction) in (wanted, first) and m.keyword == step.keyword
         ]
         for m in same_text:
-            if m.stage == step.stage:
+            if m.stage in stages:
                 return m
         if len(same_text) == 1:
             return same_text[0]
         for m in self.steps:  # variables expanded in the log: fall back on the position
-            if m.stage == step.stage and m.index == step.index and m.keyword == step.keyword:
+            if m.stage in stages and m.index == step.index and m.keyword == step.keyword:
                 return m
         return None
 

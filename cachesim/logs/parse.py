@@ -142,6 +142,14 @@ _VERTEX = re.compile(r"^#(\d+) (.*)$")
 # `[2/3]`, `[stage-1 2/3]`; with 10 or more steps in a stage the index is padded to the
 # width of the total: `[ 2/10]`, `[build  2/10]` (both 20.10 and 28.5).
 _STEP_HEADER = re.compile(r"^\[(?:(\S+) +)? *(\d+)/(\d+)\] (.*)$")
+
+
+def is_step_header(text: str) -> bool:
+    """Whether a vertex's text (after ``#N ``) is a Dockerfile step's header, padded or not
+    (``[2/3] RUN ...``, ``[ 2/10] RUN ...``, ``[build  2/10] RUN ...``)."""
+    return _STEP_HEADER.match(text) is not None
+
+
 _DONE = re.compile(r"^DONE (\d+(?:\.\d+)?)s$")
 _OUTPUT = re.compile(r"^\d+\.\d+ (.*)$")
 _BARE_SOURCE = re.compile(r"^#\d+ FROM (\S+)$")
