@@ -334,3 +334,67 @@ def test_go_clean(given, cleaned):
     """`go_clean` is Go's path.Clean."""
     # Go documentation of path.Clean.
     assert go_clean(given) == cleaned
+
+
+def _documented_last_match(rules: IgnoreRules, path: str):
+    # Docs: "the last line of the .dockerignore that matches a particular file determines
+    # whether it's included or excluded"; each line matched as Rule.matches (observed above).
+    last = None
+    for rule in rules.rules:
+        if rule.matches(path):
+            last = rule
+    return last
+
+
+def _documented_decision(rules: IgnoreRules, path: str):
+    # The walk (observed: dir_except_file, dir_except_dstar): an excluded folder is skipped
+    # unless an exception, read as a string, starts with "folder/".
+    parts = path.split("/")
+    for k in range(1, len(parts)):
+        folder = "/".join(parts[:k])
+        rule = _documented_last_match(rules, folder)
+        enters = any(
+            r.exclusion and (r.pattern + "/").startswith(folder + "/") for r in rules.rules
+        )
+        if rule is not None and not rule.exclusion and not enters:
+            return rule
+    return _documented_last_match(rules, path)
+
+
+PATTERN_PIECES = ["d", "sub", "x", "*", "**", "?", "*.txt", "[ab]*", "a|b*", "k", "y.txt", "q"]
+
+
+def test_compiled_matcher_follows_the_last_matching_line():
+    """The one-pass matcher picks the same deciding line as trying every line in order.
+
+    The matcher compiles all lines into a few alternations; lines whose expression could
+    escape its group (`a|b*`) are tried alone. Random files of patterns and paths, each
+    decided both ways, must agree line for line.
+    """
+    import random
+
+    chooser = random.Random(9)
+    paths = [*FILES, "a/b", "d/sub/deep/y.txt", "k/d/x", "q/a|b", "ab/k/y.txt", "x/x/x/x"]
+    for _ in range(400):
+        lines = []
+        for _ in range(chooser.randint(1, 8)):
+            pattern = "/".join(chooser.choice(PATTERN_PIECES) for _ in range(chooser.randint(1, 3)))
+            lines.append(("!" if chooser.random() < 0.35 else "") + pattern)
+        rules = IgnoreRules.parse("\n".join(lines))
+        for path in paths:
+            expected = _documented_decision(rules, path)
+            assert rules.matching_rule(path) == expected, (lines, path)
+            assert rules.matching_rule(path) is expected  # the same line, asked again
+
+
+def test_later_exception_beats_earlier_directory_pattern_in_one_pass():
+    """`**/__pycache__`, `*.md`, `!README.md`: the exception wins only for README.md."""
+    # Docs (the `*.md` + `!README.md` example): "All markdown files right beneath the
+    # context directory except README.md are excluded"; a folder line excludes its tree.
+    rules = IgnoreRules.parse("**/__pycache__\n*.md\n!README.md\ndocs/\n")
+    assert rules.filter(["README.md", "CHANGES.md", "a/__pycache__/m.pyc", "docs/x.md"]) == [
+        "README.md"
+    ]
+    assert rules.matching_rule("CHANGES.md").line == 2
+    assert rules.matching_rule("README.md").exclusion
+    assert rules.matching_rule("docs/README.md").line == 4  # docs/ is skipped whole

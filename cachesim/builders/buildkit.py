@@ -33,6 +33,7 @@ from cachesim.builders.definitions import (
 from cachesim.builders.fs import FileSystem
 from cachesim.builders.runeffects import declared_run, run_failure, run_output
 from cachesim.builders.walk import Walk
+from cachesim.context.digestmap import frozen
 from cachesim.context.dockerignore import IgnoreSyntaxError
 from cachesim.context.downloads import download_name, is_url
 from cachesim.context.selection import BUILDKIT_SOURCES, SourceRules
@@ -188,7 +189,7 @@ def copy_definition(
         origin=origin,
         chown=step.chown,
         chmod=chmod_key(step.chmod, walk.rules.version),
-        files=dict(selected.digests),
+        files=frozen(selected.digests),
         exclude=step.excludes if excludes and step.excludes else None,
         why=note,
         same=_same_output(step, walk, origin, note),

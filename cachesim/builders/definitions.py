@@ -22,7 +22,10 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import Field, dataclass, field, fields
+from json.encoder import encode_basestring_ascii as json_string
 from typing import ClassVar
+
+from cachesim.context.digestmap import DigestMap
 
 NOT_IN_KEY = {"in_key": False}
 """Field metadata: this field is shown or explained, but the cache key does not hold it."""
@@ -33,22 +36,46 @@ def _hidden(name: str = "") -> dict[str, object]:
     return {**NOT_IN_KEY, "name": name} if name else NOT_IN_KEY
 
 
-def _canonical(value: object) -> object:
-    """Tuples and mappings as JSON lists and objects; anything not JSON is an error (no
-    silent ``str()``: a key must never depend on how some object happens to print)."""
+def canonical_digest(value: object) -> str:
+    """The digest of a JSON value, keys sorted, no whitespace: equal values, equal digests."""
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()[:32]
+
+
+def canonical_json(value: object) -> str:
+    """The value as JSON, keys sorted, no whitespace (what ``json.dumps(value,
+    sort_keys=True, separators=(",", ":"))`` gives once tuples are lists and keys strings).
+    Tuples and mappings become JSON lists and objects; anything not JSON is an error (no
+    silent ``str()``: a key must never depend on how some object happens to print). Written
+    out so that a ``DigestMap`` (thousands of selected files) brings its own encoding, kept up
+    to date edit by edit, instead of being converted and sorted again (issue 9)."""
+    if isinstance(value, str):
+        return json_string(value)
+    if isinstance(value, DigestMap):
+        return value.json_object()
+    if isinstance(value, SortedItems):
+        return value.json()
     if isinstance(value, Mapping):
-        return {str(k): _canonical(v) for k, v in value.items()}
+        named = {str(k): v for k, v in value.items()}
+        entries = (f"{json_string(k)}:{canonical_json(named[k])}" for k in sorted(named))
+        return "{" + ",".join(entries) + "}"
     if isinstance(value, (tuple, list)):
-        return [_canonical(v) for v in value]
-    if value is None or isinstance(value, (str, int, bool, float)):
-        return value
+        return "[" + ",".join(map(canonical_json, value)) + "]"
+    if value is None or isinstance(value, (int, bool, float)):
+        return json.dumps(value)
     raise TypeError(f"not part of a cache key: {value!r}")
 
 
-def canonical_digest(value: object) -> str:
-    """The digest of a JSON value, keys sorted, no whitespace: equal values, equal digests."""
-    text = json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+@dataclass(frozen=True, slots=True)
+class SortedItems:
+    """A mapping's items in path order as a key part: ``sorted(mapping.items())``, without
+    sorting and encoding a ``DigestMap`` again."""
+
+    mapping: Mapping[str, str]
+
+    def json(self) -> str:
+        if isinstance(self.mapping, DigestMap):
+            return self.mapping.json_items()
+        return canonical_json(sorted(self.mapping.items()))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,10 +97,23 @@ class Definition(Mapping[str, object]):
         }
 
     def key(self) -> str:
-        """The digest of the key's fields only (the parent step's key is added by the walk)."""
-        return canonical_digest(self.key_fields())
+        """The digest of the key's fields only (the parent step's key is added by the walk);
+        computed once (a definition is frozen)."""
+        found = self.__dict__.get("_key")
+        if found is None:
+            found = canonical_digest(self.key_fields())
+            object.__setattr__(self, "_key", found)
+        return found
 
     def _view(self) -> dict[str, object]:
+        """The mapping view, made once (the explanations read it field by field)."""
+        found = self.__dict__.get("_mapping")
+        if found is None:
+            found = self._fields_view()
+            object.__setattr__(self, "_mapping", found)
+        return found
+
+    def _fields_view(self) -> dict[str, object]:
         return {
             _name(f): getattr(self, f.name)
             for f in fields(self)

@@ -22,6 +22,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from cachesim.builders.cache import digest
+from cachesim.builders.definitions import SortedItems
+from cachesim.context.digestmap import DigestMap
+
+
+def _merged(below: Mapping[str, str], above: Mapping[str, str]) -> Mapping[str, str]:
+    """``{**below, **above}``, as a ``DigestMap`` when either is one."""
+    if isinstance(above, DigestMap):
+        return above.merged_over(below)
+    if isinstance(below, DigestMap):
+        return below.updated(above)
+    return {**below, **above}
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +44,14 @@ class FileSystem:
     notes: Mapping[str, str] = field(default_factory=dict)  # area ("" = fog) -> explanation
 
     def summary(self) -> str:
-        return digest(self.base, self.fog, sorted(self.files.items()), sorted(self.areas.items()))
+        return digest(self.base, self.fog, SortedItems(self.files), sorted(self.areas.items()))
 
     def with_files(self, placed: Mapping[str, str]) -> FileSystem:
-        """Files now known exactly: they replace what a RUN wrote at those very paths."""
+        """Files now known exactly: they replace what a RUN wrote at those very paths.
+        A ``DigestMap`` on either side keeps the result one too (its encoding then costs
+        what changed: issue 9)."""
         areas = {a: d for a, d in self.areas.items() if a not in placed}
-        return replace(self, files={**self.files, **placed}, areas=areas)
+        return replace(self, files=_merged(self.files, placed), areas=areas)
 
     def after_run(self, definition: object, note: str = "") -> FileSystem:
         """After a RUN cachesim cannot read: anything may have changed, anywhere."""

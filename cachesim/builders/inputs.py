@@ -45,10 +45,11 @@ class BuildContext:
     @classmethod
     def of(cls, request: BuildRequest, builder: Builder | None = None) -> BuildContext:
         """The request's context; ``builder`` words a bad .dockerignore (default: BuildKit)."""
-        files = dict(request.files)
-        files.setdefault("Dockerfile", ContextFile(request.dockerfile.encode()))
+        own = dict(request.files)
+        own.setdefault("Dockerfile", ContextFile(request.dockerfile.encode()))
         if request.dockerignore is not None:
-            files.setdefault(".dockerignore", ContextFile(request.dockerignore.encode()))
+            own.setdefault(".dockerignore", ContextFile(request.dockerignore.encode()))
+        files = index.tracked_files(own)  # what changed since the last build, found once
         try:
             rules = IgnoreRules.parse(request.dockerignore or "")
             tree = index.tree(files, rules)  # built once per set of paths and rules
@@ -111,10 +112,8 @@ def from_context(
     if isinstance(found, SourceError):
         raise found.failure() from None
     paths, pairs = found
-    digests = index.digests(context.files, paths)
-    placed = {where: digests[ctx] for ctx, where in pairs}
-    size = sum(len(context.files[p].content) for p in digests)
-    return Selected(digests, placed, len(digests), size)
+    digests, size = index.selected(context.files, paths)
+    return Selected(digests, index.placed(pairs, digests), len(digests), size)
 
 
 def from_stage(

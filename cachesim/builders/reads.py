@@ -20,6 +20,7 @@ reads", lists them with their sources).
 
 from __future__ import annotations
 
+import functools
 import json
 import posixpath
 import re
@@ -269,10 +270,17 @@ def _expand(word: str, env: Mapping[str, str]) -> str:
 
 def shell_tokens(script: str, operators: str) -> list[str] | None:
     """The words and operators of a shell text, quotes removed (None if they do not close)."""
+    tokens = _tokens(script, operators)
+    return None if tokens is None else list(tokens)
+
+
+@functools.lru_cache(maxsize=1024)
+def _tokens(script: str, operators: str) -> tuple[str, ...] | None:
+    """``shell_tokens``, once per text: every build reads the same RUN lines again."""
     try:
         lexer = shlex.shlex(script, posix=True, punctuation_chars=operators)
         lexer.whitespace_split = True
-        return list(lexer)
+        return tuple(lexer)
     except ValueError:
         return None
 

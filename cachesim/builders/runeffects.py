@@ -330,13 +330,14 @@ def _read_digests(tool: ToolRun, view: Mapping[str, str]) -> list[list[str]]:
 
 
 def _content(walk: Walk, view: Mapping[str, str]) -> Callable[[str], bytes | None]:
-    """The bytes of a file the RUN sees, when it came from the context (else None)."""
-    table = getattr(walk, "_contents_by_digest", None)
-    if table is None:
-        table = {file_digest(f): f.content for f in walk.context.files.values()}
-        walk._contents_by_digest = table
+    """The bytes of a file the RUN sees, when it came from the context (else None). The
+    table of contents by digest is made when a command first asks (most never do)."""
 
     def content(path: str) -> bytes | None:
+        table = getattr(walk, "_contents_by_digest", None)
+        if table is None:
+            table = {file_digest(f): f.content for f in walk.context.files.values()}
+            walk._contents_by_digest = table
         return table.get(view.get(path, ""))
 
     return content

@@ -131,9 +131,11 @@ def go_pattern_is_valid(pattern: str) -> bool:
     return True
 
 
-def _regex_source(pattern: str) -> str:
-    """The Go regular expression Engine 20.10 builds from a cleaned pattern."""
-    out = ["^"]
+def _regex_body(pattern: str, capture: bool = True) -> str:
+    """The Go regular expression Engine 20.10 builds from a cleaned pattern, without its
+    anchors; ``capture`` False writes the ``**/`` group as non-capturing (for the combined
+    matcher, whose group numbers must name rules)."""
+    out = []
     i, n = 0, len(pattern)
     while i < n:
         ch = pattern[i]
@@ -143,7 +145,7 @@ def _regex_source(pattern: str) -> str:
                 i += 1
                 if i < n and pattern[i] == "/":
                     i += 1
-                out.append(".*" if i >= n else "(.*/)?")
+                out.append(".*" if i >= n else "(.*/)?" if capture else "(?:.*/)?")
             else:
                 out.append("[^/]*")
         elif ch == "?":
@@ -157,9 +159,19 @@ def _regex_source(pattern: str) -> str:
                 i += 1
         else:
             out.append(ch)  # +, (, |, {, [ ... keep their regex meaning, as in 20.10
-    # Go's `$` is the end of the text; Python's would also match before a final newline.
-    out.append(r"\Z")
     return "".join(out)
+
+
+def _regex_source(pattern: str) -> str:
+    """The Go regular expression Engine 20.10 builds from a cleaned pattern."""
+    # Go's `$` is the end of the text; Python's would also match before a final newline.
+    return "^" + _regex_body(pattern) + r"\Z"
+
+
+# Characters that let a pattern's regular expression reach outside a group of an
+# alternation (``|``), number groups or refer back to them (``(``, ``)``, ``\``), or anchor
+# inside it (``^``): such a rule is matched on its own, never in the combined expression.
+_OWN_REGEX = frozenset("\\()|^{}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,11 +223,74 @@ class IgnoreSyntaxError(InputError):
 _LEGACY_SYNTAX = "error checking context: syntax error in pattern"
 
 
+class _Matcher:
+    """Every rule of a .dockerignore compiled into a few regular expressions, so that the
+    last rule matching a path is found in one pass instead of one regex per rule.
+
+    A rule matches a path when its expression matches the path, or its first ``depth``
+    segments (``Rule.matches``). So there is one expression over all rules for the whole
+    path, and one per depth for the path's first ``depth`` directories. Each is an
+    alternation of the rules in *reverse* file order, one group a rule, anchored at both
+    ends: Python tries alternatives in order and returns the first that matches the whole
+    text, so the group that matched names the last matching rule, as Docker's "the last
+    line that matches decides" wants. Rules whose expression could leak out of its group
+    (``_OWN_REGEX``) are tried one by one, and only when they come after the best so far.
+    """
+
+    def __init__(self, rules: tuple[Rule, ...]):
+        self.rules = rules
+        combined = [i for i, r in enumerate(rules) if not _OWN_REGEX & set(r.pattern)]
+        self.own = [i for i in range(len(rules)) if i not in set(combined)]
+        self.whole = self._compile(combined)
+        depths = sorted({rules[i].depth for i in combined})
+        self.by_depth = [
+            (d, self._compile([i for i in combined if rules[i].depth == d])) for d in depths
+        ]
+
+    def _compile(self, indexes: list[int]) -> tuple[re.Pattern[str], list[int]] | None:
+        if not indexes:
+            return None
+        order = indexes[::-1]
+        body = "|".join(f"({_regex_body(self.rules[i].pattern, capture=False)})" for i in order)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Python's FutureWarning on "[["
+            return re.compile(f"(?:{body})\\Z"), [-1, *order]
+
+    def last(self, path: str) -> int:
+        """The index of the last rule that matches ``path`` (itself or its first dirs), -1
+        when none does."""
+        best = -1
+        if self.whole is not None:
+            found = self.whole[0].match(path)
+            if found:
+                best = self.whole[1][found.lastindex]
+        parents = path.count("/")
+        if parents:
+            parts = path.split("/")
+            for depth, (regex, names) in self.by_depth:
+                if depth > parents:
+                    break
+                found = regex.match("/".join(parts[:depth]))
+                if found and names[found.lastindex] > best:
+                    best = names[found.lastindex]
+        for i in reversed(self.own):
+            if i <= best:
+                break
+            if self.rules[i].matches(path):
+                return i
+        return best
+
+
 @dataclass(frozen=True, slots=True)
 class IgnoreRules:
-    """The rules of one .dockerignore, in file order; empty means nothing is ignored."""
+    """The rules of one .dockerignore, in file order; empty means nothing is ignored.
+
+    ``_memo`` holds the compiled matcher and, per directory, the rule that made the walk
+    skip it (None: the walk enters it): both are functions of ``rules`` alone, worked out
+    once (a replay asks about every path of thousands of commits)."""
 
     rules: tuple[Rule, ...] = ()
+    _memo: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
 
     @classmethod
     def parse(cls, text: str | None) -> IgnoreRules:
@@ -283,17 +358,36 @@ class IgnoreRules:
 
     def _last_match(self, path: str) -> Rule | None:
         # fileutils' Matches: every rule is tried, the last one that matches decides.
-        last = None
-        for rule in self.rules:
-            if rule.matches(path):
-                last = rule
-        return last
+        matcher = self._memo.get("matcher")
+        if matcher is None:
+            matcher = self._memo["matcher"] = _Matcher(self.rules)
+        index = matcher.last(path)
+        return self.rules[index] if index >= 0 else None
 
     def _enters(self, directory: str) -> bool:
         # The walk enters an excluded directory only when an exception, read as a plain
         # string, starts with "directory/".
+        exceptions = self._memo.get("exceptions")
+        if exceptions is None:
+            exceptions = self._memo["exceptions"] = tuple(
+                r.pattern + "/" for r in self.rules if r.exclusion
+            )
         prefix = directory + "/"
-        return any(r.exclusion and (r.pattern + "/").startswith(prefix) for r in self.rules)
+        return any(e.startswith(prefix) for e in exceptions)
+
+    def _skipped_by(self, directory: str) -> Rule | None:
+        """The rule that made the walk skip ``directory`` or a folder above it, if any."""
+        skips = self._memo.setdefault("skips", {})
+        if directory in skips:
+            return skips[directory]
+        parent = directory.rpartition("/")[0]
+        rule = self._skipped_by(parent) if parent else None
+        if rule is None:
+            rule = self._last_match(directory)
+            if rule is not None and (rule.exclusion or self._enters(directory)):
+                rule = None
+        skips[directory] = rule
+        return rule
 
     def matching_rule(self, path: str) -> Rule | None:
         """The rule that decides ``path``: excluded when it is not an exception, None if none.
@@ -302,12 +396,13 @@ class IgnoreRules:
         """
         if not self.rules:
             return None
-        parts = go_clean(path).split("/")
-        for k in range(1, len(parts)):
-            rule = self._last_match("/".join(parts[:k]))
-            if rule is not None and not rule.exclusion and not self._enters("/".join(parts[:k])):
+        path = go_clean(path)
+        parent = path.rpartition("/")[0]
+        if parent:
+            rule = self._skipped_by(parent)
+            if rule is not None:
                 return rule  # the walk skipped a directory above the path
-        return self._last_match("/".join(parts))
+        return self._last_match(path)
 
     def excludes(self, path: str) -> bool:
         """Whether the engine leaves ``path`` out of the context that COPY and ADD see."""

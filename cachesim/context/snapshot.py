@@ -3,19 +3,19 @@
 BuildKit decides whether a COPY can come from the cache by a checksum of the selected
 files' content and permissions, never their modification time (``cache/contenthash``).
 So the snapshot keeps all three, and ``file_digest`` deliberately leaves mtime out.
-Every function here is pure: it returns a new snapshot and never touches the disk,
-except ``read_folder``, which only reads.
+Every function here is pure: it returns a new snapshot and never touches the disk.
+``read_folder`` (a real folder as a snapshot) lives with the other folder reader in
+cachesim/context/folder.py, sharing its walk; it is re-exported here for its callers.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import os
-import stat
-from collections.abc import Callable, Mapping
-from pathlib import Path, PurePosixPath
+from collections.abc import Mapping
+from pathlib import PurePosixPath
 
+from cachesim.context.folder import read_folder as read_folder  # re-exported
 from cachesim.context.workspace import ContextFile
 from cachesim.core.errors import InputError
 
@@ -78,32 +78,6 @@ def under(snapshot: Snapshot, path: str) -> list[str]:
         return [path]
     prefix = path + "/"
     return sorted(p for p in snapshot if p.startswith(prefix))
-
-
-def read_folder(
-    folder: Path, by_stat: Callable[[str, os.stat_result], bool] | None = None
-) -> dict[str, ContextFile]:
-    """Read a real folder as a snapshot (regular files only; nothing is written).
-
-    ``by_stat(path, info)`` may say which files are known by their size and mtime alone
-    instead of their bytes (a pack file in ``.git``, a large asset): a caller that only
-    needs to know that they exist and when they change need not read them.
-    """
-    files: dict[str, ContextFile] = {}
-    for root, dirs, names in os.walk(folder):
-        dirs.sort()
-        for name in sorted(names):
-            full = Path(root) / name
-            info = full.lstat()
-            if not stat.S_ISREG(info.st_mode):
-                continue
-            rel = full.relative_to(folder).as_posix()
-            if by_stat is not None and by_stat(rel, info):
-                content = f"size {info.st_size} mtime {info.st_mtime_ns}".encode()
-            else:
-                content = full.read_bytes()
-            files[rel] = ContextFile(content, stat.S_IMODE(info.st_mode), info.st_mtime)
-    return files
 
 
 def parse_mode(value: object, file: str | None, line: int | None) -> int:

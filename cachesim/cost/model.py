@@ -32,8 +32,11 @@ import networkx as nx
 
 from cachesim.builders import inputs
 from cachesim.builders.protocol import Builder
+from cachesim.context import index as context_index
+from cachesim.context.digestmap import TrackedMap
 from cachesim.context.selection import SourceRules
 from cachesim.context.snapshot import file_digest
+from cachesim.context.workspace import ContextFile
 from cachesim.core.errors import BuildFailure
 from cachesim.core.results import BuildResult, SimulationResult, StepResult
 
@@ -117,6 +120,11 @@ class _State:
     exported: set[str] = field(default_factory=set)
     images_seen: dict[str, int] = field(default_factory=dict)
     calibrated: dict[tuple[str, str], float] = field(default_factory=dict)  # prepare at calibration
+    # the last build's wanted paths and its files (``_send``'s shortcut); ``_wanted``'s memo
+    last_sent: tuple[frozenset[str], Mapping[str, ContextFile]] | None = None
+    wanted: dict[tuple[int, object, object], tuple[object, frozenset[str]]] = field(
+        default_factory=dict
+    )
 
 
 def apply_costs(
@@ -177,20 +185,43 @@ def _context_sent(build: BuildTrace, builder: Builder, state: _State) -> tuple[i
     context = build.context
     if context is None:
         return 0, 0, 0
-    total = sum(len(f.content) for p, f in context.files.items() if p in context.tree.files)
+    visible = context_index.kept(context.files, context.tree)
+    total = context_index.selected(context.files, visible)[1]
     if builder.sends_whole_context:  # the whole context as a tar, every build
         kept = [context.files[p] for p in context.tree.files if p in context.files]
         size = sum(len(f.content) + 512 + (-len(f.content)) % 512 for f in kept) + 1024
         return size, len(kept), total
-    size = files = 0
-    for path in sorted(_wanted(build.plan, context, builder.source_rules)):
-        entry = context.files[path]
+    memo = (id(build.plan), context.tree, builder.source_rules)
+    if memo not in state.wanted or state.wanted[memo][0] is not build.plan:
+        found = frozenset(_wanted(build.plan, context, builder.source_rules))
+        state.wanted[memo] = (build.plan, found)  # it depends on the plan and tree only
+    wanted = state.wanted[memo][1]
+    return (*_send(wanted, context.files, state), total)
+
+
+def _send(
+    wanted: frozenset[str], files: Mapping[str, ContextFile], state: _State
+) -> tuple[int, int]:
+    """(bytes, files) of ``wanted`` the daemon does not hold yet, by content and mtime.
+    When the last build wanted the same paths, only the files its lineage says were
+    touched since can differ from what was sent (issue 9: a build's cost grows with
+    what changed)."""
+    last = state.last_sent
+    todo: Iterable[str] = wanted
+    if last is not None and last[0] == wanted and isinstance(files, TrackedMap):
+        touched = files.touched_since(last[1]) if isinstance(last[1], TrackedMap) else None
+        if touched is not None:
+            todo = [p for p in touched if p in wanted]
+    size = count = 0
+    for path in todo:
+        entry = files[path]
         mark = (file_digest(entry), entry.mtime)
         if state.sent.get(path) != mark:
             size += len(entry.content)
-            files += 1
+            count += 1
             state.sent[path] = mark
-    return size, files, total
+    state.last_sent = (wanted, files)
+    return size, count
 
 
 def _wanted(
@@ -256,6 +287,7 @@ def _cost_build(
     machine, msources = machine_for(timing, profile)
     if build.request.prune_before and builder.prune_clears_cache:  # what it received goes too
         state.sent.clear()
+        state.last_sent = None
     result = build.result
     if result.error is not None and not result.steps:
         return replace(result, seconds=round(machine.build_seconds, 3))

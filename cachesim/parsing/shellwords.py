@@ -169,6 +169,14 @@ def _modified(op: str, name: str, value: str | None, word: str) -> str:
 
 def expand(word: str, env: Mapping[str, str], escape: str = "\\") -> str:
     """One word with variables substituted and quotes removed (BuildKit's ProcessWord)."""
+    if "$" not in word and escape not in word and "'" not in word:
+        # nothing to substitute or escape: only double quotes, if paired, to remove (the
+        # lexer's result, without reading the word a character at a time)
+        quotes = word.count('"')
+        if quotes == 0:
+            return word
+        if quotes % 2 == 0:
+            return word.replace('"', "")
     return _Lexer(word, env, escape).words(split=False)[0]
 
 

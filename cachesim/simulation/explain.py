@@ -9,10 +9,12 @@ an ENV value, the command text. When the parent itself was rebuilt, that is the 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cachesim.builders.cache import Record
+from cachesim.context.digestmap import DigestMap
 
 MAX_NAMED = 3
 COPIED_CHANGED = "the files it copies from that stage changed"
@@ -46,13 +48,25 @@ def _mode(entry: str) -> str:
 def _compared(
     old: Mapping[str, str], new: Mapping[str, str]
 ) -> tuple[list[str], list[str], list[str], list[str]]:
-    """(content changed, only permissions changed, added, removed), each sorted by path."""
-    changed = sorted(p for p in new if p in old and old[p] != new[p])
+    """(content changed, only permissions changed, added, removed), each sorted by path.
+    Only the paths whose entries differ are looked at: two builds' selections of one COPY
+    differ by the edits between them (``DigestMap.differing``), not by the whole context."""
+    differing = sorted(_differing(old, new))
+    changed = [p for p in differing if p in old and p in new]
     content = [p for p in changed if _checksum(old[p]) != _checksum(new[p])]
     modes = [p for p in changed if p not in content]
-    added = sorted(p for p in new if p not in old)
-    removed = sorted(p for p in old if p not in new)
+    added = [p for p in differing if p not in old]
+    removed = [p for p in differing if p not in new]
     return content, modes, added, removed
+
+
+def _differing(old: Mapping[str, str], new: Mapping[str, str]) -> set[str]:
+    """The paths in one map only, or in both with other entries."""
+    if isinstance(new, DigestMap):
+        return new.differing(old)
+    if isinstance(old, DigestMap):
+        return old.differing(new)
+    return {p for p in old.keys() | new.keys() if old.get(p) != new.get(p)}
 
 
 def _renamed(
@@ -162,6 +176,13 @@ def _mounted(files: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
+@functools.lru_cache(maxsize=8)
+def _mounted_ignored(ignored: frozenset[str]) -> frozenset[str]:
+    """The ignored files as a bind mount's files are named (computed once per build's set,
+    not once per record compared)."""
+    return frozenset(_mounted({f"x:{p}": "" for p in ignored}))
+
+
 def _mapping(label: str, old: Mapping, new: Mapping) -> list[str]:
     out = []
     for name in list(dict.fromkeys([*old, *new])):
@@ -209,9 +230,10 @@ def differences(
     if old.get("text") != new.get("text"):
         out.append(f"the instruction changed (was `{old.get('text')}`)")
     out += _files(_part(old, "files"), _part(new, "files"), ignored)
-    mounted_ignored = frozenset(_mounted({f"x:{p}": "" for p in ignored}))
     out += _files(
-        _mounted(_part(old, "mount_files")), _mounted(_part(new, "mount_files")), mounted_ignored
+        _mounted(_part(old, "mount_files")),
+        _mounted(_part(new, "mount_files")),
+        _mounted_ignored(ignored),
     )
     if new.get("_why") and COPIED_CHANGED in out:
         out[out.index(COPIED_CHANGED)] = f"{COPIED_CHANGED}: {new['_why']}"
@@ -236,17 +258,36 @@ def explain_miss(
         if first_build:
             return "no earlier build: the cache is empty"
         return "no earlier build went past the step above it, so nothing follows it in the cache"
-    same_kind = [r for r in siblings if r.keyword == definition.get("keyword")]
+    keyword = definition.get("keyword")
+    same_kind = [r for r in siblings if r.keyword == keyword]
     if not same_kind:
         return "new step: no earlier build ran this instruction here"
-    best = min(same_kind, key=lambda r: len(differences(r.definition, definition, ignored)))
+    best, found = _nearest(same_kind, definition, ignored)
     if best.definition.get("text") != definition.get("text"):
         was = best.definition.get("text")
         return (
             f"the instruction is new or changed (after the same step, the cache only has `{was}`)"
         )
-    found = differences(best.definition, definition, ignored)
     return "; ".join(found) if found else "its inputs changed"
+
+
+def _nearest(
+    records: Sequence[Record], definition: Mapping[str, Any], ignored: frozenset[str]
+) -> tuple[Record, list[str]]:
+    """The first record (most recent first) with the fewest differences, and them.
+
+    A record here has the same parent and another key, so at least one field of its key
+    differs and ``differences`` names at least one thing: the first record with a single
+    difference is the nearest, and the older ones need not be compared (a long history
+    would make every miss compare with every build before it)."""
+    best, found = records[0], differences(records[0].definition, definition, ignored)
+    for record in records[1:]:
+        if len(found) <= 1:
+            break
+        theirs = differences(record.definition, definition, ignored)
+        if len(theirs) < len(found):
+            best, found = record, theirs
+    return best, found
 
 
 def explain_parent(parent_instruction: str, parent_line: int) -> str:

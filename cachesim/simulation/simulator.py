@@ -29,6 +29,7 @@ from cachesim.builders.definitions import (
 from cachesim.builders.fs import FileSystem
 from cachesim.builders.inputs import BuildContext
 from cachesim.builders.protocol import Builder
+from cachesim.context import index as context_index
 from cachesim.context.workspace import BuildRequest
 from cachesim.core.errors import BuildFailure
 from cachesim.core.results import BuildResult, SimulationResult, Status, StepResult
@@ -446,7 +447,7 @@ class _Walk:
                 return "built", last.reason
             return "built", explain_parent(last.instruction, last.line)
         siblings = [r for r in self.history.cache.siblings(parent) if r.key != key]
-        ignored = frozenset(p for p in self.context.files if p not in self.context.tree.files)
+        ignored = context_index.excluded(self.context.files, self.context.tree)
         reason = explain_miss(
             definition,
             siblings,

@@ -11,6 +11,7 @@ that lacks big blobs and has no ``config``, works as well.
 from __future__ import annotations
 
 import subprocess
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +61,7 @@ class Repository:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.git_dir = self._find_git_dir(self.path)
+        self._batch: subprocess.Popen[bytes] | None = None  # the cat-file ``blobs`` keeps
 
     @staticmethod
     def _find_git_dir(path: Path) -> str:
@@ -146,27 +148,48 @@ class Repository:
         )
 
     def blobs(self, oids: list[str]) -> dict[str, bytes]:
-        """The contents of a few blobs (Dockerfiles, .dockerignore) in one ``cat-file``."""
+        """The contents of a few blobs (Dockerfiles, .dockerignore); a missing one is left
+        out. One ``cat-file --batch`` serves every call until ``close``: a replay asks
+        once per Dockerfile version, and a git process a time cost more than the replay."""
         if not oids:
             return {}
-        done = subprocess.run(
-            self._git("cat-file", "--batch"),
-            input="".join(f"{o}\n" for o in oids).encode(),
-            capture_output=True,
-            check=False,
-        )
+        batch = self._batch
+        if batch is None or batch.poll() is not None:
+            batch = self._batch = subprocess.Popen(
+                self._git("cat-file", "--batch"), stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            )
+            weakref.finalize(self, _end_batch, batch)  # ended with the object, or at exit
+        assert batch.stdin is not None and batch.stdout is not None
+        batch.stdin.write("".join(f"{o}\n" for o in oids).encode())
+        batch.stdin.flush()
         out: dict[str, bytes] = {}
-        data, at = done.stdout, 0
         for oid in oids:
-            end = data.index(b"\n", at)
-            header = data[at:end].split(b" ")
-            at = end + 1
+            header = batch.stdout.readline().split(b" ")
             if len(header) < 3 or header[1] == b"missing":
                 continue
-            size = int(header[2])
-            out[oid] = data[at : at + size]
-            at += size + 1
+            out[oid] = batch.stdout.read(int(header[2]) + 1)[:-1]  # the content and a "\n"
         return out
+
+    def close(self) -> None:
+        """End the ``cat-file`` process ``blobs`` keeps (the repository is only read)."""
+        batch, self._batch = self._batch, None
+        if batch is not None:
+            _end_batch(batch)
+
+    def __enter__(self) -> Repository:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _end_batch(batch: subprocess.Popen[bytes]) -> None:
+    """Close a ``cat-file --batch``: it ends at the end of its input."""
+    if batch.returncode is None:
+        assert batch.stdin is not None and batch.stdout is not None
+        batch.stdin.close()
+        batch.wait()
+        batch.stdout.close()
 
 
 def _parse_log(stream) -> Iterator[Commit]:  # type: ignore[no-untyped-def]
@@ -190,16 +213,39 @@ def _commit(record: bytes) -> Commit:
 
 
 def _changes(raw: bytes) -> tuple[PathChange, ...]:
-    """``--raw -z`` records (``:oldmode newmode oldid newid S\\0path\\0``) as changes."""
+    """``--raw -z`` records (``:oldmode newmode oldid newid S\\0path\\0``) as changes.
+
+    The hot loop of a replay (every changed path of every commit): a mode and id pair
+    seen before is one shared ``Entry``, and ``:`` records are read as fixed-width text."""
     fields = raw.lstrip(b"\n\0").split(b"\0")
     changes: list[PathChange] = []
+    entries = _ENTRIES
     for k in range(0, len(fields) - 1, 2):
-        meta = fields[k].decode()
-        if not meta.startswith(":"):
+        meta = fields[k]
+        if meta[:1] != b":":
             continue
-        old_mode, new_mode, old_oid, new_oid, _status = meta[1:].split(" ")
+        # ":100644 100644 <40 hex> <40 hex> M": modes are 6 octal digits, ids 40 hex (SHA-1)
+        if len(meta) >= 98 and meta[55:56] == b" " and meta[96:97] == b" ":
+            old_key, new_key = meta[1:7] + meta[15:55], meta[8:14] + meta[56:96]
+        else:  # another id length (SHA-256 repositories): split the words
+            words = meta[1:].split(b" ")
+            old_key, new_key = words[0] + words[2], words[1] + words[3]
+        old, new = entries.get(old_key), entries.get(new_key)
+        if old is None:
+            old = entries[old_key] = _entry(old_key)
+        if new is None:
+            new = entries[new_key] = _entry(new_key)
         path = fields[k + 1].decode("utf-8", "surrogateescape")
-        old = None if old_mode == "000000" else Entry(old_mode, old_oid)
-        new = None if new_mode == "000000" else Entry(new_mode, new_oid)
-        changes.append(PathChange(path, old, new))
+        changes.append(PathChange(path, old or None, new or None))
+    if len(entries) > 1 << 16:  # keep memory flat on long histories
+        entries.clear()
     return tuple(changes)
+
+
+# mode + id bytes -> Entry (False for an absent side, mode 000000)
+_ENTRIES: dict[bytes, Entry | bool] = {}
+
+
+def _entry(key: bytes) -> Entry | bool:
+    mode = key[:6].decode()
+    return False if mode == "000000" else Entry(mode, key[6:].decode())

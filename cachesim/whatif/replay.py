@@ -30,7 +30,7 @@ from cachesim.cost.commands import estimate_run
 from cachesim.cost.timing import Machine
 from cachesim.planning.plan import Resolved, plan
 from cachesim.simulation.simulator import rules_for
-from cachesim.sources.git import SUBMODULE, Commit, Entry, Repository
+from cachesim.sources.git import SUBMODULE, SYMLINK, Commit, Entry, Repository
 from cachesim.sources.scenario import image_key
 
 _MOD = 1 << 128
@@ -63,12 +63,14 @@ def _digest(*parts: object) -> bytes:
 
 def entry_hash(path: str, entry: Entry | None) -> int:
     """One file's share of a step's input digest (0 when absent). A submodule is an
-    empty folder in a checkout without submodules, so its commit id does not count."""
+    empty folder in a checkout without submodules, so its commit id does not count.
+
+    Python's (randomised, 64-bit) tuple hash: the digests are only compared within one
+    replay, a sum of them over a step's files collides about as rarely as the 64-bit step
+    keys do, and it is several times cheaper than a cryptographic digest per changed path."""
     if entry is None:
         return 0
-    oid = "" if entry.mode == SUBMODULE else entry.oid
-    text = f"{path}\0{entry.mode}\0{oid}".encode("utf-8", "surrogateescape")
-    return int.from_bytes(hashlib.blake2b(text, digest_size=16).digest(), "big")
+    return hash((path, entry.mode, "" if entry.mode == SUBMODULE else entry.oid))
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +150,22 @@ class Model:
             self._reads[path] = found
         return found
 
+    def paths_read(self, reader: Reader, files: Mapping[str, Entry]) -> list[str]:
+        """The files ``reader`` reads, .dockerignore applied (what ``reads`` answers path by
+        path, found from the reader's side: a plain file by one look-up, a folder by one
+        scan, never by matching every path against every step)."""
+        if reader.glob:
+            candidates: Iterable[str] = (p for p in files if reader.reads(p))
+        elif not reader.rel:
+            candidates = files
+        elif reader.rel in files:  # a file (git has no file and folder of one name)
+            candidates = (reader.rel,)
+        else:
+            prefix = reader.rel + "/"
+            candidates = (p for p in files if p.startswith(prefix))
+        rules, known = self.rules, self.excluded
+        return [p for p in candidates if not _excluded(rules, known, p)]
+
 
 def _excluded(rules: IgnoreRules, known: dict[str, bool], path: str) -> bool:
     """``rules.excludes(path)``, remembered in ``known`` (shared by the models of one
@@ -195,12 +213,40 @@ def _static(step: Resolved) -> bytes:
     return _digest(keyword, repr(parts))
 
 
-def _price(step: Resolved, machine: Machine) -> tuple[float, bool]:
+@dataclass
+class PlanMemo:
+    """What planning one Dockerfile version works out that the next version can reuse: the
+    parsed .dockerignore of each text and the price of each RUN script. A history changes
+    its Dockerfile a few lines at a time, so most RUN lines and the .dockerignore recur.
+    Kept for one replay (its ``Machine``), never across runs."""
+
+    ignores: dict[str | None, IgnoreRules | IgnoreSyntaxError] = field(default_factory=dict)
+    prices: dict[str, tuple[float, bool]] = field(default_factory=dict)
+
+    def rules(self, text: str | None) -> IgnoreRules:
+        """``IgnoreRules.parse(text)``, once per text (its compiled matcher with it)."""
+        found = self.ignores.get(text)
+        if found is None:
+            try:
+                found = IgnoreRules.parse(text)
+            except IgnoreSyntaxError as e:
+                found = e
+            self.ignores[text] = found
+        if isinstance(found, IgnoreSyntaxError):
+            raise found
+        return found
+
+
+def _price(step: Resolved, machine: Machine, memo: PlanMemo) -> tuple[float, bool]:
     if step.keyword == "RUN":
         # the shell form's script is the last word after the shell (cost.model reads it so)
         script = " ".join(step.command) if step.instruction.json else step.command[-1]
-        estimate = estimate_run(script, machine)
-        return machine.run_seconds + estimate.seconds, bool(INSTALL_KINDS & set(estimate.kinds))
+        price = memo.prices.get(script)
+        if price is None:
+            estimate = estimate_run(script, machine)
+            kinds = INSTALL_KINDS & set(estimate.kinds)
+            price = memo.prices[script] = (machine.run_seconds + estimate.seconds, bool(kinds))
+        return price
     if step.keyword in ("COPY", "ADD"):
         return machine.copy_seconds, False
     return machine.meta_seconds, False
@@ -236,11 +282,14 @@ def build_model(
     target: str | None = None,
     version: str = DEFAULT_BUILDKIT,
     machine: Machine | None = None,
+    memo: PlanMemo | None = None,
 ) -> Model:
-    """Plan a Dockerfile once; a Dockerfile the builder rejects gives a model with an error."""
+    """Plan a Dockerfile once; a Dockerfile the builder rejects gives a model with an error.
+    ``memo`` (one per replay, with one ``machine``) shares work between versions."""
     machine = machine or Machine()
+    memo = memo or PlanMemo()
     try:
-        rules = IgnoreRules.parse(dockerignore)
+        rules = memo.rules(dockerignore)
     except IgnoreSyntaxError as e:
         return Model((), IgnoreRules(), f".dockerignore line {e.line}: {e}", None)
     try:
@@ -276,7 +325,7 @@ def build_model(
             if step.keyword not in STEP_KEYWORDS:
                 continue
             readers, depends = _inputs(step, last)
-            seconds, install = _price(step, machine)
+            seconds, install = _price(step, machine, memo)
             steps.append(
                 ModelStep(
                     stage.label,
@@ -337,6 +386,7 @@ class ContextState:
     keys: list = field(default_factory=list)  # the last build's step keys
     froms_before: list[int] = field(default_factory=list)  # FROM steps before step i
     dirty_from: int = 0  # the first step whose inputs changed since the last build
+    dirty: bytearray = field(default_factory=bytearray)  # step -> inputs changed since then
     cached_outcomes: list[StepOutcome] = field(default_factory=list)
     built_outcomes: list[StepOutcome] = field(default_factory=list)
     sums: list[int] = field(default_factory=list)
@@ -348,6 +398,7 @@ class ContextState:
         self.model = model
         self.sums = [0] * len(model.steps)
         self.keys, self.dirty_from = [], 0
+        self.dirty = bytearray(len(model.steps))
         self.froms_before = [0]
         for step in model.steps:
             self.froms_before.append(self.froms_before[-1] + step.is_from)
@@ -360,20 +411,23 @@ class ContextState:
             for s in model.steps
         ]
         self.present = present = {}
-        hashes, sums, reads = self.hashes, self.sums, model.reads
-        for path, entry in self.files.items():
-            pairs = reads(path)
-            if not pairs:
+        files, hashes, sums = self.files, self.hashes, self.sums
+        for i, step in enumerate(model.steps):
+            if not step.readers:
                 continue
-            h = hashes.get(path)
-            if h is None:
-                h = hashes[path] = entry_hash(path, entry)
-            last = -1
-            for i, r in pairs:  # pairs come grouped by step
-                if i != last:
-                    sums[i] = (sums[i] + h) % _MOD
-                    last = i
-                present[(i, r)] = present.get((i, r), 0) + 1
+            read: set[str] = set()  # several sources of one step may name one file
+            for r, reader in enumerate(step.readers):
+                found = model.paths_read(reader, files)
+                if found:
+                    present[(i, r)] = len(found)
+                    read.update(found)
+            total = 0
+            for path in read:
+                h = hashes.get(path)
+                if h is None:
+                    h = hashes[path] = entry_hash(path, files[path])
+                total += h
+            sums[i] = total % _MOD
 
     def count(self, path: str, old: Entry | None, new: Entry | None, delta: int) -> None:
         model = self.model
@@ -385,6 +439,7 @@ class ContextState:
         for i, r in pairs:  # pairs come grouped by step
             if i != last:
                 self.sums[i] = (self.sums[i] + delta) % _MOD
+                self.dirty[i] = 1
                 if i < self.dirty_from:
                     self.dirty_from = i
                 last = i
@@ -414,13 +469,56 @@ class Cache:
     builds: int = 0
 
 
+def _pull(step: ModelStep, cache: Cache) -> StepOutcome:
+    """A FROM: the first build to name an image pulls it, and the engine shows that as done
+    (after the cold build: simulation.simulator's rule for an image no earlier build used,
+    shared with verify's runner)."""
+    status = "cached" if step.base in cache.keys or cache.builds == 1 else "built"
+    cache.keys.add(step.base)
+    return StepOutcome(step.line, step.instruction, "FROM", status, 0.0)
+
+
+def _inherits(step: ModelStep, changed: list[bool]) -> bool:
+    """Whether neither the step's parent nor a stage it reads got a new key this build."""
+    parent = step.parent
+    if parent is not None and changed[parent]:
+        return False
+    return not (step.depends and any(d >= 0 and changed[d] for d in step.depends))
+
+
+def _missing(state: ContextState, index: int, step: ModelStep) -> str | None:
+    """The first source the step must find (a plain path) that the context lacks."""
+    for r in step.required:
+        if state.present.get((index, r), 0) <= 0:
+            return step.readers[r].source
+    return None
+
+
+def _key(step: ModelStep, keys: list, digest: int) -> int:
+    """The step's cache key: its parent's key, its resolved instruction, its input digest
+    and the keys of the stages it reads. Python's 64-bit tuple hash: a collision over a long
+    replay is about as likely as 1 in 10^10, and it is many times cheaper than a
+    cryptographic digest."""
+    parent, depends = step.parent, step.depends
+    return hash(
+        (
+            keys[parent] if parent is not None else step.base,
+            step.static,
+            digest,
+            tuple([keys[d] if d >= 0 else None for d in depends]) if depends else None,
+        )
+    )
+
+
 def predict(
     state: ContextState, cache: Cache, commit: str, subject: str, machine: Machine
 ) -> CommitBuild:
     """One build at the current state: chain the keys, look each up, price the misses.
 
     Steps above the first one whose inputs changed since the last build keep their keys,
-    which that build put in the cache: they are cached without hashing anything again.
+    which that build put in the cache: they are cached without hashing anything again. So
+    does a later step when neither its own inputs, nor its parent's key, nor the key of a
+    stage it copies from changed (another stage's chain, after the one a commit touched).
     """
     model = state.model
     assert model is not None
@@ -428,61 +526,59 @@ def predict(
         return CommitBuild(commit, subject, (), 0.0, error=model.error)
     cache.builds += 1
     steps, sums, known = model.steps, state.sums, cache.keys
-    begin = min(state.dirty_from, len(state.keys))
-    keys = state.keys[:begin]
-    outcomes = state.cached_outcomes[:begin]
+    count = len(steps)
+    previous, dirty = state.keys, state.dirty
+    reused = len(previous)
+    begin = min(state.dirty_from, reused)
+    keys = previous[:begin]
+    cached_outcomes, built_outcomes = state.cached_outcomes, state.built_outcomes
+    outcomes = cached_outcomes[:begin]
     hits = begin - state.froms_before[begin]
     installs = 0
-    total = machine.build_seconds + begin * machine.lookup_seconds
+    lookup = machine.lookup_seconds
+    total = machine.build_seconds + begin * lookup
     built_any = False
     error = None
-    for i in range(begin, len(steps)):
+    changed = [False] * count  # step -> its key differs from the last build's
+    for i in range(begin, count):
         step = steps[i]
         if step.is_from:
             keys.append(step.base)
-            # the first build to name an image pulls it: the engine shows it as done
-            # (after the cold build: simulation.simulator's rule for an image no earlier build
-            # used, shared with verify's runner)
-            status = "cached" if step.base in known or cache.builds == 1 else "built"
-            known.add(step.base)
-            outcomes.append(StepOutcome(step.line, step.instruction, "FROM", status, 0.0))
+            outcomes.append(_pull(step, cache))
             continue
-        if step.required:
-            missing = [
-                step.readers[r].source for r in step.required if state.present.get((i, r), 0) <= 0
-            ]
-            if missing:
-                outcomes.append(
-                    StepOutcome(step.line, step.instruction, step.keyword, "failed", 0.0)
-                )
-                error = f"{step.keyword} failed: {missing[0]}: not in the context"
-                break
-        # Python's 64-bit tuple hash as the key: a collision over a long replay is about as
-        # likely as 1 in 10^10, and it is many times cheaper than a cryptographic digest
-        key = hash(
-            (
-                keys[step.parent] if step.parent is not None else step.base,
-                step.static,
-                sums[i],
-                tuple(keys[d] if d >= 0 else None for d in step.depends) if step.depends else None,
-            )
-        )
+        fresh = i >= reused or dirty[i]  # its own inputs changed (or it was never keyed)
+        if not fresh and _inherits(step, changed):
+            # nothing the key is made of changed: the last build's key, which it cached
+            keys.append(previous[i])
+            outcomes.append(cached_outcomes[i])
+            total += lookup
+            hits += 1
+            continue
+        missing = _missing(state, i, step) if fresh and step.required else None
+        if missing is not None:  # otherwise its sources were found last time
+            outcomes.append(StepOutcome(step.line, step.instruction, step.keyword, "failed", 0.0))
+            error = f"{step.keyword} failed: {missing}: not in the context"
+            break
+        key = _key(step, keys, sums[i])
         keys.append(key)
         if key in known:
-            outcomes.append(state.cached_outcomes[i])
-            total += machine.lookup_seconds
+            outcomes.append(cached_outcomes[i])
+            total += lookup
             hits += 1
         else:
             known.add(key)
             built_any = True
-            outcomes.append(state.built_outcomes[i])
+            outcomes.append(built_outcomes[i])
             total += step.seconds
             installs += step.install
+        changed[i] = i >= reused or key != previous[i]
     if built_any:
         total += machine.export_seconds
     state.keys = keys
-    state.dirty_from = len(model.steps)
-    counted = len(outcomes) - state.froms_before[len(outcomes)]
+    state.dirty_from = count
+    state.dirty = bytearray(count)
+    built = len(outcomes)
+    counted = built - state.froms_before[built]
     return CommitBuild(
         commit, subject, tuple(outcomes), total, error, None, hits, installs, counted
     )
@@ -551,8 +647,10 @@ class _VariantRun:
         models: dict[tuple[str, str | None], Model],
         hashes: dict[str, int],
         shared_reads: dict[tuple, dict],
+        memo: PlanMemo,
     ):
         self.shared_reads = shared_reads
+        self.memo = memo
         self.current: tuple[str, str | None] | None = None
         self.variant = variant
         # the variants share one files/hashes pair: the caller updates it once a change
@@ -571,7 +669,7 @@ class _VariantRun:
         if model is None:
             o = self.options
             model = build_model(
-                dockerfile, dockerignore, o.build_args, o.target, o.version, o.machine
+                dockerfile, dockerignore, o.build_args, o.target, o.version, o.machine, self.memo
             )
             if len(self.models) > 256:  # many Dockerfile versions: keep memory flat
                 self.models.clear()
@@ -652,23 +750,26 @@ def replay(
     commits: list[tuple[str, str]] = []
     texts: dict[str, str | None] = {}  # path -> current text of Dockerfile / .dockerignore
     watched = (dockerfile_path, ".dockerignore")
-    for number, commit in enumerate(history):
-        if number == 0:
-            runs = _start(repo, commit.oid, watched, texts, variants, options)
-            changed_watch = True
-        else:
-            changed_watch = _apply_commit(commit, runs, texts, watched, repo, notes)
-        commits.append((commit.oid, commit.subject))
-        notes.merges += commit.is_merge
-        for run in runs:
-            build = run.build(commit, texts, dockerfile_path, changed_watch)
-            run.record(build)
-            if keep_builds:
-                builds[run.variant.name].append(build)
-        if texts[dockerfile_path] is None:
-            notes.missing_dockerfile += 1
-        if progress:
-            progress(number + 1)
+    try:
+        for number, commit in enumerate(history):
+            if number == 0:
+                runs = _start(repo, commit.oid, watched, texts, variants, options)
+                changed_watch = True
+            else:
+                changed_watch = _apply_commit(commit, runs, texts, watched, repo, notes)
+            commits.append((commit.oid, commit.subject))
+            notes.merges += commit.is_merge
+            for run in runs:
+                build = run.build(commit, texts, dockerfile_path, changed_watch)
+                run.record(build)
+                if keep_builds:
+                    builds[run.variant.name].append(build)
+            if texts[dockerfile_path] is None:
+                notes.missing_dockerfile += 1
+            if progress:
+                progress(number + 1)
+    finally:
+        repo.close()  # the cat-file process that read the Dockerfile versions
     if not commits:
         raise InputError(f"{repo.path}: no commits at {head}")
     base = runs[0] if runs else None
@@ -697,7 +798,8 @@ def _start(
     models: dict[tuple[str, str | None], Model] = {}
     hashes: dict[str, int] = {}
     shared: dict[tuple, dict] = {}
-    return [_VariantRun(v, files, options, models, hashes, shared) for v in variants]
+    memo = PlanMemo()
+    return [_VariantRun(v, files, options, models, hashes, shared, memo) for v in variants]
 
 
 def _text(blob: bytes | None) -> str | None:
@@ -715,23 +817,28 @@ def _apply_commit(
     """Feed one commit's changes to every variant; True when Dockerfile/.dockerignore moved."""
     touched: dict[str, Entry | None] = {}
     deleted = added = 0
+    first = runs[0].state  # its files and hashes are every variant's (ContextState.change)
+    files, hashes = first.files, first.hashes
+    counting = [run.state for run in runs if run.state.model is not None]
     for change in commit.changes:
-        if change.path in watched:
-            touched[change.path] = change.new
-        new = change.new
-        if new is not None and new.mode == SUBMODULE:
-            notes.submodules.add(change.path)
-        elif new is not None and new.mode == "120000":
-            notes.symlinks.add(change.path)
-        deleted += new is None
-        added += change.old is None
-        first = runs[0].state
-        before = first.hashes.get(change.path, 0)
-        first.change(change.path, change.old, new)  # the shared files and hashes
-        delta = first.hashes.get(change.path, 0) - before
-        for run in runs[1:]:
-            if run.state.model is not None:
-                run.state.count(change.path, change.old, new, delta)
+        path, old, new = change.path, change.old, change.new
+        if path in watched:
+            touched[path] = new
+        before = hashes.pop(path, 0)
+        if new is None:
+            deleted += 1
+            files.pop(path, None)
+            after = 0
+        else:
+            if new.mode == SUBMODULE:
+                notes.submodules.add(path)
+            elif new.mode == SYMLINK:
+                notes.symlinks.add(path)
+            files[path] = new
+            after = hashes[path] = entry_hash(path, new)
+        added += old is None
+        for state in counting:
+            state.count(path, old, new, after - before)
     if deleted and added:
         notes.renames_as_delete_add += 1
     if not touched:

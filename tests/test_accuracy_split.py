@@ -1,0 +1,146 @@
+"""The accuracy benchmark's split into fit and held-out scenarios (benchmarks/accuracy.py).
+
+The split must be the one its rule makes (chosen before any measurement, docs/time-model.md
+"Accuracy"), name every scenario once, and hold out at least 20 scenarios covering every
+cluster, so that the issue's targets are judged on scenarios the model was never fitted on.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from cachesim.sources.scenario import load
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _accuracy():
+    spec = importlib.util.spec_from_file_location(
+        "accuracy_bench", ROOT / "benchmarks" / "accuracy.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+accuracy = _accuracy()
+
+
+def test_split_names_every_scenario_once_and_each_loads():
+    rows = accuracy.read_split()
+    files = [row.file for row in rows]
+    on_disk = sorted(p.name for p in accuracy.HERE.glob("*.yaml"))
+    assert sorted(files) == on_disk
+    assert len(set(files)) == len(files)
+    assert len(files) >= 40
+    for name in files:
+        assert load(accuracy.HERE / name).builds
+
+
+def test_split_file_is_what_the_rule_chose():
+    rows = accuracy.read_split()
+    chosen = accuracy.choose_sets(rows)
+    assert {row.file: row.set for row in rows} == chosen
+    assert accuracy.SPLIT.read_text() == accuracy.split_text(rows)
+
+
+def test_held_out_covers_every_cluster_and_was_never_fitted_on():
+    rows = accuracy.read_split()
+    held = [row for row in rows if row.set == "held-out"]
+    assert len(held) >= 20
+    clusters = {row.cluster for row in rows}
+    assert {row.cluster for row in held} == clusters
+    assert {row.cluster for row in rows if row.set == "fit"} == clusters
+    assert all(row.set == "fit" for row in rows if row.origin == "runs-ABC")
+    # the issue's clusters are all there, each with a held-out scenario
+    wanted = {
+        "trivial-steps",
+        "many-files",
+        "cache-mount",
+        "big-layer",
+        "stage-artifact",
+        "parallel",
+        "deps-install",
+        "compile",
+        "big-context",
+        "multistage-go",
+        "legacy",
+    }
+    assert wanted <= {row.cluster for row in held}
+    assert Counter(row.cluster for row in held)["many-files"] >= 2
+
+
+def test_another_seed_makes_another_split_by_the_same_rule():
+    rows = accuracy.read_split()
+    a, b = accuracy.choose_sets(rows, 10), accuracy.choose_sets(rows, 11)
+    assert a != b
+    assert Counter(a.values()) == Counter(b.values())
+
+
+def test_a_malformed_split_line_names_the_file_and_line(tmp_path):
+    bad = tmp_path / "split.txt"
+    bad.write_text("# comment\n01-sleep-chain.yaml basic runs-ABC maybe\n")
+    with pytest.raises(SystemExit, match=r"split.txt:2: expected"):
+        accuracy.read_split(bad)
+
+
+def test_a_json_that_is_not_a_benchmark_file_is_one_clear_error(tmp_path):
+    bad = tmp_path / "run.json"
+    bad.write_text("{not json")
+    with pytest.raises(SystemExit, match=r"run.json: not a benchmark JSON file"):
+        accuracy.load_json(bad, {})
+
+
+def test_fitted_figures_must_be_machine_figures(tmp_path):
+    path = tmp_path / "fit.json"
+    figures = {"machine": {"run_seconds": 0.3, "warp_factor": 9}}
+    path.write_text(json.dumps({"configurations": {"20.10-vfs": figures}}))
+    with pytest.raises(SystemExit, match=r"20\.10-vfs: unknown machine figures warp_factor"):
+        accuracy.read_fitted(path)
+    path.write_text(json.dumps({"machine": {"run_seconds": 0.3}}))
+    with pytest.raises(SystemExit, match="not a fitted-figures file"):
+        accuracy.read_fitted(path)
+
+
+def test_fitted_figures_are_kept_per_configuration():
+    engine = accuracy.Engine("/usr/bin/docker", "28.5.2+dfsg4", "overlay2", "0.25")
+    assert engine.configuration == "28.5-overlay2"
+    assert accuracy.Engine("d", "20.10.24+dfsg1", "vfs", "0.8").configuration == "20.10-vfs"
+
+
+def test_the_modern_engine_environment_lines_are_read():
+    line = "export DOCKER_HOST=unix:///tmp/x/docker.sock DOCKER_CONFIG=/c BUILDX_GIT_INFO=0"
+    assert accuracy._exports(line) == {
+        "DOCKER_HOST": "unix:///tmp/x/docker.sock",
+        "DOCKER_CONFIG": "/c",
+        "BUILDX_GIT_INFO": "0",
+    }
+
+
+def test_the_estimate_counts_runs_and_settling():
+    durations = {("a.yaml", "20.10-vfs"): 10.0, ("b.yaml", "20.10-vfs"): 20.0}
+    durations[("b.yaml", "28.5-vfs")] = 30.0
+    settle = accuracy.SETTLE_GUESS
+    assert accuracy.estimate_seconds(["a.yaml", "b.yaml"], 3, durations) == pytest.approx(
+        3 * (10 + 20 + 2 * settle)
+    )
+    # another configuration's figure stands in for a missing one; an unknown scenario
+    # counts as a typical (median) one
+    assert accuracy.estimate_seconds(["a.yaml", "b.yaml"], 1, durations, "28.5-vfs") == (
+        pytest.approx(10 + 30 + 2 * settle)
+    )
+    assert accuracy.estimate_seconds(["c.yaml"], 1, durations) == pytest.approx(20 + settle)
+
+
+def test_a_malformed_durations_line_names_the_file_and_line(tmp_path):
+    bad = tmp_path / "durations.txt"
+    bad.write_text("a.yaml 20.10-vfs 12.5\na.yaml twelve\n")
+    with pytest.raises(SystemExit, match=r"durations.txt:2: expected"):
+        accuracy.read_durations(bad)
