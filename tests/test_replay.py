@@ -352,3 +352,31 @@ def test_fast_path_agrees_on_a_sample_of_a_real_history():
             assert e == g
             whole += 1
     print(f"{whole} of {len(got)} builds compared whole")
+
+
+def test_a_variant_failing_on_older_commits_is_warned_with_the_comparable_span(
+    tmp_path: Path, capsys
+):
+    """Docker's rule: a COPY whose source is not in the context fails the build ("COPY
+    failed: ... no such file or directory"). A variant naming a file the first commits lack
+    fails on those; its totals then compare unlike builds, and the table says from which
+    commit on every variant builds."""
+    git(tmp_path, "init", "-q", "-b", "main")
+    write(tmp_path, "Dockerfile", "FROM python:3.12\nCOPY app.py /\n")
+    write(tmp_path, "app.py", "0\n")
+    commit_all(tmp_path, "init")
+    commit_all(tmp_path, "still no lock file")
+    write(tmp_path, "lock.txt", "1\n")
+    for n in range(3):
+        write(tmp_path, "app.py", f"{n + 1}\n")
+        commit_all(tmp_path, f"edit {n}")
+    variant = tmp_path.parent / "lock.Dockerfile"
+    variant.write_text("FROM python:3.12\nCOPY lock.txt /\nCOPY app.py /\n")
+    assert main(["replay", str(tmp_path), "--variant", str(variant)]) == 0
+    table = capsys.readouterr().out
+    assert "variant 'lock.Dockerfile' failed on 2 of 5 commits" in table
+    assert "compare the totals with --commits 3" in table
+    assert main(["replay", str(tmp_path), "--variant", str(variant), "--format", "json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["unlike_builds"]) == 2
+    assert main(["replay", str(tmp_path), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["unlike_builds"] == []

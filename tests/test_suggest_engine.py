@@ -92,6 +92,49 @@ SAMPLES = [
             "docs/usage.md": "run it\n",
         },
     ),
+    (  # a reduced source-first copy (examples/realrepos/): two stages, `COPY --from` a glob.
+        # ENV GOPATH: the golang image sets it (the stand-in base does not), and the last
+        # COPY takes the binaries from $GOPATH/bin
+        "go-tailscale",
+        "tailscale/tailscale, Dockerfile (de9ec7ee25), turned source-first",
+        "FROM golang:1.26-alpine AS build-env\nENV GOPATH=/go\nWORKDIR /go/src/tailscale\n"
+        "COPY . .\n"
+        'RUN go mod download\nARG VERSION_LONG=""\nENV VERSION_LONG=$VERSION_LONG\n'
+        'ARG TARGETARCH\nRUN GOARCH=$TARGETARCH go install -ldflags="\\\n'
+        '      -X tailscale.com/version.longStamp=$VERSION_LONG" \\\n'
+        "      -v ./cmd/tailscale ./cmd/tailscaled\n"
+        "FROM alpine:3.22\nRUN apk add --no-cache ca-certificates iptables\n"
+        "COPY --from=build-env /go/bin/* /usr/local/bin/\n"
+        'CMD ["tailscaled"]\n',  # not in the original: `docker create` needs a command
+        {
+            "go.mod": "module tailscale.com\n\ngo 1.26\n\nrequire golang.org/x/net v0.40.0\n",
+            "go.sum": "golang.org/x/net v0.40.0 h1:abc=\n",
+            "cmd/tailscale/main.go": "package main\n\nfunc main() {}\n",
+            "cmd/tailscaled/main.go": "package main\n\nfunc main() {}\n",
+            "version/version.go": "package version\n",
+            "README.md": "# tailscale\n",
+        },
+    ),
+    (  # a reduced source-first copy (examples/realrepos/): pip with a cache mount, --target
+        "pip-changedetection",
+        "dgtlmoon/changedetection.io, Dockerfile (fce24780e7), turned source-first",
+        "FROM python:3.11-slim-bookworm AS builder\n"
+        "RUN apt-get update && apt-get install -y --no-install-recommends gcc\n"
+        "RUN mkdir /install\nWORKDIR /install\nCOPY . .\nENV PIP_CACHE_DIR=/tmp/pip-cache\n"
+        "RUN --mount=type=cache,id=pip,sharing=locked,target=/tmp/pip-cache \\\n"
+        "  pip install --prefer-binary --cache-dir=/tmp/pip-cache --target=/dependencies \\\n"
+        "  -r requirements.txt\n"
+        "FROM python:3.11-slim-bookworm\nCOPY --from=builder /dependencies /usr/local\n"
+        "COPY changedetectionio /app/changedetectionio\n"
+        "COPY changedetection.py /app/changedetection.py\nWORKDIR /app\n"
+        'CMD ["python", "./changedetection.py", "-d", "/datastore"]\n',
+        {
+            "requirements.txt": "flask>=3.1,<4\nrequests[socks]\n",
+            "changedetectionio/__init__.py": "__version__ = '0.50'\n",
+            "changedetection.py": "import changedetectionio\n",
+            "setup.py": "from setuptools import setup\n",
+        },
+    ),
 ]
 
 

@@ -143,9 +143,15 @@ def impact_command(args: argparse.Namespace) -> int:
         target=args.target,
         builder=args.engine,
         buildkit=args.buildkit,
+        progress=_level_note if sys.stderr.isatty() else None,
     )
     sys.stdout.write(impact_text(result))
     return 0
+
+
+def _level_note(level: int, edits: int) -> None:
+    """One line on a terminal before each level: a large context takes minutes."""
+    sys.stderr.write(f"impact: folder level {level}: simulating {edits} edits, one build each\n")
 
 
 def folder_scenario(args: argparse.Namespace) -> Scenario:

@@ -15,6 +15,7 @@ Each evaluation is one small scenario run through the public facade (``cachesim.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from cachesim.core.results import BuildResult
@@ -23,6 +24,9 @@ from cachesim.sources.scenario import Build, Scenario
 from cachesim.whatif.project import Project, edit_changes, scenario_of
 
 MAX_EVALUATIONS = 400  # beyond this many edits simulated, folders are not opened further
+# Told before each level is simulated: (level, how many edits it simulates). A large
+# context takes minutes (one build per entry), so the command says what it is doing.
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +87,7 @@ def impact(
     target: str | None = None,
     builder: str = "buildkit",
     buildkit: str = DEFAULT_BUILDKIT,
+    progress: Progress | None = None,
 ) -> Impact:
     """Simulate an edit of each part of ``project`` (see the module's docstring)."""
     import cachesim
@@ -98,7 +103,7 @@ def impact(
         return Impact(project, warm, (), ignored, cold.error)
 
     paths = sorted(project.snapshot.entries)
-    effects = _effects(base, project, paths, depth, buildkit)
+    effects = _effects(base, project, paths, depth, buildkit, progress)
     parts = _assemble("", paths, effects)
     parts.sort(key=lambda p: (-p.effect.seconds, -p.effect.rebuilt, p.paths))
     return Impact(project, warm, tuple(parts), ignored, None, len(effects))
@@ -115,7 +120,12 @@ def _children(folder: str, paths: list[str]) -> dict[str, list[str]]:
 
 
 def _effects(
-    base: Scenario, project: Project, paths: list[str], depth: int, buildkit: str
+    base: Scenario,
+    project: Project,
+    paths: list[str],
+    depth: int,
+    buildkit: str,
+    progress: Progress | None = None,
 ) -> dict[str, Effect]:
     """The effect of an edit of each entry, level by level, one scenario a level.
 
@@ -128,11 +138,12 @@ def _effects(
     import cachesim
 
     effects: dict[str, Effect] = {}
-    frontier = list(_children("", paths))
+    frontier = list(_children("", paths))  # every top-level entry: each is a line
     for level in range(1, depth + 1):
-        frontier = frontier[: max(0, MAX_EVALUATIONS - len(effects))]
         if not frontier:
             break
+        if progress is not None:
+            progress(level, len(frontier))
         builds = [Build("as it is")]
         builds += [Build(f"edit {entry}", edit_changes(project, entry)) for entry in frontier]
         run = cachesim.simulate(replace(base, builds=tuple(builds)), buildkit=buildkit)
@@ -140,9 +151,23 @@ def _effects(
             effects[entry] = effect_of(result)
         if level == depth:
             break
-        below = [_children(f, paths) for f in frontier]
-        frontier = [child for kids in below for child in kids]
+        frontier = _opened(frontier, paths, MAX_EVALUATIONS - len(effects))
     return effects
+
+
+def _opened(frontier: list[str], paths: list[str], budget: int) -> list[str]:
+    """The next level: the children of each folder of ``frontier``, a whole folder at a
+    time while they fit in ``budget`` (a folder opened only in part could not be shown:
+    its parts' effects must all be known to say whether they agree)."""
+    out: list[str] = []
+    for entry in frontier:
+        kids = list(_children(entry, paths))
+        if kids == [entry]:
+            continue  # a file
+        if len(out) + len(kids) > budget:
+            continue  # too many: this folder stays one line; a smaller one may still fit
+        out += kids
+    return out
 
 
 def _assemble(folder: str, paths: list[str], effects: dict[str, Effect]) -> list[Part]:

@@ -23,6 +23,7 @@ def to_json(result: ReplayResult) -> str:
             "commits": len(result.commits),
             "variants": {name: t.to_json() for name, t in result.totals.items()},
             "notes": result.notes.to_json(),
+            "unlike_builds": unlike_builds(result),
             "builds": list(iter_rows(result)),
         },
         indent=2,
@@ -81,9 +82,46 @@ def to_table(result: ReplayResult, last: int = 20) -> str:
     totals = {n: result.totals[n].to_json() for n in names}
     for label, cell in rows:
         lines.append(f"{label:<22}" + "".join(f"{cell(totals[n]):>{width + 2}}" for n in names))
-    for warning in result.notes.warnings:
+    for warning in result.notes.warnings + unlike_builds(result):
         lines.append(f"warning: {warning}")
     return "\n".join(lines)
+
+
+def unlike_builds(result: ReplayResult) -> list[str]:
+    """Warnings for variants whose totals count failed builds the others did not fail.
+
+    A failed build's hours are the steps up to the failure, so a variant that fails on
+    many commits (a HEAD Dockerfile naming files older commits lack, say) looks cheap for
+    the wrong reason. The warning names how far back every variant builds, so the user
+    can replay over commits that compare like with like.
+    """
+    failed = {
+        name: sum(b.error is not None for b in builds) for name, builds in result.builds.items()
+    }
+    if len(set(failed.values())) <= 1:
+        return []
+    columns = list(result.builds.values())
+    comparable = 0
+    for row in zip(*(reversed(c) for c in columns), strict=True):
+        if any(b.error is not None for b in row):
+            break
+        comparable += 1
+    out = []
+    for name, count in failed.items():
+        if count:
+            first = next(b for b in result.builds[name] if b.error is not None)
+            out.append(
+                f"variant {name!r} failed on {count} of {len(result.builds[name])} commits "
+                f"(first {first.commit[:10]}: {first.error}); its hours count only the steps "
+                "before each failure"
+            )
+    out.append(
+        f"every variant builds on the last {comparable} commits only: "
+        f"compare the totals with --commits {comparable}"
+        if comparable
+        else "the last commit does not build with every variant: its totals compare unlike builds"
+    )
+    return out
 
 
 def cumulative_figure(result: ReplayResult, title: str) -> Figure:
