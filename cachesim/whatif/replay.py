@@ -65,12 +65,18 @@ def entry_hash(path: str, entry: Entry | None) -> int:
     """One file's share of a step's input digest (0 when absent). A submodule is an
     empty folder in a checkout without submodules, so its commit id does not count.
 
-    Python's (randomised, 64-bit) tuple hash: the digests are only compared within one
-    replay, a sum of them over a step's files collides about as rarely as the 64-bit step
-    keys do, and it is several times cheaper than a cryptographic digest per changed path."""
+    A 128-bit blake2b of (path, mode, object id). A step's digest is the sum of these over
+    its files, updated by adding one difference a change; the sum is only as good as the
+    per-file hash is non-linear. Python's tuple hash is not: ``hash((p, m1, o)) -
+    hash((p, m2, o))`` came out the same for two different files under one hash seed, so a
+    chmod of one file and the opposite chmod of another summed to an earlier build's
+    digest, and the replay called a rebuilt COPY cached (tests/test_replay.py, seed 4).
+    """
     if entry is None:
         return 0
-    return hash((path, entry.mode, "" if entry.mode == SUBMODULE else entry.oid))
+    oid = "" if entry.mode == SUBMODULE else entry.oid
+    text = f"{path}\0{entry.mode}\0{oid}".encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=16).digest(), "little")
 
 
 @dataclass(frozen=True, slots=True)
