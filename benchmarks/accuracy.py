@@ -49,7 +49,6 @@ from cachesim.cost.calibrate import calibrate
 from cachesim.cost.model import Profile, apply_costs
 from cachesim.cost.timing import MACHINE_KEYS, Machine
 from cachesim.engine.runner import run_builds
-from cachesim.logs.parse import stage_names
 from cachesim.simulation.simulator import images_of, trace
 from cachesim.simulation.trace import Simulation
 from cachesim.sources.scenario import Scenario, load, replay
@@ -418,7 +417,6 @@ def prepare(record: Record, engine: Engine) -> Prepared:
         record.log,
         f"{scenario.name} cold build",
         history=record.history,
-        stages=stage_names(scenario.dockerfile),
         storage=engine.storage if engine.storage in STORAGES else None,
     )
     return Prepared(scenario, profile, trace(scenario, engine.buildkit))

@@ -292,7 +292,6 @@ def calibrate(
     *,
     history: str | None = None,
     history_file: str = "<history>",
-    stages: Sequence[str] = (),
     storage: str | None = None,
     buildkit: str | None = None,
 ) -> Profile:
@@ -300,8 +299,8 @@ def calibrate(
 
     ``storage`` is the engine's storage driver (``docker info --format '{{.Driver}}'``) and
     ``buildkit`` its BuildKit release (``core.versions``); no log says either, so they are
-    recorded as given. ``stages`` is accepted for older callers and not used: the profile
-    is read from the log alone (its stage labels are matched later, by ``Profile.find``).
+    recorded as given. The profile is read from the log alone: its stage labels are matched
+    to the Dockerfile's stages later, by ``Profile.find``.
     """
     source = log if isinstance(log, BuildLog) else log_of_text(log, file)
     try:
