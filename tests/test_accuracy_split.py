@@ -144,3 +144,27 @@ def test_a_malformed_durations_line_names_the_file_and_line(tmp_path):
     bad.write_text("a.yaml 20.10-vfs 12.5\na.yaml twelve\n")
     with pytest.raises(SystemExit, match=r"durations.txt:2: expected"):
         accuracy.read_durations(bad)
+
+
+def test_calibration_takes_the_median_cold_run_and_survives_the_json(tmp_path):
+    """The model is calibrated from the run whose cold build took the median time, not the
+    first run's (an outlier there decided whole scenarios' errors in runs D and E); every
+    run's cold log goes through --json and back; older files with one log still load."""
+    scenario = load(accuracy.HERE / "01-sleep-chain.yaml")
+    record = accuracy.Record(scenario, "01-sleep-chain.yaml")
+    record.walls = [[9.0, 1.0], [3.0, 1.0], [5.0, 1.0]]
+    record.cold_logs = [("log-a", "h-a"), ("log-b", None), ("log-c", "h-c")]
+    record.log, record.history = "log-a", "h-a"
+    assert accuracy.calibration(record) == ("log-c", "h-c")  # 5.0 s: the median of 9, 3, 5
+    engine = accuracy.Engine("docker", "20.10.24", "vfs", "0.8")
+    outcome = accuracy.Outcome(record, [5.0, 1.0], [], [])
+    path = tmp_path / "run.json"
+    accuracy.write_json(path, [outcome], engine, 3, 0.0, {})
+    _, (back,), _, _ = accuracy.load_json(path, {})
+    assert back.cold_logs == record.cold_logs
+    assert accuracy.calibration(back) == ("log-c", "h-c")
+    saved = json.loads(path.read_text())
+    del saved["scenarios"]["01-sleep-chain.yaml"]["cold_logs"]  # a file from before
+    path.write_text(json.dumps(saved))
+    _, (old,), _, _ = accuracy.load_json(path, {})
+    assert accuracy.calibration(old) == ("log-a", "h-a")
