@@ -155,6 +155,9 @@ class Record:
     # every run's cold build log and ``docker history`` (run -> (log, history)); the model
     # is calibrated from the run whose cold build took the median time (``calibration``)
     cold_logs: list[tuple[str, str | None]] = field(default_factory=list)
+    # `docker image ls` after the first cold build: every image's size, the base images of
+    # stages `docker history` of the target does not show included (``_images``)
+    images: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +271,16 @@ def _history(docker: str) -> str | None:
     return _docker_out(docker, "history", "--no-trunc", newest) or None
 
 
+def _images(docker: str) -> str | None:
+    """``REPOSITORY:TAG<TAB>SIZE`` of every image the engine holds (``docker image ls``):
+    the sizes of the base images, which ``docker history`` of the target gives only for
+    the target stage's own base."""
+    return (
+        _docker_out(docker, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}\t{{.Size}}")
+        or None
+    )
+
+
 def describe_engine(docker: str) -> Engine:
     """What the engine DOCKER_HOST names is: its version, storage driver and BuildKit."""
     version = _docker_out(docker, "version", "--format", "{{.Server.Version}}")
@@ -287,6 +300,7 @@ def run_once(record: Record, docker: str, first: bool) -> None:
             record.cold_logs.append((observed.log, history))
             if first:
                 record.log, record.history = observed.log, history
+                record.images = _images(docker)
 
     start = time.monotonic()
     observed = run_builds(requests, scenario.engine, docker=docker, on_build=on_build)  # type: ignore[arg-type]
@@ -644,6 +658,7 @@ def write_json(
             "runs": r.walls,
             "run_seconds": r.run_seconds,
             "log": r.log,
+            "images": r.images,
             "cold_logs": [{"log": log, "history": history} for log, history in r.cold_logs],
             "history": r.history,
         }
@@ -689,6 +704,7 @@ def load_json(path: Path, split: dict[str, SplitRow]) -> tuple[Engine, list[Reco
                 log=f["log"],
                 history=f.get("history"),
                 cold_logs=[(c["log"], c.get("history")) for c in f.get("cold_logs", [])],
+                images=f.get("images"),
             )
         )
     return engine, records, runs or len(records[0].walls if records else []), waited
