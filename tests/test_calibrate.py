@@ -176,3 +176,18 @@ def test_a_missing_log_is_bad_input():
     done = cachesim("run", str(SCENARIO), "--calibrate", "no-such.log")
     assert done.returncode == 2
     assert done.stderr == "error: no-such.log: no such build log\n"
+
+
+def test_history_sizes_a_copy_from_another_stage():
+    """BuildKit's history writes ``COPY --from=build /out/server /usr/local/bin/server`` as
+    ``COPY /out/server /usr/local/bin/server # buildkit`` (real files: a cold build of the
+    go-multistage accuracy scenario on Docker 20.10 and its `docker history`); the layer's
+    15.7MB must land on that step, and the 2.03MB below it is the final stage's base."""
+    log = LOGS / "buildkit-gostages-cold.log"
+    history = (LOGS / "buildkit-gostages-cold-history.txt").read_text()
+    profile = calibrate(log.read_text(), str(log), history=history)
+    copy = next(s for s in profile.steps if s.instruction.startswith("COPY --from=build"))
+    assert copy.bytes == 15_700_000
+    assert profile.images == {"alpine:3.20": 2_030_000}
+    go_build = next(s for s in profile.steps if s.instruction.startswith("RUN go build"))
+    assert go_build.bytes is None  # the build stage is not in the final image's history

@@ -485,9 +485,20 @@ def _history_match(
         if i in used or step.keyword != keyword:
             continue
         mine = normal_instruction(step.instruction)
-        if mine == theirs or (dest and mine.endswith(" " + dest)):
+        if theirs in (mine, _without_from(mine)):
+            return i
+        if dest and mine.endswith(" " + dest):
             return i
     return None
+
+
+def _without_from(instruction: str) -> str:
+    """``COPY --from=build /out/app /app`` as BuildKit's history writes it, ``COPY /out/app
+    /app``: the ``--from`` flag is left out (seen on Docker 20.10, the go-multistage
+    accuracy scenario; tests/timing_logs/buildkit-gostages-cold-history.txt)."""
+    keyword, _, rest = instruction.partition(" ")
+    words = [w for w in rest.split(" ") if not w.startswith("--from=")]
+    return " ".join([keyword, *words])
 
 
 def _base_ref(steps: Sequence[MeasuredStep], stage: str) -> str | None:

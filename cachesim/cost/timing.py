@@ -47,7 +47,7 @@ def parse_size(value: object, file: str | None = None, line: int | None = None) 
     m = _SIZE.match(str(value))
     if not m or m.group(2).lower() not in _UNITS:
         raise InputError(f"bad size {value!r} (e.g. 1200, '120MB', '1.5GiB')", file, line)
-    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    return round(float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
 def human_size(size: float) -> str:
