@@ -451,6 +451,7 @@ def prepare(record: Record, engine: Engine) -> Prepared:
         log,
         f"{scenario.name} cold build",
         history=history,
+        images=record.images,
         storage=engine.storage if engine.storage in STORAGES else None,
     )
     return Prepared(scenario, profile, trace(scenario, engine.buildkit))

@@ -191,3 +191,31 @@ def test_history_sizes_a_copy_from_another_stage():
     assert profile.images == {"alpine:3.20": 2_030_000}
     go_build = next(s for s in profile.steps if s.instruction.startswith("RUN go build"))
     assert go_build.bytes is None  # the build stage is not in the final image's history
+
+
+def test_image_listing_sizes_the_bases_of_other_stages(tmp_path):
+    """`docker image ls` sizes the base images of stages that the target's history does not
+    show; the history's own base figure wins for the target's base (it is the sum of the
+    base's layers). Both forms of the listing are read; a malformed line is one error with
+    the file and line."""
+    log = LOGS / "buildkit-gostages-cold.log"
+    history = (LOGS / "buildkit-gostages-cold-history.txt").read_text()
+    table = (
+        "REPOSITORY   TAG       IMAGE ID       CREATED          SIZE\n"
+        "golang       1.22      0123456789ab   10 seconds ago   2.1MB\n"
+        "alpine       3.20      ba9876543210   10 seconds ago   2.5MB\n"
+        "<none>       <none>    ffffffffffff   1 minute ago     9MB\n"
+    )
+    profile = calibrate(log.read_text(), str(log), history=history, images=table)
+    assert profile.images == {"golang:1.22": 2_100_000, "alpine:3.20": 2_030_000}
+    tabbed = "golang:1.22\t2.1MB\nalpine:3.20\t2.5MB\n"
+    assert calibrate(log.read_text(), str(log), images=tabbed).images == {
+        "golang:1.22": 2_100_000,
+        "alpine:3.20": 2_500_000,
+    }
+    bad = tmp_path / "images.txt"
+    bad.write_text("golang:1.22\t2.1MB\ngolang 1.22\n")
+    done = cachesim("calibrate", str(log), "--images", str(bad), "-o", str(tmp_path / "p.yaml"))
+    assert done.returncode == 2
+    assert f"{bad}:2" in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

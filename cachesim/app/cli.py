@@ -107,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--history", metavar="FILE", help="with --calibrate: `docker history --no-trunc` output"
     )
+    run.add_argument("--images", metavar="FILE", help=f"with --calibrate: {IMAGES_HELP}")
     _storage_option(run, "with --calibrate: ")
     _plot_options(run, kinds=("timeline", "layers", "cumulative"))
     run.add_argument(
@@ -131,6 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     calibrate.add_argument("log", metavar="LOG", help="the build log or .dockerbuild archive")
     calibrate.add_argument("--history", metavar="FILE", help="`docker history` output")
+    calibrate.add_argument("--images", metavar="FILE", help=IMAGES_HELP)
     _storage_option(calibrate, "")
     calibrate.add_argument(
         "--buildkit",
@@ -220,6 +222,12 @@ def _buildkit_option(parser: argparse.ArgumentParser, *, profiled: bool = False)
     )
 
 
+IMAGES_HELP = (
+    "`docker image ls` output (or --format '{{.Repository}}:{{.Tag}}\\t{{.Size}}'): the base "
+    "images' sizes, for stages the target's `docker history` does not show"
+)
+
+
 def _storage_option(parser: argparse.ArgumentParser, prefix: str) -> None:
     from cachesim.cost.timing import STORAGE_DRIVERS
 
@@ -257,10 +265,13 @@ def _calibrated(args: argparse.Namespace, log_path: str):
 
     source = calibrate.read_log(log_path)
     history = calibrate.read_text(args.history, "history file") if args.history else None
+    images = calibrate.read_text(args.images, "images file") if args.images else None
     return calibrate.calibrate(
         source,
         history=history,
         history_file=args.history or "",
+        images=images,
+        images_file=args.images or "",
         storage=args.storage,
         buildkit=args.buildkit,
     )
@@ -272,7 +283,7 @@ def _profile(args: argparse.Namespace):
 
     if getattr(args, "calibrate", None):
         return _calibrated(args, args.calibrate)
-    for option in ("history", "storage"):
+    for option in ("history", "images", "storage"):
         if getattr(args, option, None):
             raise InputError(f"--{option} goes with --calibrate")
     if args.profile:

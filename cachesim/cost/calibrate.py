@@ -294,17 +294,22 @@ def calibrate(
     history_file: str = "<history>",
     storage: str | None = None,
     buildkit: str | None = None,
+    images: str | None = None,
+    images_file: str = "<images>",
 ) -> Profile:
     """A profile from one real build's record (see the module docstring).
 
     ``storage`` is the engine's storage driver (``docker info --format '{{.Driver}}'``) and
     ``buildkit`` its BuildKit release (``core.versions``); no log says either, so they are
-    recorded as given. The profile is read from the log alone: its stage labels are matched
-    to the Dockerfile's stages later, by ``Profile.find``.
+    recorded as given. ``images`` is ``docker image ls`` output: the base images' sizes,
+    which ``docker history`` of the target gives for the target stage's base only. The
+    profile is read from the log alone: its stage labels are matched to the Dockerfile's
+    stages later, by ``Profile.find``.
     """
     source = log if isinstance(log, BuildLog) else log_of_text(log, file)
+    listed = parse_images(images, images_file) if images is not None else {}
     try:
-        return _calibrated(source, history, history_file, storage, buildkit)
+        return _calibrated(source, history, history_file, storage, buildkit, listed)
     except InputError as err:
         raise source.located(err) from None
 
@@ -315,6 +320,7 @@ def _calibrated(
     history_file: str,
     storage: str | None,
     buildkit: str | None,
+    listed: dict[str, int],
 ) -> Profile:
     file = source.file
     lines = source.text.splitlines()
@@ -336,13 +342,14 @@ def _calibrated(
         notes.append(f"no storage driver given: the model takes {Machine().storage}")
     if buildkit is not None and buildkit not in BUILDKIT_VERSIONS:
         raise InputError(f"unknown BuildKit {buildkit!r} (known: {', '.join(BUILDKIT_VERSIONS)})")
-    images: dict[str, int] = {}
+    images: dict[str, int] = dict(listed)
     if history is not None:
         # Layer sizes only: the export speed of a cold build is not learned, because the
         # first export of fresh layers runs several times slower than later ones (seen
         # here: 40 MB exported in 0.6 s cold, while a whole rebuild exporting 40 MB new
         # bytes took 0.96 s; benchmarks/accuracy, 06).
-        steps, images, _layer_total = apply_history(steps, history, history_file)
+        steps, based, _layer_total = apply_history(steps, history, history_file)
+        images.update(based)  # the layers below the first step: as exact as a listing
     machine_with(Machine(), machine, file)  # validates
     return Profile(
         engine, tuple(steps), machine, images, file, tuple(notes), buildkit, log_format
@@ -447,6 +454,36 @@ def parse_history(text: str, file: str) -> list[HistoryRow]:
             )
         rows.append(HistoryRow(created.strip(), _history_size(size_text.strip(), file, number)))
     return rows
+
+
+def parse_images(text: str, file: str) -> dict[str, int]:
+    """Image sizes by reference from ``docker image ls`` (its table) or ``docker image ls
+    --format '{{.Repository}}:{{.Tag}}\\t{{.Size}}'``; untagged images are left out."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise InputError("empty docker image ls output", file, 1)
+    sizes: dict[str, int] = {}
+    header = lines[0].split()
+    if header[:2] == ["REPOSITORY", "TAG"] and header[-1] == "SIZE":
+        for number, line in enumerate(lines[1:], start=2):
+            words = line.split()
+            if len(words) < 3:
+                raise InputError(f"not an image line: {line[:60]!r}", file, number)
+            if "<none>" not in words[:2]:
+                sizes[image_key(f"{words[0]}:{words[1]}")] = _history_size(words[-1], file, number)
+        return sizes
+    for number, line in enumerate(lines, start=1):
+        ref, sep, size = line.partition("\t")
+        if not sep:
+            raise InputError(
+                "image lines must be '<repository>:<tag>\\t<size>' (docker image ls --format "
+                "'{{.Repository}}:{{.Tag}}\\t{{.Size}}') or the table of 'docker image ls'",
+                file,
+                number,
+            )
+        if "<none>" not in ref:
+            sizes[image_key(ref.strip())] = _history_size(size.strip(), file, number)
+    return sizes
 
 
 def _history_size(text: str, file: str, line: int) -> int:
