@@ -219,3 +219,15 @@ def test_image_listing_sizes_the_bases_of_other_stages(tmp_path):
     assert done.returncode == 2
     assert f"{bad}:2" in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_history_sizes_a_run_that_build_arguments_reach():
+    """A RUN that a build argument reaches is written in `docker history` as ``RUN |1
+    DATA=1 /bin/sh -c dd ... && echo $DATA > /data.version``, unexpanded, while the log
+    prints ``echo 1``; its 419MB must land on that step (real files: a cold build of the
+    dd-400-behind-arg accuracy scenario on Docker 20.10, and its history)."""
+    log = LOGS / "buildkit-argrun-cold.log"
+    history = (LOGS / "buildkit-argrun-cold-history.txt").read_text()
+    profile = calibrate(log.read_text(), str(log), history=history)
+    dd = next(s for s in profile.steps if s.instruction.startswith("RUN dd"))
+    assert dd.bytes == 419_000_000

@@ -204,3 +204,18 @@ def test_json_gains_sources_and_sizes():
     step = build["steps"][-1]
     assert step["seconds_source"] == "default"
     assert step["layer_bytes"] == 100_000_000  # the pip row of the defaults table
+
+
+def test_a_for_loop_costs_its_body_once_per_item():
+    """The shell runs a ``for`` body once per word of its list (POSIX ``for name in
+    words``), so files and sleeps inside it count that many times: the accuracy scenario
+    files-20k-behind-arg makes 100 folders of 200 files (a real 20.10 build of it wrote
+    20,000 inodes); counted once, the body gave 200. A ``while`` body's count is unknown."""
+    machine = Machine()
+    nested = "for d in $(seq 1 100); do mkdir p$d && (cd p$d && seq 1 200 | xargs touch); done"
+    assert estimate_run(nested, machine).files == 20_000
+    assert estimate_run("for i in $(seq 5 2 13); do touch f$i; done", machine).files == 5
+    assert estimate_run("for i in a b c; do sleep 1; done", machine).idle == 3.0
+    assert estimate_run("for i in $(seq 1 50); do echo $i > f$i; done", machine).files == 50
+    assert estimate_run("while true; do sleep 2; done", machine).idle == 2.0
+    assert estimate_run("for f in *.txt; do cat $f; done", machine).files == 0

@@ -75,6 +75,9 @@ NEUTRAL = {"sudo", "env", "exec", "time", "nice", "command", "set", "cd", "expor
 SHELL_GRAMMAR = {"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "{", "}", "!"}
 # Markers of an if's branches: only one branch runs, so the RUN costs its dearest branch.
 BRANCHES = {"if": "<if>", "elif": "<branch>", "else": "<branch>", "fi": "<fi>"}
+# Loops: a body runs once per word of a ``for``'s list (``$(seq N)`` counted); a ``while``
+# or ``until`` body, whose count no text tells, once.
+LOOPS = {"for": "<for>", "while": "<while>", "until": "<while>"}
 FILE_CREATE_MS = 0.6  # one small file made by a command (xargs touch, a shell loop)
 
 
@@ -99,6 +102,11 @@ def _segments(script: str) -> list[list[str]]:
             words = piece.split()
         if words and words[0] in BRANCHES:
             out.append([BRANCHES[words[0]]])
+        if words and words[0] in LOOPS:  # the header is no command: the loop's body follows
+            out.append([LOOPS[words[0]], *words[1:]])
+            continue
+        if words and words[0] == "done":
+            out.append(["<done>"])
         while words and words[0] in SHELL_GRAMMAR:
             words = words[1:]
         while words and (re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]) or words[0] in NEUTRAL):
@@ -156,6 +164,20 @@ class _Tally:
     kinds: list[str] = field(default_factory=list)
     counted: int = 0
     opened: list[tuple[Totals, Totals]] = field(default_factory=list)
+    loops: list[tuple[int, tuple[float, float, int, int]]] = field(default_factory=list)
+
+    def totals(self) -> tuple[float, float, int, int]:
+        return self.seconds, self.idle, self.size, self.files
+
+    def close_loop(self) -> None:
+        """At ``done``: what the body added, once per iteration."""
+        if not self.loops:
+            return
+        count, (seconds, idle, size, files) = self.loops.pop()
+        self.seconds = seconds + (self.seconds - seconds) * count
+        self.idle = idle + (self.idle - idle) * count
+        self.size = size + (self.size - size) * count
+        self.files = files + (self.files - files) * count
 
     def shell(self) -> None:
         if "shell" not in self.kinds:
@@ -229,6 +251,10 @@ def _file_maker(tally: _Tally, command: _Command, machine: Machine) -> None:
         tally.seconds += tally.counted * FILE_CREATE_MS / 1000
         tally.kinds.append(f"{tally.counted} files")
         tally.counted = 0
+    elif makes and tally.loops and command.program != "xargs":
+        tally.files += 1  # one file an iteration; the shell forks for it
+        tally.seconds += FILE_CREATE_MS * 3 / 1000
+        tally.shell()
     else:
         tally.shell()
 
@@ -253,6 +279,23 @@ READERS: dict[str, _Reader] = {
     "seq": _seq,
     **dict.fromkeys(("touch", "xargs", "for", "do", "mkdir", "echo", "printf"), _file_maker),
 }
+
+
+def _iterations(header: list[str]) -> int:
+    """How many times a ``for`` header's body runs: ``$(seq N)``, ``$(seq A B)`` and
+    ``$(seq A STEP B)`` counted, a list of plain words counted; anything else once."""
+    text = " ".join(header)
+    m = re.search(r"\$\(seq\s+(\d+)(?:\s+(\d+))?(?:\s+(\d+))?\s*\)", text)
+    if m:
+        numbers = [int(g) for g in m.groups() if g is not None]
+        if len(numbers) == 1:
+            return max(numbers[0], 0)
+        first, step, last = (numbers[0], 1, numbers[1]) if len(numbers) == 2 else numbers
+        return max((last - first) // step + 1, 0) if step > 0 else 1
+    listed = header[header.index("in") + 1 :] if "in" in header else []
+    if listed and not any(ch in w for w in listed for ch in "$*?`("):
+        return len(listed)
+    return 1
 
 
 def _seq_substitution(tally: _Tally, script: str) -> None:
@@ -288,6 +331,13 @@ def estimate_run(script: str, machine: Machine) -> Estimate:
     for words in _segments(script):
         if words[0] in ("<if>", "<branch>", "<fi>"):
             _branch(tally, words[0])
+            continue
+        if words[0] in ("<for>", "<while>"):
+            count = _iterations(words) if words[0] == "<for>" else 1
+            tally.loops.append((count, tally.totals()))
+            continue
+        if words[0] == "<done>":
+            tally.close_loop()
             continue
         command = _command(words)
         READERS.get(command.program, _from_table)(tally, command, machine)

@@ -82,6 +82,10 @@ class Machine:
     copy_seconds: float = 0.1  # per executed COPY/ADD
     meta_seconds: float = 0.05  # per executed WORKDIR (classic: ENV, LABEL... commit too)
     commit_seconds: float = 0.3  # classic builder: committing each built step as an image
+    # classic builder on vfs: each committed step copies its whole file system (the step's
+    # container, then the new layer) and walks it for the diff (docs/time-model.md)
+    commit_mb_s: float = 250.0
+    commit_file_ms: float = 0.17
     lookup_seconds: float = 0.01  # a cached step
     pull_seconds: float = 1.0  # per pulled image: manifest, auth, unpack start
     storage: str = "overlay2"  # a STORAGE_DRIVERS name (vfs copies the parent into each snapshot)

@@ -113,7 +113,7 @@ def trace(
     steps = replay(scenario, partial(images_of, plans=plans))
     traces = tuple(trace_build(step.request, history, rules, plans) for step in steps)
     result = SimulationResult(scenario.name, name, tuple(t.result for t in traces))
-    return Simulation(result, traces)
+    return Simulation(result, traces, buildkit_version)
 
 
 def simulate_build(request: BuildRequest, history: History, rules: Builder) -> BuildResult:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from cachesim.builders.inputs import BuildContext
 from cachesim.context.workspace import BuildRequest
 from cachesim.core.results import BuildResult, SimulationResult, StepResult
+from cachesim.core.versions import DEFAULT_BUILDKIT
 from cachesim.planning.plan import Plan, Resolved
 
 
@@ -58,3 +59,5 @@ class Simulation:
 
     result: SimulationResult
     traces: tuple[BuildTrace, ...]
+    # the BuildKit release whose rules were simulated: the engine the cost model prices
+    buildkit: str = DEFAULT_BUILDKIT
