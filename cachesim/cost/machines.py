@@ -28,7 +28,7 @@ Figures = Mapping[str, float]
 
 CONFIGURED: Mapping[tuple[str, str], Figures] = MappingProxyType(
     {
-        ("0.8", "vfs"): MappingProxyType({}),
+        ("0.8", "vfs"): MappingProxyType({"export_tick_seconds": 1.0, "export_tick_lead": 0.05}),
         ("0.8", "overlay2"): MappingProxyType({}),
         ("0.25", "vfs"): MappingProxyType({}),
         ("0.25", "overlay2"): MappingProxyType({}),

@@ -69,7 +69,8 @@ class Machine:
     disk_mb_s: float = 300.0  # reading layers back from disk (vfs snapshot copies)
     memory_mb_s: float = 2000.0  # copying bytes still in the page cache
     write_mb_s: float = 500.0  # a command writing new bytes (dd, unpacking)
-    context_mb_s: float = 150.0  # client -> daemon context transfer
+    context_mb_s: float = 150.0  # client -> daemon context transfer (BuildKit's file sync)
+    tar_mb_s: float = 500.0  # the classic builder's context, one tar stream
     network_mb_s: float = 20.0  # registry pulls and downloads
     file_ms: float = 0.02  # per file copied, sent or exported
     snapshot_file_ms: float = 0.02  # per file of the parent a vfs snapshot copies (warm)
@@ -77,6 +78,10 @@ class Machine:
     export_mb_s: float = 1000.0  # writing new layers into the image store (page cache)
     export_seconds: float = 0.45  # fixed cost of BuildKit's "exporting to image"
     export_floor_seconds: float = 0.9  # the least a later build exporting an image took
+    # an export that ends on a clock's tick (0: none), ``lead`` seconds before it
+    export_tick_seconds: float = 0.0
+    export_tick_lead: float = 0.0
+    export_tick_max_mb: float = 100.0  # ...for exports of fewer new bytes than this
     build_seconds: float = 0.15  # per build: client start, session, Dockerfile, metadata
     run_seconds: float = 0.25  # per executed RUN: a container starts and stops
     copy_seconds: float = 0.1  # per executed COPY/ADD
