@@ -593,7 +593,7 @@ FIT_FIGURES = (
     "export_seconds",
     "export_mb_s",
     "export_floor_seconds",
-    "export_tick_lead",
+    "diff_file_ms",
     "commit_seconds",
     "commit_mb_s",
     "commit_file_ms",

@@ -98,6 +98,7 @@ class StepCost:
     layer_bytes: int
     layer_files: int
     idle: float = 0.0
+    parent_files: int = 0  # files of the file system the step ran on (a vfs diff walks them)
 
 
 @dataclass(slots=True)
@@ -364,6 +365,8 @@ def _price_step(pricing: _Pricing, position: int, traced: StepTrace) -> StepCost
     step = traced.result
     fs = _stage_fs(pricing, traced.stage)
     cost = _step_cost(traced, fs, pricing)
+    if step.status == "built" and fs.files:
+        cost = replace(cost, parent_files=fs.files)
     if step.is_from and (step.status == "built" or pricing.number == 0):
         cost = _pull_cost(pricing, position, traced.stage, cost)
     if step.key:
@@ -420,10 +423,13 @@ def _export_seconds(build: BuildResult, sizes: _Sizes, builder: Builder, machine
     committed each step as it went, so it has nothing left to export."""
     if builder.commits_every_step or build.failed or not sizes.new_layers:
         return 0.0
+    # on vfs a new layer's diff compares its whole tree with its parent's
+    walked = sizes.new_layer_parent_files if machine.copies_parent else 0
     return (
         machine.export_seconds
         + sizes.new_layer_bytes / (machine.export_mb_s * MB)
         + sizes.new_layer_files * machine.file_ms / 1000
+        + walked * machine.diff_file_ms / 1000
     )
 
 
@@ -638,6 +644,7 @@ class _Sizes:
     pull_bytes: int
     new_layer_bytes: int
     new_layer_files: int
+    new_layer_parent_files: int
     new_layers: int
     base_bytes: int
     image_steps: tuple[int, ...]
@@ -665,6 +672,7 @@ def _sizes(
         pull_bytes=push + (base if base_changed else 0),
         new_layer_bytes=sum(c.layer_bytes for c in built),
         new_layer_files=sum(c.layer_files for c in built),
+        new_layer_parent_files=sum(c.parent_files for c in built),
         new_layers=len(built),
         base_bytes=base,
         image_steps=tuple(chain),

@@ -78,6 +78,7 @@ class Machine:
     export_mb_s: float = 1000.0  # writing new layers into the image store (page cache)
     export_seconds: float = 0.45  # fixed cost of BuildKit's "exporting to image"
     export_floor_seconds: float = 0.9  # the least a later build exporting an image took
+    diff_file_ms: float = 0.03  # vfs: per file of a new layer's parent its diff compares
     # an export that ends on a clock's tick (0: none), ``lead`` seconds before it
     export_tick_seconds: float = 0.0
     export_tick_lead: float = 0.0
