@@ -561,7 +561,8 @@ def print_table(results: Sequence[tuple[Engine, Sequence[Outcome]]]) -> None:
     """One line per configuration and set: the campaign's summary."""
     print("\n== all configurations (the targets: held-out median <= 10%, worst <= 40%)")
     print(
-        f"{'configuration':<24} {'set':<9} {'scenarios':>9} {'builds':>6} {'median':>7} {'worst':>7}"
+        f"{'configuration':<24} {'set':<9} {'scenarios':>9} {'builds':>6} {'median':>7} "
+        f"{'worst':>7}  targets"
     )
     for engine, outcomes in results:
         for name in SETS:
@@ -571,8 +572,21 @@ def print_table(results: Sequence[tuple[Engine, Sequence[Outcome]]]) -> None:
             failed = f"  ({s.failed} not predicted)" if s.failed else ""
             print(
                 f"{engine.label:<24} {name:<9} {s.scenarios:>9} {s.builds:>6} "
-                f"{_pct(s.median):>7} {_pct(s.worst):>7}{failed}"
+                f"{_pct(s.median):>7} {_pct(s.worst):>7}  {_verdict(s, name)}{failed}"
             )
+
+
+def _verdict(summary: Summary, name: str) -> str:
+    """Whether a held-out set meets the issue's targets (the fit set is not judged)."""
+    if name != "held-out":
+        return "-"
+    met = [
+        summary.median is not None and summary.median <= 0.10,
+        summary.worst is not None and summary.worst <= 0.40,
+    ]
+    return {(True, True): "met", (True, False): "worst not met"}.get(
+        (met[0], met[1]), "median not met" if met[1] else "not met"
+    )
 
 
 # --- fitting (the hook) -------------------------------------------------------------------
