@@ -21,7 +21,7 @@ predict the same.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -443,17 +443,23 @@ def parse_history(text: str, file: str) -> list[HistoryRow]:
                 HistoryRow(line[by:size_at].strip(), _history_size(size_text[0], file, number))
             )
         return rows
-    for number, line in enumerate(lines, start=1):
-        size_text, sep, created = line.partition("\t")
-        if not sep:
-            raise InputError(
-                "history lines must be '<size>\\t<created by>' (docker history --format "
-                "'{{.Size}}\\t{{.CreatedBy}}') or the table of 'docker history --no-trunc'",
-                file,
-                number,
-            )
-        rows.append(HistoryRow(created.strip(), _history_size(size_text.strip(), file, number)))
+    expected = (
+        "history lines must be '<size>\\t<created by>' (docker history --format "
+        "'{{.Size}}\\t{{.CreatedBy}}') or the table of 'docker history --no-trunc'"
+    )
+    for number, size_text, created in _tab_split(lines, file, expected):
+        rows.append(HistoryRow(created, _history_size(size_text, file, number)))
     return rows
+
+
+def _tab_split(lines: Sequence[str], file: str, expected: str) -> Iterator[tuple[int, str, str]]:
+    """Each line, numbered from 1, cut at its first tab (both sides stripped); a line with
+    no tab is bad input, ``expected`` saying what a line must look like."""
+    for number, line in enumerate(lines, start=1):
+        left, sep, right = line.partition("\t")
+        if not sep:
+            raise InputError(expected, file, number)
+        yield number, left.strip(), right.strip()
 
 
 def parse_images(text: str, file: str) -> dict[str, int]:
@@ -472,17 +478,13 @@ def parse_images(text: str, file: str) -> dict[str, int]:
             if "<none>" not in words[:2]:
                 sizes[image_key(f"{words[0]}:{words[1]}")] = _history_size(words[-1], file, number)
         return sizes
-    for number, line in enumerate(lines, start=1):
-        ref, sep, size = line.partition("\t")
-        if not sep:
-            raise InputError(
-                "image lines must be '<repository>:<tag>\\t<size>' (docker image ls --format "
-                "'{{.Repository}}:{{.Tag}}\\t{{.Size}}') or the table of 'docker image ls'",
-                file,
-                number,
-            )
+    expected = (
+        "image lines must be '<repository>:<tag>\\t<size>' (docker image ls --format "
+        "'{{.Repository}}:{{.Tag}}\\t{{.Size}}') or the table of 'docker image ls'"
+    )
+    for number, ref, size in _tab_split(lines, file, expected):
         if "<none>" not in ref:
-            sizes[image_key(ref.strip())] = _history_size(size.strip(), file, number)
+            sizes[image_key(ref)] = _history_size(size, file, number)
     return sizes
 
 
