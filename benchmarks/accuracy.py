@@ -61,6 +61,7 @@ SCRIPTS = ROOT / "scripts"
 FLOOR = 1.5  # seconds: errors of very short builds are measured against this
 SPLIT_SEED = 10  # the seed that chose the held-out set (see choose_sets)
 SETS = ("fit", "held-out")
+ORIGINS = ("runs-ABC", "new", "round2")
 ENGINES = ("20.10", "28.5")
 STORAGES = ("vfs", "overlay2")
 SETTLE_GUESS = 5.0  # seconds a settle takes on a quiet machine (sync + 3 quiet seconds)
@@ -76,7 +77,7 @@ class SplitRow:
 
     file: str
     cluster: str  # the effect it exercises (the issue's clusters, real-world shapes)
-    origin: str  # runs-ABC: measured and fitted on before the split; new: never measured
+    origin: str  # runs-ABC: fitted on before the split; new: round 1; round2: round2/
     set: str  # fit | held-out
 
 
@@ -87,9 +88,9 @@ def read_split(path: Path = SPLIT) -> list[SplitRow]:
         words = line.split("#", 1)[0].split()
         if not words:
             continue
-        if len(words) != 4 or words[2] not in ("runs-ABC", "new") or words[3] not in SETS:
+        if len(words) != 4 or words[2] not in ORIGINS or words[3] not in SETS:
             raise SystemExit(
-                f"error: {path}:{number}: expected 'FILE CLUSTER runs-ABC|new fit|held-out'"
+                f"error: {path}:{number}: expected 'FILE CLUSTER {'|'.join(ORIGINS)} fit|held-out'"
             )
         rows.append(SplitRow(*words))
     return rows
@@ -103,10 +104,13 @@ def choose_sets(rows: Sequence[SplitRow], seed: int = SPLIT_SEED) -> dict[str, s
     - in each cluster (sorted by name), the new scenarios, sorted by file and shuffled with
       ``random.Random(seed)``: the first ``n // 3`` go to ``fit``, at least one where the
       cluster has no runs-A-C scenario (so that every cluster can be fitted on), never all;
-      the rest are ``held-out``. So the held-out set covers every cluster.
+      the rest are ``held-out``. So the held-out set covers every cluster;
+    - the scenarios of round 2 (``round2/``, written after round 1's held-out results were
+      seen and before any model change informed by them) are ``held-out``, all of them.
     """
     rng = random.Random(seed)
     chosen = {row.file: "fit" for row in rows if row.origin == "runs-ABC"}
+    chosen.update({row.file: "held-out" for row in rows if row.origin == "round2"})
     for cluster in sorted({row.cluster for row in rows}):
         members = [row for row in rows if row.cluster == cluster]
         new = sorted(row.file for row in members if row.origin == "new")
@@ -127,6 +131,8 @@ def split_text(rows: Sequence[SplitRow], seed: int = SPLIT_SEED) -> str:
         "# Made by `python benchmarks/accuracy.py --write-split` (choose_sets, seed "
         f"{seed}) on 2026-12-01,",
         "# before any of the new scenarios was measured. The issue's targets apply to held-out.",
+        "# Round 2 (round2/, all held-out) was added on 2026-12-01 after round 1's held-out",
+        "# results had been seen, before any model change informed by them (round2/README.md).",
     ]
     width = max(len(row.file) for row in rows)
     cluster_width = max(len(row.cluster) for row in rows)
@@ -802,25 +808,36 @@ def estimate_seconds(
 # --- main ---------------------------------------------------------------------------------
 
 
+def scenario_files() -> list[Path]:
+    """Every scenario of the benchmark: round 1's, then round 2's (``round2/``)."""
+    return sorted(HERE.glob("*.yaml")) + sorted((HERE / "round2").glob("*.yaml"))
+
+
+def file_key(path: Path) -> str:
+    """A scenario's name in split.txt and the JSON files: its path under benchmarks/accuracy."""
+    return path.relative_to(HERE).as_posix()
+
+
 def selected(args: argparse.Namespace, split: dict[str, SplitRow]) -> list[Path]:
-    paths = sorted(HERE.glob("*.yaml"))
+    paths = scenario_files()
     if args.only:
-        paths = [p for p in paths if any(part in p.name for part in args.only)]
+        paths = [p for p in paths if any(part in file_key(p) for part in args.only)]
     if args.set:
-        paths = [p for p in paths if p.name in split and split[p.name].set == args.set]
+        paths = [p for p in paths if file_key(p) in split and split[file_key(p)].set == args.set]
     if args.quick:
         quick = ("01-sleep-chain.yaml", "21-trivial-runs-after-copy.yaml")
-        paths = [p for p in paths if p.name in quick] or paths[:2]
+        paths = [p for p in paths if file_key(p) in quick] or paths[:2]
     return paths
 
 
 def new_records(paths: Sequence[Path], split: dict[str, SplitRow]) -> dict[str, Record]:
     records = {}
     for p in paths:
-        row = split.get(p.name)
+        key = file_key(p)
+        row = split.get(key)
         if row is None:
-            raise SystemExit(f"error: {SPLIT}: {p.name} is not in the split file")
-        records[p.name] = Record(load(p), p.name, set=row.set, cluster=row.cluster)
+            raise SystemExit(f"error: {SPLIT}: {key} is not in the split file")
+        records[key] = Record(load(p), key, set=row.set, cluster=row.cluster)
     return records
 
 
@@ -890,7 +907,7 @@ def main(argv: list[str] | None = None) -> int:
     total = 0.0
     for version, storage in configurations:
         label = f"{version or '20.10'}-{storage or 'vfs'}"
-        seconds = estimate_seconds([p.name for p in paths], runs, durations, label)
+        seconds = estimate_seconds([file_key(p) for p in paths], runs, durations, label)
         total += seconds
         print(f"{label}: {len(paths)} scenarios x {runs} runs, about {seconds / 60:.0f} min")
     print(

@@ -36,7 +36,7 @@ accuracy = _accuracy()
 def test_split_names_every_scenario_once_and_each_loads():
     rows = accuracy.read_split()
     files = [row.file for row in rows]
-    on_disk = sorted(p.name for p in accuracy.HERE.glob("*.yaml"))
+    on_disk = sorted(accuracy.file_key(p) for p in accuracy.scenario_files())
     assert sorted(files) == on_disk
     assert len(set(files)) == len(files)
     assert len(files) >= 40
@@ -168,3 +168,14 @@ def test_calibration_takes_the_median_cold_run_and_survives_the_json(tmp_path):
     path.write_text(json.dumps(saved))
     _, (old,), _, _ = accuracy.load_json(path, {})
     assert accuracy.calibration(old) == ("log-a", "h-a")
+
+
+def test_round_two_is_held_out_entirely_and_leaves_round_one_as_it_was():
+    """Round 2 (written after round 1's held-out results were seen) is all held-out, and
+    adding it changed no round-1 scenario's set (the rule draws only over round 1)."""
+    rows = accuracy.read_split()
+    second = [row for row in rows if row.origin == "round2"]
+    assert len(second) >= 10 and all(row.set == "held-out" for row in second)
+    assert all(row.file.startswith("round2/") for row in second)
+    first = [row for row in rows if row.origin != "round2"]
+    assert accuracy.choose_sets(first) == {row.file: row.set for row in first}
