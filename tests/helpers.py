@@ -1,5 +1,8 @@
-"""What several test files share: running the `cachesim` command as a user would."""
+"""What several test files share: running the `cachesim` command as a user would, and the
+accuracy benchmark's module."""
 
+import functools
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -47,3 +50,16 @@ def builder_pairs(paths, name_of=lambda path: path.stem) -> list:
             suffix = "" if builder == builders[0] else f"-{builder}"
             params.append(pytest.param(path, builder, id=f"{name_of(path)}{suffix}"))
     return params
+
+
+@functools.cache
+def accuracy_module():
+    """benchmarks/accuracy.py (not a package), imported once for every test file that reads
+    its split, its recorded runs or its fitting hook."""
+    spec = importlib.util.spec_from_file_location(
+        "accuracy_bench", ROOT / "benchmarks" / "accuracy.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module

@@ -7,30 +7,15 @@ cluster, so that the issue's targets are judged on scenarios the model was never
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from cachesim.sources.scenario import load
+from tests.helpers import accuracy_module
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _accuracy():
-    spec = importlib.util.spec_from_file_location(
-        "accuracy_bench", ROOT / "benchmarks" / "accuracy.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-accuracy = _accuracy()
+accuracy = accuracy_module()
 
 
 def test_split_names_every_scenario_once_and_each_loads():

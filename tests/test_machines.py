@@ -10,30 +10,19 @@ generalises: that is the held-out set's job (benchmarks/accuracy.py).
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
 from cachesim.cost.machines import CONFIGURED, FAMILY, configured, machine_of
 from cachesim.cost.timing import MACHINE_KEYS, STORAGE_DRIVERS, Machine
+from tests.helpers import accuracy_module
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = ROOT / "benchmarks" / "accuracy" / "runs"
 
 
-def _accuracy():
-    spec = importlib.util.spec_from_file_location(
-        "accuracy_for_machines", ROOT / "benchmarks" / "accuracy.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-accuracy = _accuracy()
+accuracy = accuracy_module()
 
 
 def test_every_configured_figure_is_a_machine_figure_and_every_driver_has_a_family():
