@@ -466,8 +466,9 @@ def prepare(record: Record, engine: Engine) -> Prepared:
 def predict(prepared: Prepared, overrides: Overrides | None = None) -> list[float]:
     """Each build's predicted wall time, with ``overrides`` as the engine's and driver's
     machine defaults (beneath what the calibration measured, as ``cost.machines``' are)."""
-    p = prepared
-    result = apply_costs(p.scenario, p.simulation, p.profile, defaults=overrides)
+    result = apply_costs(
+        prepared.scenario, prepared.simulation, prepared.profile, defaults=overrides
+    )
     return [b.seconds or 0.0 for b in result.builds]
 
 
@@ -586,13 +587,13 @@ def _verdict(summary: Summary, name: str) -> str:
     """Whether a held-out set meets the issue's targets (the fit set is not judged)."""
     if name != "held-out":
         return "-"
-    met = [
-        summary.median is not None and summary.median <= 0.10,
-        summary.worst is not None and summary.worst <= 0.40,
-    ]
-    return {(True, True): "met", (True, False): "worst not met"}.get(
-        (met[0], met[1]), "median not met" if met[1] else "not met"
-    )
+    median = summary.median is not None and summary.median <= 0.10
+    worst = summary.worst is not None and summary.worst <= 0.40
+    if median and worst:
+        return "met"
+    if median or worst:
+        return "worst not met" if median else "median not met"
+    return "not met"
 
 
 # --- fitting (the hook) -------------------------------------------------------------------

@@ -14,6 +14,7 @@ A scenario's declared figures and a profile's measured ones still lie over these
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -105,6 +106,8 @@ def configured(buildkit: str | None, storage: str) -> Figures:
     return CONFIGURED.get((buildkit or DEFAULT_BUILDKIT, family), MappingProxyType({}))
 
 
+@functools.cache
 def machine_of(buildkit: str | None, storage: str) -> Machine:
-    """``Machine()`` with the figures measured for this engine and driver, on that driver."""
+    """``Machine()`` with the figures measured for this engine and driver, on that driver
+    (made once per pair: every build asks, and a ``Machine`` is frozen)."""
     return machine_with(Machine(storage=storage), configured(buildkit, storage))

@@ -365,8 +365,8 @@ def _price_step(pricing: _Pricing, position: int, traced: StepTrace) -> StepCost
     step = traced.result
     fs = _stage_fs(pricing, traced.stage)
     cost = _step_cost(traced, fs, pricing)
-    if step.status == "built" and fs.files:
-        cost = replace(cost, parent_files=fs.files)
+    if step.status == "built" and fs.files and pricing.machine.copies_parent:
+        cost = replace(cost, parent_files=fs.files)  # what a vfs export's diff walks
     if step.is_from and (step.status == "built" or pricing.number == 0):
         cost = _pull_cost(pricing, position, traced.stage, cost)
     if step.key:
