@@ -41,14 +41,24 @@ class PathChange:
     new: Entry | None
 
 
+# (path, old, new) of one changed path: a ``PathChange`` as a plain tuple, what a replay
+# reads in its hot loop (a tuple is several times cheaper to make than a dataclass)
+Record = tuple[str, "Entry | None", "Entry | None"]
+
+
 @dataclass(frozen=True, slots=True)
 class Commit:
-    """One commit of the first-parent history and what it changed."""
+    """One commit of the first-parent history and what it changed (``records``)."""
 
     oid: str
     parents: tuple[str, ...]
     subject: str
-    changes: tuple[PathChange, ...]
+    records: tuple[Record, ...]
+
+    @property
+    def changes(self) -> tuple[PathChange, ...]:
+        """The changed paths as ``PathChange`` values."""
+        return tuple(PathChange(*record) for record in self.records)
 
     @property
     def is_merge(self) -> bool:
@@ -143,9 +153,8 @@ class Repository:
 
     def diff(self, base: str, head: str) -> tuple[PathChange, ...]:
         """What changed from commit ``base`` to commit ``head`` (renames as delete + add)."""
-        return _changes(
-            self.run("diff-tree", "-r", "--raw", "--no-renames", "--no-abbrev", "-z", base, head)
-        )
+        raw = self.run("diff-tree", "-r", "--raw", "--no-renames", "--no-abbrev", "-z", base, head)
+        return tuple(PathChange(*record) for record in _records(raw))
 
     def blobs(self, oids: list[str]) -> dict[str, bytes]:
         """The contents of a few blobs (Dockerfiles, .dockerignore); a missing one is left
@@ -209,17 +218,20 @@ def _parse_log(stream) -> Iterator[Commit]:  # type: ignore[no-untyped-def]
 def _commit(record: bytes) -> Commit:
     header, subject, raw = record.split(b"\x02", 2)
     ids = header.decode().split()
-    return Commit(ids[0], tuple(ids[1:]), subject.decode(errors="replace"), _changes(raw))
+    return Commit(ids[0], tuple(ids[1:]), subject.decode(errors="replace"), _records(raw))
 
 
-def _changes(raw: bytes) -> tuple[PathChange, ...]:
-    """``--raw -z`` records (``:oldmode newmode oldid newid S\\0path\\0``) as changes.
+def _records(raw: bytes) -> tuple[Record, ...]:
+    """``--raw -z`` records (``:oldmode newmode oldid newid S\\0path\\0``) as
+    ``(path, old, new)``.
 
     The hot loop of a replay (every changed path of every commit): a mode and id pair
-    seen before is one shared ``Entry``, and ``:`` records are read as fixed-width text."""
+    seen before is one shared ``Entry``, a path seen before one shared ``str`` (decoded
+    once, its hash computed once for every dict that looks it up), and ``:`` records are
+    read as fixed-width text."""
     fields = raw.lstrip(b"\n\0").split(b"\0")
-    changes: list[PathChange] = []
-    entries = _ENTRIES
+    changes: list[Record] = []
+    entries, paths = _ENTRIES, _PATHS
     for k in range(0, len(fields) - 1, 2):
         meta = fields[k]
         if meta[:1] != b":":
@@ -235,15 +247,22 @@ def _changes(raw: bytes) -> tuple[PathChange, ...]:
             old = entries[old_key] = _entry(old_key)
         if new is None:
             new = entries[new_key] = _entry(new_key)
-        path = fields[k + 1].decode("utf-8", "surrogateescape")
-        changes.append(PathChange(path, old or None, new or None))
+        name = fields[k + 1]
+        path = paths.get(name)
+        if path is None:
+            path = paths[name] = name.decode("utf-8", "surrogateescape")
+        changes.append((path, old or None, new or None))
     if len(entries) > 1 << 16:  # keep memory flat on long histories
         entries.clear()
+    if len(paths) > 1 << 16:
+        paths.clear()
     return tuple(changes)
 
 
 # mode + id bytes -> Entry (False for an absent side, mode 000000)
 _ENTRIES: dict[bytes, Entry | bool] = {}
+# path bytes -> the path (one str per path)
+_PATHS: dict[bytes, str] = {}
 
 
 def _entry(key: bytes) -> Entry | bool:

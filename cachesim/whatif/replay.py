@@ -75,7 +75,7 @@ def entry_hash(path: str, entry: Entry | None) -> int:
     if entry is None:
         return 0
     oid = "" if entry.mode == SUBMODULE else entry.oid
-    text = f"{path}\0{entry.mode}\0{oid}".encode()
+    text = f"{path}\0{entry.mode}\0{oid}".encode("utf-8", "surrogateescape")
     return int.from_bytes(hashlib.blake2b(text, digest_size=16).digest(), "little")
 
 
@@ -435,36 +435,38 @@ class ContextState:
                 total += h
             sums[i] = total % _MOD
 
-    def count(self, path: str, old: Entry | None, new: Entry | None, delta: int) -> None:
-        model = self.model
-        assert model is not None
-        pairs = model.reads(path)
-        if not pairs:
-            return
+    def count(
+        self, pairs: tuple[tuple[int, int], ...], old: Entry | None, new: Entry | None, delta: int
+    ) -> None:
+        """One changed path, read by ``pairs`` (step, reader), its digest share moved by
+        ``delta``: those steps' sums move, they are marked dirty, and an added or deleted
+        file moves its readers' counts of files found."""
         last = -1
+        sums, dirty = self.sums, self.dirty
         for i, r in pairs:  # pairs come grouped by step
             if i != last:
-                self.sums[i] = (self.sums[i] + delta) % _MOD
-                self.dirty[i] = 1
+                sums[i] = (sums[i] + delta) % _MOD
+                dirty[i] = 1
                 if i < self.dirty_from:
                     self.dirty_from = i
                 last = i
             if old is None or new is None:
                 self.present[(i, r)] = self.present.get((i, r), 0) + (1 if new else -1)
 
-    def change(
-        self, path: str, old: Entry | None, new: Entry | None, after: int | None = None
-    ) -> None:
-        """One path changed; ``after`` is its new ``entry_hash`` when the caller has it."""
+    def change(self, path: str, old: Entry | None, new: Entry | None) -> None:
+        """One path changed (``diff``'s way in; a replay batches in ``_apply_commit``)."""
         before = self.hashes.pop(path, 0)
         if new is None:
             self.files.pop(path, None)
-            after = 0
         else:
             self.files[path] = new
-            after = self.hashes[path] = entry_hash(path, new) if after is None else after
         if self.model is not None:
-            self.count(path, old, new, after - before)
+            pairs = self.model.reads(path)
+            if pairs:
+                after = 0 if new is None else entry_hash(path, new)
+                if after:
+                    self.hashes[path] = after
+                self.count(pairs, old, new, after - before)
 
 
 @dataclass
@@ -820,31 +822,48 @@ def _apply_commit(
     repo: Repository,
     notes: Notes,
 ) -> bool:
-    """Feed one commit's changes to every variant; True when Dockerfile/.dockerignore moved."""
+    """Feed one commit's changes to every variant; True when Dockerfile/.dockerignore moved.
+
+    One pass over the changed paths updates the shared files and, for each variant, the
+    steps that read them. A path's digest share is computed only when some variant's step
+    reads it (``ContextState.hashes`` holds a path's share only while it is current: it is
+    dropped at every change and made again by the first step that needs it)."""
     touched: dict[str, Entry | None] = {}
     deleted = added = 0
     first = runs[0].state  # its files and hashes are every variant's (ContextState.change)
     files, hashes = first.files, first.hashes
-    counting = [run.state for run in runs if run.state.model is not None]
-    for change in commit.changes:
-        path, old, new = change.path, change.old, change.new
+    counting = [
+        (run.state, run.state.model._reads, run.state.model.reads)
+        for run in runs
+        if run.state.model is not None
+    ]
+    for path, old, new in commit.records:
         if path in watched:
             touched[path] = new
         before = hashes.pop(path, 0)
         if new is None:
             deleted += 1
             files.pop(path, None)
-            after = 0
         else:
             if new.mode == SUBMODULE:
                 notes.submodules.add(path)
             elif new.mode == SYMLINK:
                 notes.symlinks.add(path)
             files[path] = new
-            after = hashes[path] = entry_hash(path, new)
         added += old is None
-        for state in counting:
-            state.count(path, old, new, after - before)
+        delta = None
+        for state, known, reads in counting:
+            pairs = known.get(path)
+            if pairs is None:
+                pairs = reads(path)
+            if not pairs:
+                continue
+            if delta is None:
+                after = 0
+                if new is not None:
+                    after = hashes[path] = entry_hash(path, new)
+                delta = after - before
+            state.count(pairs, old, new, delta)
     if deleted and added:
         notes.renames_as_delete_add += 1
     if not touched:
