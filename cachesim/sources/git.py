@@ -15,6 +15,7 @@ import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from cachesim.core.errors import InputError
 
@@ -23,9 +24,12 @@ SYMLINK = "120000"
 EMPTY_OID = "0" * 40
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One path of a commit's tree: its git mode (``100644``...) and object id."""
+class Entry(NamedTuple):
+    """One path of a commit's tree: its git mode (``100644``...) and object id.
+
+    A named tuple, not a dataclass: a replay makes one for every path every commit
+    changes, and ``_entry`` makes it with ``tuple.__new__`` alone (a tenth of a frozen
+    dataclass's ``__init__``)."""
 
     mode: str
     oid: str
@@ -154,7 +158,7 @@ class Repository:
     def diff(self, base: str, head: str) -> tuple[PathChange, ...]:
         """What changed from commit ``base`` to commit ``head`` (renames as delete + add)."""
         raw = self.run("diff-tree", "-r", "--raw", "--no-renames", "--no-abbrev", "-z", base, head)
-        return tuple(PathChange(*record) for record in _records(raw))
+        return tuple(PathChange(*record) for record in _records(raw, {}, {}))
 
     def blobs(self, oids: list[str]) -> dict[str, bytes]:
         """The contents of a few blobs (Dockerfiles, .dockerignore); a missing one is left
@@ -202,36 +206,43 @@ def _end_batch(batch: subprocess.Popen[bytes]) -> None:
 
 
 def _parse_log(stream) -> Iterator[Commit]:  # type: ignore[no-untyped-def]
-    """Commits out of ``git log --raw -z --format=%x01%H %P%x02%s%x02`` output."""
+    """Commits out of ``git log --raw -z --format=%x01%H %P%x02%s%x02`` output. The
+    entries and paths seen are shared within the one stream (a path's old side is the
+    entry an earlier commit made), never across streams."""
     buffer = b""
+    entries: dict[bytes, Entry | bool] = {}
+    paths: dict[bytes, str] = {}
     for chunk in iter(lambda: stream.read(1 << 16), b""):
         buffer += chunk
         parts = buffer.split(b"\x01")
         buffer = parts.pop()
         for part in parts:
             if part:
-                yield _commit(part)
+                yield _commit(part, entries, paths)
     if buffer:
-        yield _commit(buffer)
+        yield _commit(buffer, entries, paths)
 
 
-def _commit(record: bytes) -> Commit:
+def _commit(record: bytes, entries: dict[bytes, Entry | bool], paths: dict[bytes, str]) -> Commit:
     header, subject, raw = record.split(b"\x02", 2)
     ids = header.decode().split()
-    return Commit(ids[0], tuple(ids[1:]), subject.decode(errors="replace"), _records(raw))
+    changes = _records(raw, entries, paths)
+    return Commit(ids[0], tuple(ids[1:]), subject.decode(errors="replace"), changes)
 
 
-def _records(raw: bytes) -> tuple[Record, ...]:
+def _records(
+    raw: bytes, entries: dict[bytes, Entry | bool], paths: dict[bytes, str]
+) -> tuple[Record, ...]:
     """``--raw -z`` records (``:oldmode newmode oldid newid S\\0path\\0``) as
     ``(path, old, new)``.
 
     The hot loop of a replay (every changed path of every commit): a mode and id pair
     seen before is one shared ``Entry``, a path seen before one shared ``str`` (decoded
     once, its hash computed once for every dict that looks it up), and ``:`` records are
-    read as fixed-width text."""
+    read as fixed-width text. ``entries`` (mode + id bytes -> ``Entry``, False for an
+    absent side) and ``paths`` (bytes -> str) are the caller's caches."""
     fields = raw.lstrip(b"\n\0").split(b"\0")
     changes: list[Record] = []
-    entries, paths = _ENTRIES, _PATHS
     for k in range(0, len(fields) - 1, 2):
         meta = fields[k]
         if meta[:1] != b":":
@@ -259,12 +270,9 @@ def _records(raw: bytes) -> tuple[Record, ...]:
     return tuple(changes)
 
 
-# mode + id bytes -> Entry (False for an absent side, mode 000000)
-_ENTRIES: dict[bytes, Entry | bool] = {}
-# path bytes -> the path (one str per path)
-_PATHS: dict[bytes, str] = {}
+_make_entry = tuple.__new__
 
 
 def _entry(key: bytes) -> Entry | bool:
     mode = key[:6].decode()
-    return False if mode == "000000" else Entry(mode, key[6:].decode())
+    return False if mode == "000000" else _make_entry(Entry, (mode, key[6:].decode()))

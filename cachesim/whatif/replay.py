@@ -88,6 +88,7 @@ class Reader:
     rel: str = ""  # the cleaned path ("" = the whole context), or the cleaned glob
     glob: bool = False
     depth: int = 0  # how many path segments the glob matches
+    folder: str = ""  # ``rel`` + "/": what the paths below a plain source start with
 
     @classmethod
     def of(cls, source: str, required: bool) -> Reader:
@@ -95,13 +96,13 @@ class Reader:
         glob = has_wildcards(source)
         rel = go_clean(source).lstrip("/")
         rel = "" if rel in (".", "") else rel
-        return cls(source, required and not glob, rel, glob, rel.count("/") + 1)
+        return cls(source, required and not glob, rel, glob, rel.count("/") + 1, rel + "/")
 
     def reads(self, path: str) -> bool:
         """Whether ``path`` (a file of the context) is inside what the source selects."""
         if not self.glob:
             rel = self.rel
-            return not rel or path == rel or path.startswith(rel + "/")
+            return not rel or path == rel or path.startswith(self.folder)
         parts = path.split("/")
         return len(parts) >= self.depth and go_match(self.rel, "/".join(parts[: self.depth]))
 
@@ -124,10 +125,19 @@ class ModelStep:
     is_from: bool = False
     required: tuple[int, ...] = ()  # the readers that must find their source
     command: str = ""  # the whole instruction, continuations joined (for --fail-on)
+    upstream: tuple[int, ...] = ()  # the parent and the stages read: its key moves with theirs
 
     def __post_init__(self) -> None:
         required = tuple(r for r, reader in enumerate(self.readers) if reader.required)
         object.__setattr__(self, "required", required)
+        parent = () if self.parent is None else (self.parent,)
+        upstream = parent + tuple(d for d in self.depends if d >= 0)
+        object.__setattr__(self, "upstream", upstream)
+
+
+# What reads one path: the steps (ascending) and the (step, reader) pairs; () for nothing.
+# A replay looks it up for every changed path, so it is kept ready to use, not recomputed.
+PathReads = tuple[tuple[int, ...], tuple[tuple[int, int], ...]] | tuple[()]
 
 
 @dataclass
@@ -138,23 +148,34 @@ class Model:
     rules: IgnoreRules
     error: str | None = None
     error_line: int | None = None
-    _reads: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    _reads: dict[str, PathReads] = field(default_factory=dict)
     excluded: dict[str, bool] = field(default_factory=dict)  # path -> .dockerignore'd
+    # every (step, reader, Reader) of the model, in step order: one loop, not two, a path
+    _readers: tuple[tuple[int, int, Reader], ...] = field(init=False, repr=False)
 
-    def reads(self, path: str) -> tuple[tuple[int, int], ...]:
-        """(step, reader) pairs that read ``path``; cached: a path is matched once."""
+    def __post_init__(self) -> None:
+        self._readers = tuple(
+            (i, r, reader)
+            for i, step in enumerate(self.steps)
+            for r, reader in enumerate(step.readers)
+        )
+
+    def touches(self, path: str) -> PathReads:
+        """What reads ``path``; cached: a path is matched once (per shared ``_reads``)."""
         found = self._reads.get(path)
         if found is None:
             found = ()
             if not _excluded(self.rules, self.excluded, path):
-                found = tuple(
-                    (i, r)
-                    for i, step in enumerate(self.steps)
-                    for r, reader in enumerate(step.readers)
-                    if reader.reads(path)
-                )
+                pairs = tuple((i, r) for i, r, reader in self._readers if reader.reads(path))
+                if pairs:
+                    found = (tuple(dict.fromkeys(i for i, _ in pairs)), pairs)
             self._reads[path] = found
         return found
+
+    def reads(self, path: str) -> tuple[tuple[int, int], ...]:
+        """(step, reader) pairs that read ``path``."""
+        found = self.touches(path)
+        return found[1] if found else ()
 
     def paths_read(self, reader: Reader, files: Mapping[str, Entry]) -> list[str]:
         """The files ``reader`` reads, .dockerignore applied (what ``reads`` answers path by
@@ -395,12 +416,16 @@ class ContextState:
     dirty: bytearray = field(default_factory=bytearray)  # step -> inputs changed since then
     cached_outcomes: list[StepOutcome] = field(default_factory=list)
     built_outcomes: list[StepOutcome] = field(default_factory=list)
+    pulled: dict[int, tuple[StepOutcome, StepOutcome]] = field(default_factory=dict)  # FROMs
     sums: list[int] = field(default_factory=list)
     present: dict[tuple[int, int], int] = field(default_factory=dict)
 
     def attach(self, model: Model) -> None:
-        """Use a new model: every digest is computed once from all files (a Dockerfile or
-        .dockerignore change; rare next to ordinary commits)."""
+        """Use a new model. A step that reads the very sources a step of the model before
+        read, through the same .dockerignore, takes over that step's digest (kept current
+        by ``count``); any other step's digest is computed once from all files. A history
+        changes its Dockerfile a few lines at a time, so most versions compute none."""
+        carried = self._carried(model)
         self.model = model
         self.sums = [0] * len(model.steps)
         self.keys, self.dirty_from = [], 0
@@ -416,10 +441,20 @@ class ContextState:
             StepOutcome(s.line, s.instruction, s.keyword, "built", s.seconds, s.install)
             for s in model.steps
         ]
+        self.pulled = {
+            i: tuple(StepOutcome(s.line, s.instruction, "FROM", status, 0.0) for status in _SHOWN)
+            for i, s in enumerate(model.steps)
+            if s.is_from
+        }
         self.present = present = {}
         files, hashes, sums = self.files, self.hashes, self.sums
         for i, step in enumerate(model.steps):
             if not step.readers:
+                continue
+            known = carried.get(step.readers)
+            if known is not None:
+                sums[i], counts = known
+                present.update(((i, r), n) for r, n in enumerate(counts) if n)
                 continue
             read: set[str] = set()  # several sources of one step may name one file
             for r, reader in enumerate(step.readers):
@@ -435,23 +470,37 @@ class ContextState:
                 total += h
             sums[i] = total % _MOD
 
-    def count(
-        self, pairs: tuple[tuple[int, int], ...], old: Entry | None, new: Entry | None, delta: int
-    ) -> None:
-        """One changed path, read by ``pairs`` (step, reader), its digest share moved by
-        ``delta``: those steps' sums move, they are marked dirty, and an added or deleted
-        file moves its readers' counts of files found."""
-        last = -1
+    def _carried(self, model: Model) -> dict[tuple[Reader, ...], tuple[int, tuple[int, ...]]]:
+        """The current model's digests and found-file counts by the sources they read, when
+        ``model`` sees the context through the same .dockerignore (else nothing)."""
+        old = self.model
+        if old is None or old.rules is not model.rules:
+            return {}
+        present = self.present
+        return {
+            step.readers: (
+                self.sums[i],
+                tuple(present.get((i, r), 0) for r in range(len(step.readers))),
+            )
+            for i, step in enumerate(old.steps)
+            if step.readers
+        }
+
+    def count(self, found: PathReads, delta: int, presence: int) -> None:
+        """One changed path, read as ``found`` says, its digest share moved by ``delta``:
+        those steps' sums move and they are marked dirty; ``presence`` (+1 added, -1
+        deleted, 0 changed) moves its readers' counts of files found."""
+        steps, pairs = found  # type: ignore[misc]
         sums, dirty = self.sums, self.dirty
-        for i, r in pairs:  # pairs come grouped by step
-            if i != last:
-                sums[i] = (sums[i] + delta) % _MOD
-                dirty[i] = 1
-                if i < self.dirty_from:
-                    self.dirty_from = i
-                last = i
-            if old is None or new is None:
-                self.present[(i, r)] = self.present.get((i, r), 0) + (1 if new else -1)
+        for i in steps:
+            sums[i] = (sums[i] + delta) % _MOD
+            dirty[i] = 1
+        if steps[0] < self.dirty_from:
+            self.dirty_from = steps[0]
+        if presence:
+            present = self.present
+            for pair in pairs:
+                present[pair] = present.get(pair, 0) + presence
 
     def change(self, path: str, old: Entry | None, new: Entry | None) -> None:
         """One path changed (``diff``'s way in; a replay batches in ``_apply_commit``)."""
@@ -461,12 +510,15 @@ class ContextState:
         else:
             self.files[path] = new
         if self.model is not None:
-            pairs = self.model.reads(path)
-            if pairs:
+            found = self.model.touches(path)
+            if found:
                 after = 0 if new is None else entry_hash(path, new)
                 if after:
                     self.hashes[path] = after
-                self.count(pairs, old, new, after - before)
+                self.count(found, after - before, (old is None) - (new is None))
+
+
+_SHOWN = ("cached", "built")  # a FROM's status, by whether the build pulled it
 
 
 @dataclass
@@ -477,21 +529,13 @@ class Cache:
     builds: int = 0
 
 
-def _pull(step: ModelStep, cache: Cache) -> StepOutcome:
+def _pull(step: ModelStep, cache: Cache) -> bool:
     """A FROM: the first build to name an image pulls it, and the engine shows that as done
     (after the cold build: simulation.simulator's rule for an image no earlier build used,
-    shared with verify's runner)."""
-    status = "cached" if step.base in cache.keys or cache.builds == 1 else "built"
+    shared with verify's runner). True when it shows as done (built)."""
+    pulled = not (step.base in cache.keys or cache.builds == 1)
     cache.keys.add(step.base)
-    return StepOutcome(step.line, step.instruction, "FROM", status, 0.0)
-
-
-def _inherits(step: ModelStep, changed: list[bool]) -> bool:
-    """Whether neither the step's parent nor a stage it reads got a new key this build."""
-    parent = step.parent
-    if parent is not None and changed[parent]:
-        return False
-    return not (step.depends and any(d >= 0 and changed[d] for d in step.depends))
+    return pulled
 
 
 def _missing(state: ContextState, index: int, step: ModelStep) -> str | None:
@@ -547,21 +591,26 @@ def predict(
     total = machine.build_seconds + begin * lookup
     built_any = False
     error = None
-    changed = [False] * count  # step -> its key differs from the last build's
+    pulled = state.pulled
+    changed = bytearray(count)  # step -> its key differs from the last build's
     for i in range(begin, count):
         step = steps[i]
         if step.is_from:
             keys.append(step.base)
-            outcomes.append(_pull(step, cache))
+            outcomes.append(pulled[i][_pull(step, cache)])
             continue
         fresh = i >= reused or dirty[i]  # its own inputs changed (or it was never keyed)
-        if not fresh and _inherits(step, changed):
-            # nothing the key is made of changed: the last build's key, which it cached
-            keys.append(previous[i])
-            outcomes.append(cached_outcomes[i])
-            total += lookup
-            hits += 1
-            continue
+        if not fresh:
+            for u in step.upstream:
+                if changed[u]:
+                    break  # the parent's key or a stage it reads moved: key it again
+            else:
+                # nothing the key is made of changed: the last build's key, which it cached
+                keys.append(previous[i])
+                outcomes.append(cached_outcomes[i])
+                total += lookup
+                hits += 1
+                continue
         missing = _missing(state, i, step) if fresh and step.required else None
         if missing is not None:  # otherwise its sources were found last time
             outcomes.append(StepOutcome(step.line, step.instruction, step.keyword, "failed", 0.0))
@@ -833,7 +882,7 @@ def _apply_commit(
     first = runs[0].state  # its files and hashes are every variant's (ContextState.change)
     files, hashes = first.files, first.hashes
     counting = [
-        (run.state, run.state.model._reads, run.state.model.reads)
+        (run.state, run.state.model._reads, run.state.model.touches)
         for run in runs
         if run.state.model is not None
     ]
@@ -852,18 +901,18 @@ def _apply_commit(
             files[path] = new
         added += old is None
         delta = None
-        for state, known, reads in counting:
-            pairs = known.get(path)
-            if pairs is None:
-                pairs = reads(path)
-            if not pairs:
+        for state, known, touches in counting:
+            found = known.get(path)
+            if found is None:
+                found = touches(path)
+            if not found:
                 continue
             if delta is None:
                 after = 0
                 if new is not None:
                     after = hashes[path] = entry_hash(path, new)
                 delta = after - before
-            state.count(pairs, old, new, delta)
+            state.count(found, delta, (old is None) - (new is None))
     if deleted and added:
         notes.renames_as_delete_add += 1
     if not touched:
