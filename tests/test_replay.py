@@ -395,3 +395,35 @@ def test_a_mode_swap_between_two_files_changes_the_input_digest():
 
     deltas = [delta(f"src/m{n}.py", hashlib.sha1(str(n).encode()).hexdigest()) for n in range(300)]
     assert len(set(deltas)) == len(deltas)
+
+
+def test_a_new_version_takes_over_digests_equal_to_computing_them_anew():
+    """A Dockerfile version that changed only a RUN takes over the previous version's
+    digests and found-file counts (ContextState.attach); after edits, adds and deletes
+    they must equal what a fresh state computes from all the files, and a step whose
+    sources changed (the COPY of a renamed folder) must not take one over."""
+    from cachesim.sources.git import Entry
+    from cachesim.whatif.replay import ContextState, PlanMemo, build_model
+
+    memo = PlanMemo()  # one per replay: the versions share its parsed .dockerignore
+    files = {f"src/m{k}.py": Entry("100644", f"{k:040x}") for k in range(5)}
+    files |= {"requirements.txt": Entry("100644", "a" * 40), "x.cfg": Entry("100755", "b" * 40)}
+    first = build_model(GOOD, None, memo=memo)
+    state = ContextState(dict(files))
+    state.attach(first)
+    state.change("src/m1.py", files["src/m1.py"], Entry("100644", "c" * 40))
+    state.change("src/m9.py", None, Entry("100644", "d" * 40))
+    state.change("src/m2.py", files["src/m2.py"], None)
+    state.change("y.cfg", None, Entry("100644", "e" * 40))
+    for text in (
+        GOOD.replace("compileall src", "compileall -q src"),
+        GOOD.replace("COPY src/ ./src/", "COPY src/m1.py ./src/"),
+    ):
+        second = build_model(text, None, memo=memo)
+        fresh = ContextState(dict(state.files))
+        fresh.attach(second)
+        carried = ContextState(state.files, hashes=state.hashes)
+        carried.model, carried.sums, carried.present = state.model, state.sums, state.present
+        carried.attach(second)
+        assert carried.sums == fresh.sums and carried.present == fresh.present
+        assert any(carried.sums)  # the sums are not all empty

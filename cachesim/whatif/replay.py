@@ -6,7 +6,9 @@ Dockerfile version is planned once (``planning.plan``), and each step knows whic
 paths it reads: COPY/ADD sources and RUN bind mounts, matched the way
 ``context.selection`` matches them, minus what ``.dockerignore`` keeps out. A step's input
 digest is a sum of per-file hashes (path, git mode, blob id) kept up to date from each
-commit's changed paths alone, and its cache key chains its parent's key, its own resolved
+commit's changed paths alone (a path no step reads is never hashed; a new Dockerfile version
+takes over the digests of steps reading the same sources, so a version that only changed a
+RUN computes none), and its cache key chains its parent's key, its own resolved
 instruction and that digest, as BuildKit's cache keys do. A key seen in any earlier build
 is a hit (BuildKit keeps every build's cache; a revert is found again). The full simulator
 (``simulation.simulator``) is the reference: tests/test_replay.py checks that both agree
@@ -409,7 +411,8 @@ class ContextState:
 
     files: dict[str, Entry]
     model: Model | None = None
-    hashes: dict[str, int] = field(default_factory=dict)  # path -> entry_hash, kept current
+    # path -> entry_hash, for paths some step reads; never stale (dropped at each change)
+    hashes: dict[str, int] = field(default_factory=dict)
     keys: list = field(default_factory=list)  # the last build's step keys
     froms_before: list[int] = field(default_factory=list)  # FROM steps before step i
     dirty_from: int = 0  # the first step whose inputs changed since the last build
