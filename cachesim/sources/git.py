@@ -35,6 +35,9 @@ class Entry(NamedTuple):
     oid: str
 
 
+_make = tuple.__new__  # a named tuple from its fields, without its Python-level __new__
+
+
 @dataclass(frozen=True, slots=True)
 class PathChange:
     """One path a commit changed against its first parent; ``None`` = absent on that side.
@@ -50,9 +53,9 @@ class PathChange:
 Record = tuple[str, "Entry | None", "Entry | None"]
 
 
-@dataclass(frozen=True, slots=True)
-class Commit:
-    """One commit of the first-parent history and what it changed (``records``)."""
+class Commit(NamedTuple):
+    """One commit of the first-parent history and what it changed (``records``). A named
+    tuple, made by ``tuple.__new__``, for the reason ``Entry`` is one: one per commit."""
 
     oid: str
     parents: tuple[str, ...]
@@ -227,7 +230,7 @@ def _commit(record: bytes, entries: dict[bytes, Entry | bool], paths: dict[bytes
     header, subject, raw = record.split(b"\x02", 2)
     ids = header.decode().split()
     changes = _records(raw, entries, paths)
-    return Commit(ids[0], tuple(ids[1:]), subject.decode(errors="replace"), changes)
+    return _make(Commit, (ids[0], tuple(ids[1:]), subject.decode(errors="replace"), changes))
 
 
 def _records(
@@ -241,14 +244,14 @@ def _records(
     once, its hash computed once for every dict that looks it up), and ``:`` records are
     read as fixed-width text. ``entries`` (mode + id bytes -> ``Entry``, False for an
     absent side) and ``paths`` (bytes -> str) are the caller's caches."""
-    fields = raw.lstrip(b"\n\0").split(b"\0")
+    fields = iter(raw.lstrip(b"\n\0").split(b"\0"))
     changes: list[Record] = []
-    for k in range(0, len(fields) - 1, 2):
-        meta = fields[k]
+    # (record, path) pairs; the lone "" after the last NUL is left over
+    for meta, name in zip(fields, fields, strict=False):
         if meta[:1] != b":":
             continue
         # ":100644 100644 <40 hex> <40 hex> M": modes are 6 octal digits, ids 40 hex (SHA-1)
-        if len(meta) >= 98 and meta[55:56] == b" " and meta[96:97] == b" ":
+        if len(meta) >= 98 and meta[55] == 32 and meta[96] == 32:  # 32: a space
             old_key, new_key = meta[1:7] + meta[15:55], meta[8:14] + meta[56:96]
         else:  # another id length (SHA-256 repositories): split the words
             words = meta[1:].split(b" ")
@@ -258,7 +261,6 @@ def _records(
             old = entries[old_key] = _entry(old_key)
         if new is None:
             new = entries[new_key] = _entry(new_key)
-        name = fields[k + 1]
         path = paths.get(name)
         if path is None:
             path = paths[name] = name.decode("utf-8", "surrogateescape")
@@ -270,9 +272,6 @@ def _records(
     return tuple(changes)
 
 
-_make_entry = tuple.__new__
-
-
 def _entry(key: bytes) -> Entry | bool:
     mode = key[:6].decode()
-    return False if mode == "000000" else _make_entry(Entry, (mode, key[6:].decode()))
+    return False if mode == "000000" else _make(Entry, (mode, key[6:].decode()))
