@@ -223,3 +223,21 @@ def test_a_for_loop_costs_its_body_once_per_item():
     assert estimate_run("for i in $(seq 1 50); do echo $i > f$i; done", machine).files == 50
     assert estimate_run("while true; do sleep 2; done", machine).idle == 2.0
     assert estimate_run("for f in *.txt; do cat $f; done", machine).files == 0
+
+
+def test_a_package_managers_table_files_shrink_with_a_measured_layer():
+    """A history gives a layer's bytes, never its files. The accuracy scenario
+    npm-install-shape runs the stand-in ``npm ci`` and then makes 120 x 50 empty files;
+    `docker history` (Docker 20.10, accuracy run D) sized the layer at 286 B, so npm ci's
+    table figure (20,000 files of 200 MB) is not in it, and the 6,000 files the script
+    counts are."""
+    script = (
+        "npm ci && cd node_modules && for p in $(seq 1 120); do mkdir -p pkg$p/lib; "
+        "cd pkg$p/lib && seq 1 50 | xargs touch && cd ../..; done"
+    )
+    estimate = estimate_run(script, Machine())
+    assert estimate.files == 26_000  # unmeasured: the table's files and the counted ones
+    assert estimate.files_given(286) == 6_000
+    assert estimate.files_given(estimate.bytes) == 26_000  # a full-size layer keeps them
+    plain = estimate_run("seq 1 300 | xargs touch", Machine())
+    assert plain.files_given(0) == 300  # counted files are never scaled away

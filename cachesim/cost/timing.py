@@ -79,6 +79,8 @@ class Machine:
     export_seconds: float = 0.45  # fixed cost of BuildKit's "exporting to image"
     export_floor_seconds: float = 0.9  # the least a later build exporting an image took
     diff_file_ms: float = 0.03  # vfs: per file of a new layer's parent its diff compares
+    # vfs: the image store makes each exported layer as a copy of its parent (bytes/s)
+    export_parent_mb_s: float = 2000.0
     # an export that ends on a clock's tick (0: none), ``lead`` seconds before it
     export_tick_seconds: float = 0.0
     export_tick_lead: float = 0.0
@@ -93,6 +95,9 @@ class Machine:
     commit_mb_s: float = 250.0
     commit_file_ms: float = 0.17
     lookup_seconds: float = 0.01  # a cached step
+    # the part of a measured RUN's own work a cache mount filled by an earlier build saves
+    # (the measured cold run filled it; docs/time-model.md "Cache mounts")
+    mount_hit_saving: float = 0.8
     pull_seconds: float = 1.0  # per pulled image: manifest, auth, unpack start
     storage: str = "overlay2"  # a STORAGE_DRIVERS name (vfs copies the parent into each snapshot)
     pull: bool = True  # base images are pulled on a cold cache (False: already local)
