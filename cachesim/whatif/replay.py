@@ -421,6 +421,9 @@ class ContextState:
     cached_outcomes: list[StepOutcome] = field(default_factory=list)
     built_outcomes: list[StepOutcome] = field(default_factory=list)
     pulled: dict[int, tuple[StepOutcome, StepOutcome]] = field(default_factory=dict)  # FROMs
+    # (step, missing source) -> the failed outcome and the error: a variant that misses a
+    # source at older commits fails the same way commit after commit
+    failures: dict[tuple[int, str], tuple[StepOutcome, str]] = field(default_factory=dict)
     sums: list[int] = field(default_factory=list)
     present: dict[tuple[int, int], int] = field(default_factory=dict)
 
@@ -450,6 +453,7 @@ class ContextState:
             for i, s in enumerate(model.steps)
             if s.is_from
         }
+        self.failures = {}
         self.present = present = {}
         files, hashes, sums = self.files, self.hashes, self.sums
         for i, step in enumerate(model.steps):
@@ -550,6 +554,18 @@ def _missing(state: ContextState, index: int, step: ModelStep) -> str | None:
     return None
 
 
+def _failure(
+    state: ContextState, index: int, step: ModelStep, missing: str
+) -> tuple[StepOutcome, str]:
+    """The failed outcome and the build's error when the step misses a source."""
+    found = state.failures.get((index, missing))
+    if found is None:
+        outcome = StepOutcome(step.line, step.instruction, step.keyword, "failed", 0.0)
+        found = (outcome, f"{step.keyword} failed: {missing}: not in the context")
+        state.failures[(index, missing)] = found
+    return found
+
+
 def _key(step: ModelStep, keys: list, digest: int) -> int:
     """The step's cache key: its parent's key, its resolved instruction, its input digest
     and the keys of the stages it reads. Python's 64-bit tuple hash: a collision over a long
@@ -617,8 +633,8 @@ def predict(
                 continue
         missing = _missing(state, i, step) if fresh and step.required else None
         if missing is not None:  # otherwise its sources were found last time
-            outcomes.append(StepOutcome(step.line, step.instruction, step.keyword, "failed", 0.0))
-            error = f"{step.keyword} failed: {missing}: not in the context"
+            failed, error = _failure(state, i, step, missing)
+            outcomes.append(failed)
             break
         key = _key(step, keys, sums[i])
         keys.append(key)
