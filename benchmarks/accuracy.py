@@ -61,7 +61,7 @@ SCRIPTS = ROOT / "scripts"
 FLOOR = 1.5  # seconds: errors of very short builds are measured against this
 SPLIT_SEED = 10  # the seed that chose the held-out set (see choose_sets)
 SETS = ("fit", "held-out")
-ORIGINS = ("runs-ABC", "new", "round2")
+ORIGINS = ("runs-ABC", "new", "round2", "round3")
 ENGINES = ("20.10", "28.5")
 STORAGES = ("vfs", "overlay2")
 SETTLE_GUESS = 5.0  # seconds a settle takes on a quiet machine (sync + 3 quiet seconds)
@@ -96,7 +96,7 @@ def read_split(path: Path = SPLIT) -> list[SplitRow]:
     return rows
 
 
-JUDGED_ON = "round2"  # the origin whose scenarios are held out now (choose_sets)
+JUDGED_ON = "round3"  # the origin whose scenarios are held out now (choose_sets)
 
 
 def choose_sets(
@@ -104,9 +104,12 @@ def choose_sets(
 ) -> dict[str, str]:
     """The set of each scenario file.
 
-    Now (``judged_on="round2"``): round 2 is held out, and every round-1 scenario is
-    ``fit``: round 1's held-out results were looked at on 2026-12-01, so the model changes
-    made after them may be fitted on all 51, and are judged on round 2 alone.
+    Now (``judged_on="round3"``): round 3 is held out and every other scenario is
+    ``fit``: round 2's held-out results were looked at on 2026-12-01 22:15 UTC, after the
+    model fitted on all of round 1 had been judged on them once (commit 471f5f3).
+
+    Before that (``judged_on="round2"``): round 2 held out, every round-1 scenario ``fit``
+    (round 1's held-out results were looked at on 2026-12-01 20:15 UTC).
 
     Round 1 (``judged_on="new"``), the rule the first split was made with (before any
     measurement of the new scenarios):
@@ -119,11 +122,12 @@ def choose_sets(
     - the scenarios of round 2 (``round2/``, written after round 1's held-out results were
       seen and before any model change informed by them) are ``held-out``, all of them.
     """
-    if judged_on == "round2":
-        return {row.file: "held-out" if row.origin == "round2" else "fit" for row in rows}
+    if judged_on in ("round2", "round3"):  # the rounds before it are fit
+        known = ORIGINS[: ORIGINS.index(judged_on)]
+        return {row.file: "fit" if row.origin in known else "held-out" for row in rows}
     rng = random.Random(seed)
     chosen = {row.file: "fit" for row in rows if row.origin == "runs-ABC"}
-    chosen.update({row.file: "held-out" for row in rows if row.origin == "round2"})
+    chosen.update({row.file: "held-out" for row in rows if row.origin in ("round2", "round3")})
     for cluster in sorted({row.cluster for row in rows}):
         members = [row for row in rows if row.cluster == cluster]
         new = sorted(row.file for row in members if row.origin == "new")
@@ -146,8 +150,9 @@ def split_text(rows: Sequence[SplitRow], seed: int = SPLIT_SEED) -> str:
         "# before any of the new scenarios was measured. The issue's targets apply to held-out.",
         "# Round 2 (round2/, all held-out) was added on 2026-12-01 after round 1's held-out",
         "# results had been seen, before any model change informed by them (round2/README.md).",
-        "# Since then every round-1 scenario is fit (choose_sets, judged_on round2): the",
-        "# targets are judged on round 2.",
+        "# Round 2 was judged once (2026-12-01 22:15 UTC); round 3 (round3/, all held-out) was",
+        "# added after, before any model change informed by round 2. Every other scenario is",
+        "# fit (choose_sets, judged_on round3): the targets are judged on round 3.",
     ]
     width = max(len(row.file) for row in rows)
     cluster_width = max(len(row.cluster) for row in rows)
@@ -176,6 +181,8 @@ class Record:
     # every run's cold build log and ``docker history`` (run -> (log, history)); the model
     # is calibrated from the run whose cold build took the median time (``calibration``)
     cold_logs: list[tuple[str, str | None]] = field(default_factory=list)
+    # the first run's log of every build: where a later build's time went, step by step
+    build_logs: list[str] = field(default_factory=list)
     # `docker image ls` after the first cold build: every image's size, the base images of
     # stages `docker history` of the target does not show included (``_images``)
     images: str | None = None
@@ -316,6 +323,8 @@ def run_once(record: Record, docker: str, first: bool) -> None:
     requests = [step.request for step in replay(scenario, images_of)]
 
     def on_build(request, observed) -> None:
+        if first:
+            record.build_logs.append(observed.log)
         if request is requests[0]:
             history = _history(docker)
             record.cold_logs.append((observed.log, history))
@@ -635,6 +644,7 @@ FIT_FIGURES = (
     "commit_mb_s",
     "commit_file_ms",
     "mount_hit_saving",
+    "export_tick_lead",
 )
 FIT_FACTORS = (0.5, 0.7, 0.85, 1.0, 1.2, 1.4, 2.0)
 
@@ -713,6 +723,7 @@ def write_json(
             "log": r.log,
             "images": r.images,
             "cold_logs": [{"log": log, "history": history} for log, history in r.cold_logs],
+            "build_logs": r.build_logs,
             "history": r.history,
         }
     document = {
@@ -757,6 +768,7 @@ def load_json(path: Path, split: dict[str, SplitRow]) -> tuple[Engine, list[Reco
                 log=f["log"],
                 history=f.get("history"),
                 cold_logs=[(c["log"], c.get("history")) for c in f.get("cold_logs", [])],
+                build_logs=f.get("build_logs", []),
                 images=f.get("images"),
             )
         )
@@ -827,8 +839,10 @@ def estimate_seconds(
 
 
 def scenario_files() -> list[Path]:
-    """Every scenario of the benchmark: round 1's, then round 2's (``round2/``)."""
-    return sorted(HERE.glob("*.yaml")) + sorted((HERE / "round2").glob("*.yaml"))
+    """Every scenario of the benchmark: round 1's, then round 2's and 3's (``round2/``,
+    ``round3/``)."""
+    later = [sorted((HERE / f"round{n}").glob("*.yaml")) for n in (2, 3)]
+    return sorted(HERE.glob("*.yaml")) + later[0] + later[1]
 
 
 def file_key(path: Path) -> str:

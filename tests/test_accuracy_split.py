@@ -36,14 +36,20 @@ def test_split_file_is_what_the_rule_chose():
     assert accuracy.SPLIT.read_text() == accuracy.split_text(rows)
 
 
-def test_held_out_now_is_round_two_and_every_round_one_scenario_is_fit():
-    """Round 1's held-out results have been looked at: the model may be fitted on all of
-    round 1 and is judged on round 2 alone (benchmarks/accuracy/round2/README.md)."""
+def test_held_out_now_is_round_three_and_every_earlier_scenario_is_fit():
+    """Round 1's and round 2's held-out results have been looked at: the model may be
+    fitted on both and is judged on round 3 alone (benchmarks/accuracy/round3/README.md)."""
     rows = accuracy.read_split()
     assert {row.file for row in rows if row.set == "held-out"} == {
-        row.file for row in rows if row.origin == "round2"
+        row.file for row in rows if row.origin == "round3"
     }
-    assert all(row.set == "fit" for row in rows if row.origin != "round2")
+    assert len([row for row in rows if row.origin == "round3"]) >= 10
+    assert all(row.set == "fit" for row in rows if row.origin != "round3")
+    # judged on round 2, the rounds before it were fit and round 2 held out
+    then = accuracy.choose_sets(rows, judged_on="round2")
+    assert {f for f, s in then.items() if s == "held-out"} == {
+        row.file for row in rows if row.origin in ("round2", "round3")
+    }
 
 
 def test_round_one_held_out_covered_every_cluster_and_was_never_fitted_on():
@@ -153,6 +159,7 @@ def test_calibration_takes_the_median_cold_run_and_survives_the_json(tmp_path):
     record.walls = [[9.0, 1.0], [3.0, 1.0], [5.0, 1.0]]
     record.cold_logs = [("log-a", "h-a"), ("log-b", None), ("log-c", "h-c")]
     record.log, record.history = "log-a", "h-a"
+    record.build_logs = ["log-a", "later-a"]
     assert accuracy.calibration(record) == ("log-c", "h-c")  # 5.0 s: the median of 9, 3, 5
     engine = accuracy.Engine("docker", "20.10.24", "vfs", "0.8")
     outcome = accuracy.Outcome(record, [5.0, 1.0], [], [])
@@ -160,6 +167,7 @@ def test_calibration_takes_the_median_cold_run_and_survives_the_json(tmp_path):
     accuracy.write_json(path, [outcome], engine, 3, 0.0, {})
     _, (back,), _, _ = accuracy.load_json(path, {})
     assert back.cold_logs == record.cold_logs
+    assert back.build_logs == ["log-a", "later-a"]  # every build's log of the first run
     assert accuracy.calibration(back) == ("log-c", "h-c")
     saved = json.loads(path.read_text())
     del saved["scenarios"]["01-sleep-chain.yaml"]["cold_logs"]  # a file from before
@@ -173,9 +181,10 @@ def test_round_two_is_held_out_entirely_and_leaves_round_one_as_it_was():
     adding it changed no round-1 scenario's set (the rule draws only over round 1)."""
     rows = accuracy.read_split()
     second = [row for row in rows if row.origin == "round2"]
-    assert len(second) >= 10 and all(row.set == "held-out" for row in second)
+    then = accuracy.choose_sets(rows, judged_on="round2")
+    assert len(second) >= 10 and all(then[row.file] == "held-out" for row in second)
     assert all(row.file.startswith("round2/") for row in second)
-    first = [row for row in rows if row.origin != "round2"]
+    first = [row for row in rows if row.origin not in ("round2", "round3")]
     with_second = accuracy.choose_sets(rows, judged_on="new")
     assert accuracy.choose_sets(first, judged_on="new") == {
         row.file: with_second[row.file] for row in first

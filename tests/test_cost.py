@@ -241,3 +241,39 @@ def test_a_package_managers_table_files_shrink_with_a_measured_layer():
     assert estimate.files_given(estimate.bytes) == 26_000  # a full-size layer keeps them
     plain = estimate_run("seq 1 300 | xargs touch", Machine())
     assert plain.files_given(0) == 300  # counted files are never scaled away
+
+
+TICKING = """
+name: tick
+dockerfile: |
+  FROM alpine:3.20
+  COPY a.txt /a.txt
+  RUN cat /a.txt > /b.txt
+files: {a.txt: "1\\n"}
+timing:
+  machine: {storage: vfs, pull: false, export_seconds: 0.05, build_seconds: 0.05, export_tick_seconds: 1.0, export_tick_lead: LEAD}
+  steps: {"RUN cat": {seconds: RUN_SECONDS}}
+builds:
+  - name: cold
+  - {name: edit, changes: [{edit: a.txt, content: "2\\n"}]}
+"""
+
+
+def _edit_wall(lead: float, run_seconds: float = 0.1) -> float:
+    text = TICKING.replace("LEAD", str(lead)).replace("RUN_SECONDS", str(run_seconds))
+    return costed(text).builds[1].seconds
+
+
+def test_a_vfs_export_ends_on_the_next_whole_second_of_the_clock():
+    """Seen on Docker 20.10/vfs (2026-12-01, this Dockerfile rebuilt eight times with the
+    plain log time-stamped; docs/time-model.md "Exports that end on a tick"): every
+    rebuild's export ended 10-20 ms after a whole second of the wall clock, so a rebuild
+    started 0.02 s after one took 0.98-1.0 s, and one started 0.5 s after one took 0.5 s.
+    An export whose own work runs past that second does not wait for the next."""
+    assert _edit_wall(0.02) == pytest.approx(0.98, abs=1e-3)
+    assert _edit_wall(0.5) == pytest.approx(0.5, abs=1e-3)
+    long = _edit_wall(0.02, run_seconds=1.5)  # the steps end past the first second
+    assert long == pytest.approx(1.98, abs=1e-3)
+    no_clock = TICKING.replace("export_tick_seconds: 1.0", "export_tick_seconds: 0")
+    untimed = costed(no_clock.replace("LEAD", "0").replace("RUN_SECONDS", "0.1"))
+    assert untimed.builds[1].seconds < 0.98  # without the clock, only the work

@@ -18,7 +18,7 @@ from cachesim.builders import reads
 from cachesim.builders.reads import ReadSet, Where, model_run
 from cachesim.core.errors import InputError
 from cachesim.simulation.simulator import simulate
-from cachesim.sources.scenario import load, loads
+from cachesim.sources.scenario import for_builder, load, loads
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
@@ -218,6 +218,78 @@ def test_unknown_command_is_conservative_and_says_so():
     stamp = steps["COPY --from=stamp /out/stamp /stamp"]
     assert stamp.status == "built" and "cachesim assumes that the RUN" in stamp.reason
     assert steps["COPY --from=build /out/app /app"].status == "cached"
+
+
+SAME_BYTES_HINT = "so the engine reuses it if they come out byte-identical"
+
+
+UNREAD_STAGE = """name: x
+builders: [buildkit, legacy]
+dockerfile: |
+  FROM alpine:3.20 AS stamp
+  COPY . .
+  RUN sh stamp.sh
+  FROM alpine:3.20
+  COPY --from=stamp /out/stamp /stamp
+files:
+  stamp.sh: "mkdir -p /out && cat /proc/sys/kernel/random/uuid > /out/stamp\\n"
+  README.md: "1\\n"
+builds:
+  - name: cold
+  - name: edit the README
+    changes:
+      - {edit: README.md, content: "2\\n"}
+"""
+
+
+@pytest.mark.parametrize("builder", ["buildkit", "legacy"])
+def test_a_copy_of_an_unread_runs_output_says_what_would_keep_it_cached(builder: str):
+    """The copy of what `sh stamp.sh` wrote is predicted built, and the reason says that the
+    builder keys it by content (seen on 20.10 and 28.5, both builders: copy-from-rebuilt-
+    same-bytes) and that `runs:` can tell cachesim what the RUN reads."""
+    scenario = for_builder(loads(UNREAD_STAGE, "s.yaml"), builder)
+    steps = {s.instruction: s for s in simulate(scenario).builds[1].steps}
+    stamp = steps["COPY --from=stamp /out/stamp /stamp"]
+    assert stamp.status == "built"
+    assert "cannot tell what `sh stamp.sh` reads" in stamp.reason
+    assert SAME_BYTES_HINT in stamp.reason
+    assert "a scenario's `runs:` entry with `reads:`" in stamp.reason
+
+
+def test_a_copy_of_a_declared_runs_output_has_no_hint():
+    """With `runs:` reads the reason names what the RUN reads, cached or built, and says
+    nothing of what would keep it cached."""
+    name = "copy-from-rebuilt-same-bytes"
+    copy = "COPY --from=assets /src/dist/ /usr/share/nginx/html/"
+    readme, stylesheet = steps_of(name, 1)[copy], steps_of(name, 2)[copy]
+    assert readme.status == "cached" and stylesheet.status == "built"
+    for step in (readme, stylesheet):
+        assert "the scenario says it reads scripts/bundle.sh" in step.reason
+        assert SAME_BYTES_HINT not in step.reason
+
+
+def test_a_copy_after_a_bind_mount_of_a_stage_has_no_runs_hint():
+    """A RUN that bind-mounts a stage is unknown whatever `runs:` says, so no hint."""
+    text = """name: x
+dockerfile: |
+  FROM alpine:3.20 AS src
+  COPY a.txt /a.txt
+  FROM alpine:3.20 AS build
+  RUN --mount=type=bind,from=src,target=/m cp /m/a.txt /out.txt
+  FROM alpine:3.20
+  COPY --from=build /out.txt /out.txt
+files:
+  a.txt: "1\\n"
+builds:
+  - name: cold
+  - name: edit
+    changes:
+      - {edit: a.txt, content: "2\\n"}
+"""
+    steps = simulate(loads(text, "s.yaml")).builds[1].steps
+    copy = next(s for s in steps if s.instruction == "COPY --from=build /out.txt /out.txt")
+    assert copy.status == "built" and "bind mount of a stage" in copy.reason
+    assert SAME_BYTES_HINT not in copy.reason
 
 
 def test_declared_failure_stops_the_build_only_when_the_run_runs():

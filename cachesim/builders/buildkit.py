@@ -193,6 +193,7 @@ def copy_definition(
         exclude=step.excludes if excludes and step.excludes else None,
         why=note,
         same=_same_output(step, walk, origin, note),
+        unread=copies_unread(step, walk, selected),
     )
     facts = {"copied_files": selected.count, "copied_bytes": selected.size}
     return definition, after, facts
@@ -244,6 +245,15 @@ def copied_note(step: Resolved, walk: Walk, selected: inputs.Selected) -> str:
     source_fs = walk.ends[step.from_stage].fs
     notes = [n for s in step.sources for n in source_fs.why(s)]
     return "; ".join(dict.fromkeys(notes))
+
+
+def copies_unread(step: Resolved, walk: Walk, selected: inputs.Selected) -> bool:
+    """Whether a `COPY --from=stage` takes output of a RUN whose command cachesim cannot
+    read (it then assumes new output whenever that RUN runs)."""
+    if step.from_stage is None or "<written by RUN>" not in selected.digests:
+        return False
+    source_fs = walk.ends[step.from_stage].fs
+    return any(source_fs.unread_at(s) for s in step.sources)
 
 
 def reran(walk: Walk, stage: int) -> bool:

@@ -118,7 +118,7 @@ class Definition(Mapping[str, object]):
             _name(f): getattr(self, f.name)
             for f in fields(self)
             if getattr(self, f.name) is not None
-            and (f.metadata.get("in_key", True) or getattr(self, f.name) != "")
+            and (f.metadata.get("in_key", True) or _shown(getattr(self, f.name)))
         }
 
     def __getitem__(self, name: str) -> object:
@@ -129,6 +129,11 @@ class Definition(Mapping[str, object]):
 
     def __len__(self) -> int:
         return len(self._view())
+
+
+def _shown(value: object) -> bool:
+    """A field left out of the key shows in the mapping view only when it says something."""
+    return value != "" and value is not False
 
 
 def _name(f: Field[object]) -> str:
@@ -173,6 +178,8 @@ class CopyDefinition(Definition):
     exclude: tuple[str, ...] | None = None
     why: str = field(default="", metadata=_hidden("_why"))  # how copied RUN output came out
     same: str = field(default="", metadata=_hidden("_same"))  # the stage re-ran, same files
+    # it copies output of a RUN cachesim cannot read (the explanation says what would help)
+    unread: bool = field(default=False, metadata=_hidden("_unread"))
 
 
 @dataclass(frozen=True, kw_only=True)

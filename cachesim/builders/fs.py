@@ -42,6 +42,8 @@ class FileSystem:
     files: Mapping[str, str] = field(default_factory=dict)  # path -> digest
     areas: Mapping[str, str] = field(default_factory=dict)  # folder -> digest of its writes
     notes: Mapping[str, str] = field(default_factory=dict)  # area ("" = fog) -> explanation
+    # the fog's last RUN is a command cachesim cannot read: a scenario's `runs:` could say
+    unread: bool = False
 
     def summary(self) -> str:
         return digest(self.base, self.fog, SortedItems(self.files), sorted(self.areas.items()))
@@ -53,9 +55,13 @@ class FileSystem:
         areas = {a: d for a, d in self.areas.items() if a not in placed}
         return replace(self, files=_merged(self.files, placed), areas=areas)
 
-    def after_run(self, definition: object, note: str = "") -> FileSystem:
-        """After a RUN cachesim cannot read: anything may have changed, anywhere."""
-        return replace(self, fog=digest(self.summary(), definition), notes={**self.notes, "": note})
+    def after_run(self, definition: object, note: str = "", *, unread: bool = False) -> FileSystem:
+        """After a RUN cachesim cannot read: anything may have changed, anywhere.
+        ``unread``: its command is one a scenario's `runs:` entry could describe (not, say,
+        a bind mount of a stage), so the explanation of a copy of its output can say so."""
+        fog = digest(self.summary(), definition)
+        notes = {**self.notes, "": note}
+        return replace(self, fog=fog, notes=notes, unread=unread)
 
     def after_tools(self, output: str, writes: tuple[str, ...], note: str) -> FileSystem:
         """After a modelled RUN: each folder it writes holds what ``output`` decides."""
@@ -83,6 +89,12 @@ class FileSystem:
         keys = [""] if self.fog and root not in self.files else []
         keys += sorted(holding, key=len)[-1:] + below
         return list(dict.fromkeys(self.notes[k] for k in keys if self.notes.get(k)))
+
+    def unread_at(self, source: str) -> bool:
+        """Whether what lies at ``source`` includes the output of a RUN whose command
+        cachesim cannot read (``content`` then holds the fog)."""
+        root = posixpath.normpath("/" + source.lstrip("/"))
+        return self.unread and bool(self.fog) and root not in self.files
 
     def is_file(self, path: str) -> bool:
         return posixpath.normpath(path) in self.files

@@ -259,8 +259,8 @@ def run_output(step: Resolved, fs: FileSystem, definition: str, walk: Walk) -> F
     model = model_run(step.command, at, declared.tool(cwd) if declared else None)
     if not model.known:
         note = f"cachesim assumes that the RUN ({where}) writes new output whenever it runs: it "
-        note += f"cannot tell what `{_clip(model.unknown)}` reads (a scenario's `runs:` can say)"
-        return _exact(effect, fs.after_run(definition, note), definition)
+        note += f"cannot tell what `{_clip(model.unknown)}` reads"
+        return _exact(effect, fs.after_run(definition, note, unread=True), definition)
     if not model.reproducible:
         why = next(t.why_not for t in model.tools if not t.reproducible) + f" ({where})"
         output = digest(fs.summary(), definition)

@@ -332,9 +332,10 @@ def _cost_build(
         # 0.9 s here, however little it built (runs A and B of benchmarks/accuracy: small
         # edits 0.89-0.97 s), while its parts add up to less.
         wall = max(wall, machine.export_floor_seconds)
-    ticks = machine.export_tick_seconds and sizes.new_layer_bytes < machine.export_tick_max_mb * MB
-    if export and ticks:
-        wall = _on_tick(wall, machine.export_tick_seconds, machine.export_tick_lead)
+    if export and machine.export_tick_seconds:
+        steps_done = machine.build_seconds + starts.get("export", span)
+        tick = _on_tick(steps_done, machine.export_tick_seconds, machine.export_tick_lead)
+        wall = max(wall, tick)
     extra = dict(result.extra)
     extra["sizes"] = _size_figures(sizes, context_total, sent)
     extra["time"] = {
@@ -351,16 +352,19 @@ def _cost_build(
     return replace(result, steps=steps, seconds=round(wall, 3), extra=extra)
 
 
-def _on_tick(wall: float, tick: float, lead: float) -> float:
-    """The wall time of a build whose export waits for a clock: it ends ``lead`` seconds
-    before the first tick (counted from the build's start) past its own work. Seen on
-    Docker 20.10 with vfs only (accuracy run D, the fit set): 114 of 201 later builds
-    ended 0.9-1.0 s past a whole second (0.95 s, 1.95 s, 2.94 s...), an edit measured
-    0.96 s in one run and 1.96 s in another; on 20.10 with overlay2 (run F) and on 28.5
-    (run E) the fractions spread evenly. Builds writing 100 MB or more of new layers did
-    not keep to it (03, 30, 49: 0.02-0.25 s past the second), so it applies below
-    ``export_tick_max_mb`` of new layers only."""
-    return math.ceil((wall + lead) / tick) * tick - lead
+def _on_tick(done: float, tick: float, lead: float) -> float:
+    """When a vfs export that began at ``done`` (seconds from the build's start) can end:
+    at the first whole second of the wall clock after it. The build started ``lead``
+    seconds after a whole second (a build run right after another, which itself ended on
+    one, starts just after it). Seen on Docker 20.10/vfs (2026-12-01, a COPY and a RUN of
+    one small file, rebuilt eight times, `--progress=plain` lines time-stamped): every
+    build's "exporting layers" ended 10-20 ms after a whole second, whatever it did: a
+    build started 0.5 s after one ended 0.5 s later; the export itself took 0.6 s when its
+    steps ended at .35. An export whose own work runs past that second does not wait
+    (builds writing 100 MB or more of new layers ended anywhere in the second: accuracy
+    03, 30, 49), which ``max(work, tick)`` gives. On overlay2 no build kept to it (runs E
+    and F: the fractions spread evenly)."""
+    return math.ceil((done + lead) / tick) * tick - lead
 
 
 def _price_step(pricing: _Pricing, position: int, traced: StepTrace) -> StepCost:

@@ -84,7 +84,6 @@ class Machine:
     # an export that ends on a clock's tick (0: none), ``lead`` seconds before it
     export_tick_seconds: float = 0.0
     export_tick_lead: float = 0.0
-    export_tick_max_mb: float = 100.0  # ...for exports of fewer new bytes than this
     build_seconds: float = 0.15  # per build: client start, session, Dockerfile, metadata
     run_seconds: float = 0.25  # per executed RUN: a container starts and stops
     copy_seconds: float = 0.1  # per executed COPY/ADD

@@ -18,6 +18,15 @@ from cachesim.context.digestmap import DigestMap
 
 MAX_NAMED = 3
 COPIED_CHANGED = "the files it copies from that stage changed"
+# After the reason of a `COPY --from` that takes output of a RUN cachesim cannot read: the
+# builder reuses the copy when the files come out the same (seen on Docker 20.10 and 28.5,
+# BuildKit and the classic builder: docs/engine-findings.md section 23), which cachesim
+# can only know from a scenario's `runs:`.
+UNREAD_HINT = (
+    " (the copy is keyed by the copied files' content, so the engine reuses it if they come"
+    " out byte-identical; a scenario's `runs:` entry with `reads:` tells cachesim what the"
+    " RUN reads)"
+)
 
 
 def _quote(value: object) -> str:
@@ -236,7 +245,8 @@ def differences(
         _mounted_ignored(ignored),
     )
     if new.get("_why") and COPIED_CHANGED in out:
-        out[out.index(COPIED_CHANGED)] = f"{COPIED_CHANGED}: {new['_why']}"
+        hint = UNREAD_HINT if new.get("_unread") else ""
+        out[out.index(COPIED_CHANGED)] = f"{COPIED_CHANGED}: {new['_why']}{hint}"
     out += _mapping("build argument", _part(old, "args"), _part(new, "args"))
     out += _mapping("ENV", _part(old, "env"), _part(new, "env"))
     out += _settings(old, new)

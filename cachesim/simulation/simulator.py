@@ -263,7 +263,8 @@ class _Walk:
         above it finish: those still running are cancelled and never reach the cache. A
         WORKDIR (a mkdir, done at once) finishes first; a RUN, or a COPY waiting for the
         context, does not, and neither does anything after it. Seen on the engine:
-        scenarios copy-missing-file and copy-ignored-file."""
+        scenarios copy-missing-file and copy-ignored-file (a RUN of a fraction of a second
+        did finish first in 2 of 10 loaded runs: copy-missing-file's RUN sleeps 5 s)."""
         steps = [t.result for t in traces]
         cancelled: set[str] = set()
         for stage in {s.stage for s in steps}:
