@@ -523,7 +523,8 @@ def _commit(fs: _Fs, machine: Machine) -> float:
 @dataclass(frozen=True, slots=True)
 class _Figures:
     """What is known of one step before it is priced: its full text, the declared and
-    measured figures for it, its layer and the snapshot it runs on."""
+    measured figures for it, its layer, the snapshot it runs on and (a RUN) the estimate
+    of its command, read once for all of these."""
 
     text: str
     declared: StepFigure | None
@@ -532,6 +533,7 @@ class _Figures:
     files: int
     size_source: str
     prepare: float
+    estimate: Estimate | None = None
 
 
 def _step_cost(traced: StepTrace, fs: _Fs, pricing: _Pricing) -> StepCost:
@@ -542,14 +544,16 @@ def _step_cost(traced: StepTrace, fs: _Fs, pricing: _Pricing) -> StepCost:
     declared = pricing.timing.find(step, text)
     profile = pricing.profile
     measured = profile.find(step, text, traced.stage) if profile is not None else None
-    size, files, size_source = _layer(step, resolved, pricing.fss, declared, measured, machine)
+    runs = step.keyword == "RUN" and not step.is_from
+    estimate = estimate_run(_script(step, resolved), machine) if runs else None
+    size, files, size_source = _layer(step, resolved, pricing.fss, declared, measured, estimate)
     if step.status != "built" or step.is_from or (step.key and step.key in pricing.done_keys):
         return StepCost(machine.lookup_seconds, msources["lookup_seconds"], size, files)
     if pricing.builder.commits_every_step:
         prepare = _commit(fs, machine)
     else:
         prepare = _prepare(fs, machine, first=pricing.number == 0)
-    figures = _Figures(text, declared, measured, size, files, size_source, prepare)
+    figures = _Figures(text, declared, measured, size, files, size_source, prepare, estimate)
     if step.keyword == "RUN":
         return _run_cost(step, resolved, figures, pricing)
     if step.keyword in ("COPY", "ADD"):
@@ -579,14 +583,14 @@ def _run_cost(
         before = pricing.state.calibrated.get(ident, 0.0)
         # the script's sleeps are known exactly: its own work is never less than them,
         # even where the model's snapshot and file costs ate the whole measured time
-        idle = estimate_run(_script(step, resolved), machine).idle
+        idle = figures.estimate.idle if figures.estimate is not None else 0.0
         work = max(measured.seconds - fixed - before, idle, 0.0)
         if hit:
             work *= 1.0 - min(machine.mount_hit_saving, 1.0)
         return StepCost(fixed + prepare + create + work, "measured", figures.size, files)
     if declared is not None and declared.seconds is not None:
         return StepCost(declared.seconds + prepare, "declared", figures.size, files)
-    estimate = estimate_run(_script(step, resolved), machine)
+    estimate = figures.estimate or estimate_run(_script(step, resolved), machine)
     seconds = fixed + prepare + create + estimate.seconds
     return StepCost(seconds, "default", figures.size, files, estimate.idle)
 
@@ -635,12 +639,12 @@ def _layer(
     fss: dict[int, _Fs],
     declared: StepFigure | None,
     measured: MeasuredStep | None,
-    machine: Machine,
+    estimate: Estimate | None,
 ) -> tuple[int, int, str]:
-    """The bytes and files of a step's layer, and where the size came from."""
+    """The bytes and files of a step's layer, and where the size came from (``estimate``:
+    a RUN's command estimate)."""
     if step.is_from or step.keyword not in ("RUN", "COPY", "ADD", "WORKDIR"):
         return 0, 0, "default"
-    estimate = estimate_run(_script(step, resolved), machine) if step.keyword == "RUN" else None
     size, files = _default_layer(step, resolved, fss, estimate)
     if declared is not None and declared.files is not None:
         files = declared.files
