@@ -119,8 +119,9 @@ def choose_sets(
       ``random.Random(seed)``: the first ``n // 3`` go to ``fit``, at least one where the
       cluster has no runs-A-C scenario (so that every cluster can be fitted on), never all;
       the rest are ``held-out``. So the held-out set covers every cluster;
-    - the scenarios of round 2 (``round2/``, written after round 1's held-out results were
-      seen and before any model change informed by them) are ``held-out``, all of them.
+    - the scenarios of rounds 2 and 3 (``round2/``, ``round3/``, each written after the
+      round before it had been judged, before any model change informed by it) are
+      ``held-out``, all of them.
     """
     if judged_on in ("round2", "round3"):  # the rounds before it are fit
         known = ORIGINS[: ORIGINS.index(judged_on)]
